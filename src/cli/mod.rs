@@ -1,0 +1,281 @@
+//! The command line: glue between the user's terminal and the library.
+//!
+//! Parses arguments, reads files, prints reports and maps outcomes to exit codes: 0 success,
+//! 1 a model with errors or a failed run, 2 a command line that could not be understood.
+//! Everything it prints is computed by the library; nothing here simulates or measures.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use crate::experiment;
+use crate::model::{self, Diagnostic, Model, Severity, units::parse_duration};
+use crate::sim::{RunOptions, SimTime};
+
+#[derive(Parser)]
+#[command(
+    name = "archsim",
+    version,
+    about = "Simulate a distributed architecture and see where it breaks",
+    after_help = "Examples:\n  archsim run models/checkout.yaml\n  archsim run models/checkout.yaml --seed 3 --json\n  archsim validate models/checkout.yaml"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a model and print a summary (or the full report with --json).
+    Run {
+        /// The model file (YAML).
+        model: PathBuf,
+        /// Seed of the random streams [default: the model's `seed`].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated length, e.g. 10m [default: the model's `duration`].
+        #[arg(long, value_parser = duration_arg)]
+        duration: Option<SimTime>,
+        /// Time excluded from statistics, e.g. 30s [default: the model's `warmup`].
+        #[arg(long, value_parser = duration_arg)]
+        warmup: Option<SimTime>,
+        /// Print the JSON report instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON report to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Run N seeds (seed, seed+1, ...) and report each figure's mean and 95% interval.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        replications: Option<u32>,
+    },
+    /// Check a model without running it; exit code 1 if it has errors.
+    Validate {
+        /// The model file (YAML).
+        model: PathBuf,
+    },
+    /// Print the JSON Schema of the model format, for editors.
+    Schema,
+}
+
+fn duration_arg(text: &str) -> Result<SimTime, String> {
+    parse_duration(text)
+}
+
+/// Runs the command line and returns the process exit code.
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    match cli.command {
+        None => {
+            print!("{}", usage());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Schema) => {
+            #[expect(
+                clippy::expect_used,
+                reason = "the schema is built from constants and always serialises"
+            )]
+            let text = serde_json::to_string_pretty(&model::schema::json_schema())
+                .expect("schema serialises");
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Some(Command::Validate { model }) => validate(&model),
+        Some(Command::Run {
+            model,
+            seed,
+            duration,
+            warmup,
+            json,
+            out,
+            replications,
+        }) => {
+            let options = RunOptions {
+                seed,
+                duration,
+                warmup,
+            };
+            match run(&model, options, json, out.as_deref(), replications) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn usage() -> String {
+    "archsim — simulate a distributed architecture and see where it breaks\n\n\
+     Usage:\n  archsim run MODEL [--seed N] [--duration D] [--warmup D] [--json] [--out FILE] [--replications N]\n  \
+     archsim validate MODEL\n  archsim schema\n\n\
+     Bundled models are in models/. `archsim help run` describes each option.\n"
+        .to_string()
+}
+
+fn print_warnings(file: &str, warnings: &[Diagnostic]) {
+    for w in warnings.iter().filter(|d| d.severity == Severity::Warning) {
+        eprintln!(
+            "{file}:{}:{}: warning: {}",
+            w.span.line, w.span.col, w.message
+        );
+    }
+}
+
+fn validate(path: &Path) -> ExitCode {
+    match model::load_file(path) {
+        Ok((m, warnings)) => {
+            print_warnings(&path.display().to_string(), &warnings);
+            println!(
+                "{}: ok — {} components, {} workloads, {} request types",
+                path.display(),
+                m.components.len(),
+                m.workloads.len(),
+                m.request_types.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            eprint!("{}", diags.render());
+            eprintln!(
+                "{}: {} error{}",
+                path.display(),
+                diags.error_count(),
+                if diags.error_count() == 1 { "" } else { "s" }
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Arc<Model>> {
+    match model::load_file(path) {
+        Ok((m, warnings)) => {
+            print_warnings(&path.display().to_string(), &warnings);
+            Ok(Arc::new(m))
+        }
+        Err(diags) => anyhow::bail!(
+            "{}{}: {} error{}; nothing was run",
+            diags.render(),
+            path.display(),
+            diags.error_count(),
+            if diags.error_count() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+fn run(
+    path: &Path,
+    options: RunOptions,
+    json: bool,
+    out: Option<&Path>,
+    replications: Option<u32>,
+) -> anyhow::Result<()> {
+    let m = load(path)?;
+    if let (Some(d), Some(w)) = (
+        options.duration.or(Some(m.duration)),
+        options.warmup.or(Some(m.warmup)),
+    ) && w >= d
+    {
+        anyhow::bail!("the warm-up ({w}) must be shorter than the run ({d})");
+    }
+    let (json_text, summary) = match replications {
+        None | Some(1) => {
+            let report = experiment::run_once(&m, options)?;
+            (report.to_json(), report.to_text())
+        }
+        Some(n) => {
+            let reports = experiment::run_replications(&m, options, n)?;
+            let combined = experiment::combine(&reports);
+            (
+                serde_json::to_string_pretty(&combined)?,
+                replicated_text(&combined),
+            )
+        }
+    };
+    if let Some(file) = out {
+        std::fs::write(file, &json_text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+    }
+    if json {
+        println!("{json_text}");
+    } else {
+        print!("{summary}");
+    }
+    Ok(())
+}
+
+/// The summary table of replications: each figure as mean ± half-width of its 95% interval.
+fn replicated_text(v: &Value) -> String {
+    let mut out = String::new();
+    let n = v["replications"].as_u64().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "{} — {n} replications (seeds {}), 95% confidence intervals\n",
+        v["model"].as_str().unwrap_or("model"),
+        v["seeds"]
+            .as_array()
+            .map(|s| s
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default()
+    );
+    let pm = |x: &Value, scale: f64, unit: &str| -> String {
+        match (x["mean"].as_f64(), x["half_width"].as_f64()) {
+            (Some(m), Some(h)) => format!("{:.3}{unit} ± {:.3}", m * scale, h * scale),
+            _ => "-".into(),
+        }
+    };
+    let _ = writeln!(
+        out,
+        "{:<16} {:>22} {:>22} {:>22}",
+        "request", "ok/s", "mean (ms)", "p99 (ms)"
+    );
+    if let Some(reqs) = v["requests"].as_object() {
+        for (name, r) in reqs {
+            let _ = writeln!(
+                out,
+                "{name:<16} {:>22} {:>22} {:>22}",
+                pm(&r["throughput_per_s"], 1.0, ""),
+                pm(&r["latency_s"]["mean"], 1e3, ""),
+                pm(&r["latency_s"]["p99"], 1e3, "")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<16} {:>22} {:>22} {:>22}",
+        "component", "utilization", "queue", "resp mean (ms)"
+    );
+    if let Some(comps) = v["components"].as_object() {
+        for (name, c) in comps {
+            let _ = writeln!(
+                out,
+                "{name:<16} {:>22} {:>22} {:>22}",
+                pm(&c["utilization"], 1.0, ""),
+                pm(&c["queue_mean"], 1.0, ""),
+                pm(&c["response_s"]["mean"], 1e3, "")
+            );
+        }
+    }
+    out
+}

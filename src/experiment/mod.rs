@@ -1,0 +1,129 @@
+//! Experiments: one run, or many runs whose results are combined with confidence intervals.
+//!
+//! Owns how runs are set up, repeated and summed up. Parallelism lives here and only here:
+//! each run is one thread, runs go across cores with rayon, and results are collected by
+//! index so that their order never depends on scheduling. Must never: know about a GUI or a
+//! terminal.
+
+pub mod stats;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::model::Model;
+use crate::observe::Report;
+use crate::sim::{RunOptions, SimError, Simulation};
+
+/// Runs the model once and stamps the wall-clock time it took.
+///
+/// # Errors
+/// When the engine breaks an invariant (a bug).
+pub fn run_once(model: &Arc<Model>, options: RunOptions) -> Result<Report, SimError> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "wall time is reported beside the simulated figures, never used in them"
+    )]
+    let started = Instant::now();
+    let mut report = Simulation::new(Arc::clone(model), options).run()?;
+    report.wall_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The seeds of `n` replications: the base seed and the ones after it.
+#[must_use]
+pub fn replication_seeds(base: u64, n: u32) -> Vec<u64> {
+    (0..u64::from(n)).map(|i| base.wrapping_add(i)).collect()
+}
+
+/// Runs `n` replications with consecutive seeds, in parallel, in seed order.
+///
+/// # Errors
+/// The first invariant broken, in seed order.
+pub fn run_replications(
+    model: &Arc<Model>,
+    options: RunOptions,
+    n: u32,
+) -> Result<Vec<Report>, SimError> {
+    let base = options.seed.unwrap_or(model.seed);
+    replication_seeds(base, n)
+        .into_par_iter()
+        .map(|seed| {
+            run_once(
+                model,
+                RunOptions {
+                    seed: Some(seed),
+                    ..options
+                },
+            )
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Combines reports of replications: every number becomes `{ mean, half_width }`, the
+/// half-width of its 95% confidence interval (Student's t over the replications).
+#[must_use]
+pub fn combine(reports: &[Report]) -> Value {
+    let values: Vec<Value> = reports
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .collect();
+    let mut combined = combine_values(&values.iter().collect::<Vec<_>>());
+    if let Value::Object(m) = &mut combined {
+        m.insert("replications".into(), json!(reports.len()));
+        m.insert(
+            "seeds".into(),
+            json!(reports.iter().map(|r| r.seed).collect::<Vec<_>>()),
+        );
+        m.insert("confidence".into(), json!(0.95));
+        m.remove("seed");
+        m.insert(
+            "wall_s".into(),
+            json!(reports.iter().map(|r| r.wall_s).sum::<f64>()),
+        );
+    }
+    combined
+}
+
+fn combine_values(values: &[&Value]) -> Value {
+    let Some(first) = values.first() else {
+        return Value::Null;
+    };
+    match first {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for key in m.keys() {
+                let children: Vec<&Value> = values.iter().filter_map(|v| v.get(key)).collect();
+                out.insert(key.clone(), combine_values(&children));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            let out = (0..items.len())
+                .map(|i| {
+                    let children: Vec<&Value> = values.iter().filter_map(|v| v.get(i)).collect();
+                    combine_values(&children)
+                })
+                .collect();
+            Value::Array(out)
+        }
+        Value::Number(_) | Value::Null => {
+            let numbers: Vec<f64> = values.iter().filter_map(|v| v.as_f64()).collect();
+            if numbers.is_empty() {
+                return Value::Null;
+            }
+            let s = stats::Summary::of(&numbers);
+            let mut out = json!({ "mean": s.mean, "half_width": s.half_width_95 });
+            if numbers.len() < values.len() {
+                // Some replications had no value (no successful request, say): say how many did.
+                out["n"] = json!(numbers.len());
+            }
+            out
+        }
+        other => (*other).clone(),
+    }
+}

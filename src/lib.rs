@@ -1,0 +1,11 @@
+//! archsim: model a distributed architecture as a graph, simulate the traffic through it,
+//! and see where it breaks.
+//!
+//! The flow runs one way: [`model`] (read and validate) → [`sim`] (run) → [`observe`]
+//! (measure) → [`experiment`] (many runs) → front ends ([`cli`]). See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod experiment;
+pub mod model;
+pub mod observe;
+pub mod sim;

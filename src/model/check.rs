@@ -1,0 +1,201 @@
+//! Checks that need the whole model: every request that can be sent has a handler where it
+//! lands, every handler can be reached, and no request can call itself forever.
+//!
+//! The graph walked here has one node per (component, request type) pair that traffic can
+//! reach, because a `"*"` handler forwards whatever type it receives: the same component can
+//! be part of a cycle for one type and not for another.
+
+use super::diag::{Diagnostic, Severity, Span};
+use super::{ComponentId, ComponentKind, Model, RequestTypeId, Step};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Unseen,
+    OnPath,
+    Done,
+}
+
+struct Edge {
+    to: usize,
+    site: Span,
+}
+
+pub fn check(model: &Model) -> Vec<Diagnostic> {
+    let n_types = model.request_types.len().max(1);
+    let node = |c: ComponentId, t: RequestTypeId| c.0 as usize * n_types + t.0 as usize;
+    let n_nodes = model.components.len() * n_types;
+    let mut marks = vec![Mark::Unseen; n_nodes];
+    let mut diags = Vec::new();
+    let mut reported_missing = std::collections::BTreeSet::new();
+    // Handlers actually used, by (component, handler index).
+    let mut used = std::collections::BTreeSet::new();
+
+    let edges_of = |n: usize,
+                    diags: &mut Vec<Diagnostic>,
+                    used: &mut std::collections::BTreeSet<(usize, usize)>,
+                    reported: &mut std::collections::BTreeSet<usize>|
+     -> Vec<Edge> {
+        let c = n / n_types;
+        let t = RequestTypeId(u16::try_from(n % n_types).unwrap_or(u16::MAX));
+        let comp = &model.components[c];
+        match &comp.kind {
+            ComponentKind::Service(s) => {
+                let chosen = s
+                    .handlers
+                    .iter()
+                    .position(|h| h.request == Some(t))
+                    .or_else(|| s.handlers.iter().position(|h| h.request.is_none()));
+                let Some(hi) = chosen else {
+                    // Reported at the sender; nothing to walk.
+                    let _ = reported;
+                    return Vec::new();
+                };
+                used.insert((c, hi));
+                let mut out = Vec::new();
+                for step in &s.handlers[hi].steps {
+                    let calls = match step {
+                        Step::Call(call) => std::slice::from_ref(call),
+                        Step::Parallel(calls) => calls.as_slice(),
+                    };
+                    for call in calls {
+                        let sent = call.request.unwrap_or(t);
+                        if !accepts(model, call.to, sent) && reported.insert(node(call.to, sent)) {
+                            diags.push(missing_handler(model, call.to, sent, call.span));
+                        }
+                        out.push(Edge {
+                            to: node(call.to, sent),
+                            site: call.span,
+                        });
+                    }
+                }
+                out
+            }
+            ComponentKind::LoadBalancer(lb) => lb
+                .backends
+                .iter()
+                .map(|&b| {
+                    if !accepts(model, b, t) && reported.insert(node(b, t)) {
+                        diags.push(missing_handler(model, b, t, comp.span));
+                    }
+                    Edge {
+                        to: node(b, t),
+                        site: comp.span,
+                    }
+                })
+                .collect(),
+            ComponentKind::External(_) => Vec::new(),
+        }
+    };
+
+    for w in &model.workloads {
+        for &(t, _) in &w.mix {
+            if !accepts(model, w.target, t) && reported_missing.insert(node(w.target, t)) {
+                diags.push(missing_handler(model, w.target, t, w.span));
+            }
+            let start = node(w.target, t);
+            if marks[start] != Mark::Unseen {
+                continue;
+            }
+            // Iterative depth-first search: a long chain of components must not overflow the
+            // stack of the thread that validates it.
+            let mut path: Vec<(usize, Vec<Edge>, usize)> = Vec::new();
+            marks[start] = Mark::OnPath;
+            let first = edges_of(start, &mut diags, &mut used, &mut reported_missing);
+            path.push((start, first, 0));
+            while let Some((_, edges, next)) = path.last_mut() {
+                if *next >= edges.len() {
+                    let (done, _, _) = path.pop().unwrap_or_default();
+                    marks[done] = Mark::Done;
+                    continue;
+                }
+                let Edge { to, site } = edges[*next];
+                *next += 1;
+                match marks[to] {
+                    Mark::Done => {}
+                    Mark::OnPath => {
+                        let start_at = path.iter().position(|(n, _, _)| *n == to).unwrap_or(0);
+                        let mut names: Vec<String> = path[start_at..]
+                            .iter()
+                            .map(|(n, _, _)| describe(model, *n, n_types))
+                            .collect();
+                        names.push(describe(model, to, n_types));
+                        diags.push(
+                            Diagnostic::error(site, format!("call cycle: {}", names.join(" → ")))
+                                .with_hint("a request on this path would call itself forever; remove one of these calls or send a different request type"),
+                        );
+                    }
+                    Mark::Unseen => {
+                        marks[to] = Mark::OnPath;
+                        let e = edges_of(to, &mut diags, &mut used, &mut reported_missing);
+                        path.push((to, e, 0));
+                    }
+                }
+            }
+        }
+    }
+
+    for (ci, comp) in model.components.iter().enumerate() {
+        let reached = (0..n_types).any(|t| marks[ci * n_types + t] != Mark::Unseen);
+        if !reached {
+            diags.push(Diagnostic {
+                severity: Severity::Warning,
+                span: comp.span,
+                message: format!("component `{}` receives no requests", comp.name),
+                hint: Some("no workload, call or load balancer sends anything to it".into()),
+            });
+            continue;
+        }
+        if let ComponentKind::Service(s) = &comp.kind {
+            for (hi, h) in s.handlers.iter().enumerate() {
+                if let Some(t) = h.request
+                    && !used.contains(&(ci, hi))
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            h.span,
+                            format!(
+                                "unreachable handler: nothing sends `{}` to `{}`",
+                                model.request_type_name(t),
+                                comp.name
+                            ),
+                        )
+                        .with_hint("remove the handler, or send this request type here from a workload or a call"),
+                    );
+                }
+            }
+        }
+    }
+    diags
+}
+
+fn accepts(model: &Model, c: ComponentId, t: RequestTypeId) -> bool {
+    match &model.component(c).kind {
+        ComponentKind::Service(s) => s
+            .handlers
+            .iter()
+            .any(|h| h.request.is_none() || h.request == Some(t)),
+        ComponentKind::LoadBalancer(_) | ComponentKind::External(_) => true,
+    }
+}
+
+fn missing_handler(model: &Model, c: ComponentId, t: RequestTypeId, site: Span) -> Diagnostic {
+    let comp = model.component(c);
+    let type_name = model.request_type_name(t);
+    Diagnostic::error(
+        site,
+        format!(
+            "`{}` has no handler for request type `{type_name}`",
+            comp.name
+        ),
+    )
+    .with_hint(format!(
+        "add a `{type_name}:` handler (or a `\"*\"` handler) to `{}`, or send another type",
+        comp.name
+    ))
+}
+
+fn describe(model: &Model, n: usize, n_types: usize) -> String {
+    let c = &model.components[n / n_types];
+    let t = &model.request_types[n % n_types];
+    format!("{} ({t})", c.name)
+}

@@ -1,0 +1,259 @@
+//! The model: what a team writes in a YAML file, read, validated and resolved.
+//!
+//! Owns the format (`schema`), the reader that turns text into a [`Model`] with every problem
+//! reported at its line and column (`read`), and the checks that need the whole graph
+//! (`check`: reachability, handlers, call cycles). A [`Model`] that exists is valid: the
+//! simulation never re-checks it.
+//!
+//! Must never: run anything, touch the wall clock, or know that a GUI exists. It reads no
+//! files itself except through [`load_file`], so the app can feed it an unsaved buffer.
+
+mod check;
+pub mod diag;
+pub mod dist;
+mod read;
+pub mod schema;
+pub mod units;
+pub mod yaml;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, Diagnostics, Severity, Span};
+pub use dist::Dist;
+
+use crate::sim::time::SimTime;
+
+/// Index of a component in [`Model::components`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ComponentId(pub u32);
+
+/// Index of a request type in [`Model::request_types`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestTypeId(pub u16);
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: Option<String>,
+    pub duration: SimTime,
+    pub warmup: SimTime,
+    pub seed: u64,
+    pub series_buckets: u32,
+    /// Sorted by name, so ids do not depend on the order things appear in the file.
+    pub request_types: Vec<String>,
+    /// Sorted by name, for the same reason.
+    pub components: Vec<Component>,
+    pub workloads: Vec<Workload>,
+    pub links: Links,
+}
+
+impl Model {
+    #[must_use]
+    pub fn component(&self, id: ComponentId) -> &Component {
+        &self.components[id.0 as usize]
+    }
+
+    #[must_use]
+    pub fn component_id(&self, name: &str) -> Option<ComponentId> {
+        self.components
+            .binary_search_by(|c| c.name.as_str().cmp(name))
+            .ok()
+            .map(|i| ComponentId(u32::try_from(i).unwrap_or(u32::MAX)))
+    }
+
+    #[must_use]
+    pub fn request_type_id(&self, name: &str) -> Option<RequestTypeId> {
+        self.request_types
+            .binary_search_by(|t| t.as_str().cmp(name))
+            .ok()
+            .map(|i| RequestTypeId(u16::try_from(i).unwrap_or(u16::MAX)))
+    }
+
+    #[must_use]
+    pub fn request_type_name(&self, id: RequestTypeId) -> &str {
+        &self.request_types[id.0 as usize]
+    }
+
+    /// The one-way latency of the link between two named endpoints (components or workloads).
+    #[must_use]
+    pub fn link_latency(&self, a: &str, b: &str) -> &Dist {
+        self.links
+            .overrides
+            .iter()
+            .rev()
+            .find(|o| (o.a == a && o.b == b) || (o.a == b && o.b == a))
+            .map_or(&self.links.default, |o| &o.latency)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: ComponentKind,
+    /// Where the component's name is in the file, for messages and the editor.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ComponentKind {
+    Service(Service),
+    LoadBalancer(LoadBalancer),
+    External(External),
+}
+
+impl ComponentKind {
+    #[must_use]
+    pub fn label(&self) -> &'static str {
+        match self {
+            ComponentKind::Service(_) => "service",
+            ComponentKind::LoadBalancer(_) => "load_balancer",
+            ComponentKind::External(_) => "external",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Io {
+    Blocking,
+    Async,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    RoundRobin,
+    Random,
+    LeastConnections,
+    PowerOfTwo,
+}
+
+impl Policy {
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "round_robin" => Some(Policy::RoundRobin),
+            "random" => Some(Policy::Random),
+            "least_connections" => Some(Policy::LeastConnections),
+            "power_of_two" => Some(Policy::PowerOfTwo),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub replicas: u32,
+    pub workers: u32,
+    /// Waiting room per replica; `None` is unbounded.
+    pub queue: Option<u32>,
+    pub io: Io,
+    pub balance: Policy,
+    pub handlers: Vec<Handler>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Handler {
+    /// The request type served, or `None` for `"*"` (any type).
+    pub request: Option<RequestTypeId>,
+    pub work: Dist,
+    pub steps: Vec<Step>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    Call(Call),
+    Parallel(Vec<Call>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub to: ComponentId,
+    /// The type sent, or `None` to forward the type being handled.
+    pub request: Option<RequestTypeId>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadBalancer {
+    pub policy: Policy,
+    pub backends: Vec<ComponentId>,
+    pub latency: Dist,
+}
+
+#[derive(Debug, Clone)]
+pub struct External {
+    pub latency: Dist,
+    pub error_fraction: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub name: String,
+    pub target: ComponentId,
+    pub arrivals: Arrivals,
+    /// Request types with cumulative probabilities, the last one exactly 1.
+    pub mix: Vec<(RequestTypeId, f64)>,
+    pub timeout: Option<SimTime>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Arrivals {
+    /// Poisson arrivals; the rate (per second) changes at each step's time.
+    Open { steps: Vec<(SimTime, f64)> },
+    /// A fixed population cycling between thinking and waiting for an answer.
+    Closed { users: u32, think: Dist },
+}
+
+#[derive(Debug, Clone)]
+pub struct Links {
+    pub default: Dist,
+    pub overrides: Vec<LinkOverride>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkOverride {
+    pub a: String,
+    pub b: String,
+    pub latency: Dist,
+}
+
+/// Reads a model from text. `file` is only used in messages.
+///
+/// # Errors
+/// Every problem found, each with its position, when there is at least one error.
+pub fn parse(file: &str, text: &str) -> Result<(Model, Vec<Diagnostic>), Diagnostics> {
+    let outcome = read::read(text);
+    let mut items = outcome.diagnostics;
+    let model = outcome.model.inspect(|m| items.extend(check::check(m)));
+    items.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
+    items.dedup();
+    let has_errors = items.iter().any(|d| d.severity == Severity::Error);
+    match model {
+        Some(m) if !has_errors => Ok((m, items)),
+        _ => Err(Diagnostics {
+            file: file.to_string(),
+            source: text.to_string(),
+            items,
+        }),
+    }
+}
+
+/// Reads a model file from disk.
+///
+/// # Errors
+/// The diagnostics of the model, or a single diagnostic when the file cannot be read.
+pub fn load_file(path: &Path) -> Result<(Model, Vec<Diagnostic>), Diagnostics> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&file, &text),
+        Err(e) => Err(Diagnostics {
+            file,
+            source: String::new(),
+            items: vec![
+                Diagnostic::error(Span::point(1, 1), format!("cannot read the file: {e}"))
+                    .with_hint("check the path and that the file is readable"),
+            ],
+        }),
+    }
+}

@@ -1,0 +1,1082 @@
+//! Turns the YAML tree into a [`Model`], collecting every problem on the way.
+//!
+//! Reading goes on after an error wherever it can, so that a user fixing a model sees all of
+//! its problems at once; a part that could not be read is left out and the model as a whole
+//! is withheld.
+
+use std::collections::BTreeSet;
+
+use super::diag::{Diagnostic, Severity, Span, suggestion};
+use super::dist::{Dist, empirical, parse_dist};
+use super::schema::{self, Key};
+use super::units::{parse_duration, parse_fraction, parse_rate};
+use super::yaml::{self, Node, NodeKind};
+use super::{
+    Arrivals, Call, Component, ComponentId, ComponentKind, External, Handler, Io, LinkOverride,
+    Links, LoadBalancer, Model, Policy, RequestTypeId, Service, Step, Workload,
+};
+use crate::sim::time::SimTime;
+
+pub struct Outcome {
+    pub model: Option<Model>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+const DEFAULT_DURATION: SimTime = SimTime::from_secs(60);
+const DEFAULT_SERIES_BUCKETS: u32 = 200;
+/// Mix probabilities are decimals typed by people; this absorbs their rounding only.
+const MIX_TOLERANCE: f64 = 1e-9;
+
+pub fn read(text: &str) -> Outcome {
+    let root = match yaml::parse(text) {
+        Ok(root) => root,
+        Err(d) => {
+            return Outcome {
+                model: None,
+                diagnostics: vec![d],
+            };
+        }
+    };
+    let mut reader = Reader {
+        diags: Vec::new(),
+        components: Vec::new(),
+        request_types: Vec::new(),
+        workload_names: Vec::new(),
+    };
+    let model = reader.model(&root);
+    Outcome {
+        model,
+        diagnostics: reader.diags,
+    }
+}
+
+struct Reader {
+    diags: Vec<Diagnostic>,
+    /// Component names, sorted; their index is the [`ComponentId`].
+    components: Vec<String>,
+    /// Request type names, sorted; their index is the [`RequestTypeId`].
+    request_types: Vec<String>,
+    workload_names: Vec<String>,
+}
+
+/// The entries of one mapping, after unknown and duplicate keys have been reported.
+struct Fields<'n> {
+    entries: Vec<(&'n str, &'n Node, &'n Node)>,
+    span: Span,
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, name: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, _, _)| *k == name)
+            .map(|(_, _, v)| *v)
+    }
+
+    fn key_span(&self, name: &str) -> Span {
+        self.entries
+            .iter()
+            .find(|(k, _, _)| *k == name)
+            .map_or(self.span, |(_, k, _)| k.span)
+    }
+}
+
+/// The entries of a mapping with user-chosen keys (component names, request types).
+fn entries(node: &Node) -> &[(Node, Node)] {
+    match &node.kind {
+        NodeKind::Map(entries) => entries,
+        _ => &[],
+    }
+}
+
+impl Reader {
+    fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.diags.push(Diagnostic::error(span, message));
+    }
+
+    fn error_hint(&mut self, span: Span, message: impl Into<String>, hint: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::error(span, message).with_hint(hint));
+    }
+
+    fn error_count(&self) -> usize {
+        self.diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    /// Checks that `node` is a mapping whose keys are all in `keys`, reports the rest, and
+    /// reports required keys that are missing.
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        keys: &'static [Key],
+    ) -> Option<Fields<'n>> {
+        let NodeKind::Map(raw) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!(
+                    "{what} should be a mapping of keys to values, not {}",
+                    node.shape()
+                ),
+                format!("its keys are: {}", schema::names(keys).join(", ")),
+            );
+            return None;
+        };
+        let mut fields = Fields {
+            entries: Vec::with_capacity(raw.len()),
+            span: node.span,
+        };
+        for (k, v) in raw {
+            let Some(name) = self.key_text(k) else {
+                continue;
+            };
+            if !keys.iter().any(|key| key.name == name) {
+                self.error_hint(
+                    k.span,
+                    format!("unknown key `{name}` in {what}"),
+                    suggestion(name, "keys allowed here", &schema::names(keys)),
+                );
+                continue;
+            }
+            if fields.get(name).is_some() {
+                self.error_hint(
+                    k.span,
+                    format!("`{name}` is given twice in {what}"),
+                    "keep one of them",
+                );
+                continue;
+            }
+            fields.entries.push((name, k, v));
+        }
+        for key in keys.iter().filter(|k| k.required) {
+            if fields.get(key.name).is_none()
+                && !raw.iter().any(|(k, _)| k.as_scalar() == Some(key.name))
+            {
+                self.error_hint(
+                    node.span,
+                    format!("{what} is missing `{}`", key.name),
+                    format!("add `{}`: {}", key.name, key.doc),
+                );
+            }
+        }
+        Some(fields)
+    }
+
+    fn key_text<'n>(&mut self, k: &'n Node) -> Option<&'n str> {
+        if let NodeKind::Scalar { text, .. } = &k.kind {
+            Some(text.as_str())
+        } else {
+            self.error(k.span, format!("a key should be a name, not {}", k.shape()));
+            None
+        }
+    }
+
+    fn text<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n str> {
+        match &node.kind {
+            NodeKind::Scalar { text, .. } if !node.is_null() => Some(text.as_str()),
+            _ => {
+                self.error(
+                    node.span,
+                    format!("{what} should be a single value, not {}", node.shape()),
+                );
+                None
+            }
+        }
+    }
+
+    fn parsed<T>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.text(node, what)?;
+        match parse(text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(node.span, format!("{what}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, node: &Node, what: &str) -> Option<SimTime> {
+        self.parsed(node, what, parse_duration)
+    }
+
+    fn int(&mut self, node: &Node, what: &str, min: u64) -> Option<u64> {
+        self.parsed(node, what, |t| {
+            let v: u64 = t
+                .parse()
+                .map_err(|_| format!("`{t}` is not a whole number"))?;
+            if v < min {
+                return Err(format!("`{t}` is below the minimum of {min}"));
+            }
+            Ok(v)
+        })
+    }
+
+    fn int_u32(&mut self, node: &Node, what: &str, min: u64) -> Option<u32> {
+        let v = self.int(node, what, min)?;
+        u32::try_from(v).ok().or_else(|| {
+            self.error(node.span, format!("{what}: `{v}` is too large"));
+            None
+        })
+    }
+
+    fn choice<'a>(&mut self, node: &Node, what: &str, allowed: &[&'a str]) -> Option<&'a str> {
+        let text = self.text(node, what)?;
+        if let Some(found) = allowed.iter().find(|a| **a == text) {
+            return Some(found);
+        }
+        self.error_hint(
+            node.span,
+            format!("{what}: unknown value `{text}`"),
+            suggestion(text, "accepted values", allowed),
+        );
+        None
+    }
+
+    fn dist(&mut self, node: &Node, what: &str) -> Option<Dist> {
+        if let NodeKind::Map(raw) = &node.kind
+            && let [(k, v)] = raw.as_slice()
+            && k.as_scalar() == Some("empirical")
+        {
+            let NodeKind::Seq(items) = &v.kind else {
+                self.error(
+                    v.span,
+                    format!("{what}: `empirical` takes a list of durations"),
+                );
+                return None;
+            };
+            let samples: Vec<SimTime> = items
+                .iter()
+                .filter_map(|item| self.duration(item, what))
+                .collect();
+            if samples.len() != items.len() {
+                return None;
+            }
+            return match empirical(samples) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    self.error(v.span, format!("{what}: {e}"));
+                    None
+                }
+            };
+        }
+        self.parsed(node, what, parse_dist)
+    }
+
+    fn component_ref(&mut self, node: &Node, what: &str) -> Option<ComponentId> {
+        let name = self.text(node, what)?;
+        if let Ok(i) = self.components.binary_search_by(|c| c.as_str().cmp(name)) {
+            return Some(ComponentId(u32::try_from(i).unwrap_or(u32::MAX)));
+        }
+        let names: Vec<&str> = self.components.iter().map(String::as_str).collect();
+        let hint = suggestion(name, "components", &names);
+        self.error_hint(node.span, format!("unknown component `{name}`"), hint);
+        None
+    }
+
+    fn request_type(&self, name: &str) -> Option<RequestTypeId> {
+        self.request_types
+            .binary_search_by(|t| t.as_str().cmp(name))
+            .ok()
+            .map(|i| RequestTypeId(u16::try_from(i).unwrap_or(u16::MAX)))
+    }
+
+    fn request_type_ref(&mut self, node: &Node, what: &str) -> Option<RequestTypeId> {
+        let name = self.text(node, what)?;
+        if name == "*" {
+            self.error_hint(
+                node.span,
+                format!("{what}: `*` is not a request type"),
+                "`*` only names a handler that serves any type; name the type to send",
+            );
+            return None;
+        }
+        self.request_type(name)
+    }
+
+    fn model(&mut self, root: &Node) -> Option<Model> {
+        let top = self.fields(root, "the model", schema::TOP)?;
+        self.collect_names(&top);
+        if self.request_types.len() > usize::from(u16::MAX) {
+            self.error(top.span, "more than 65535 request types");
+            return None;
+        }
+
+        let name = top
+            .get("name")
+            .and_then(|n| self.text(n, "name"))
+            .map(str::to_string);
+        let duration = top
+            .get("duration")
+            .map_or(Some(DEFAULT_DURATION), |n| self.duration(n, "duration"));
+        let warmup = top
+            .get("warmup")
+            .map_or(Some(SimTime::ZERO), |n| self.duration(n, "warmup"));
+        if let Some(d) = duration
+            && d == SimTime::ZERO
+        {
+            self.error(top.key_span("duration"), "the duration must be more than 0");
+        }
+        if let (Some(d), Some(w)) = (duration, warmup)
+            && w >= d
+            && d > SimTime::ZERO
+        {
+            self.error_hint(
+                top.key_span("warmup"),
+                format!("the warm-up ({w}) is not shorter than the run ({d})"),
+                "statistics are taken after the warm-up: make it shorter than `duration`",
+            );
+        }
+        let seed = top.get("seed").map_or(Some(1), |n| self.int(n, "seed", 0));
+        let series_buckets = top
+            .get("series_buckets")
+            .map_or(Some(DEFAULT_SERIES_BUCKETS), |n| {
+                let b = self.int_u32(n, "series_buckets", 1)?;
+                if b > 100_000 {
+                    self.error(n.span, "series_buckets: at most 100000");
+                    return None;
+                }
+                Some(b)
+            });
+
+        let components = top.get("components").and_then(|n| self.components_(n));
+        let workloads = top.get("workloads").and_then(|n| self.workloads(n));
+        let links = match top.get("links") {
+            Some(n) => self.links(n),
+            None => Some(Links {
+                default: Dist::Const(SimTime::ZERO),
+                overrides: Vec::new(),
+            }),
+        };
+
+        if self.error_count() > 0 {
+            return None;
+        }
+        Some(Model {
+            name,
+            duration: duration?,
+            warmup: warmup?,
+            seed: seed?,
+            series_buckets: series_buckets?,
+            request_types: self.request_types.clone(),
+            components: components?,
+            workloads: workloads?,
+            links: links?,
+        })
+    }
+
+    /// Gathers component and request type names first, so that references resolve whatever
+    /// order things appear in. Shape errors are left for the full read to report.
+    fn collect_names(&mut self, top: &Fields<'_>) {
+        let mut components = BTreeSet::new();
+        let mut types = BTreeSet::new();
+        if let Some(c) = top.get("components") {
+            for (k, v) in entries(c) {
+                if let Some(name) = k.as_scalar() {
+                    components.insert(name.to_string());
+                }
+                if let NodeKind::Map(fields) = &v.kind {
+                    for (fk, fv) in fields {
+                        if fk.as_scalar() == Some("handlers") {
+                            for (hk, hv) in entries(fv) {
+                                if let Some(t) = hk.as_scalar().filter(|t| *t != "*") {
+                                    types.insert(t.to_string());
+                                }
+                                collect_call_types(hv, &mut types);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(NodeKind::Seq(items)) = top.get("workloads").map(|w| &w.kind) {
+            for item in items {
+                for (k, v) in entries(item) {
+                    match k.as_scalar() {
+                        Some("mix") => {
+                            for (t, _) in entries(v) {
+                                if let Some(t) = t.as_scalar() {
+                                    types.insert(t.to_string());
+                                }
+                            }
+                        }
+                        Some("request") => {
+                            if let Some(t) = v.as_scalar() {
+                                types.insert(t.to_string());
+                            }
+                        }
+                        Some("name") => {
+                            if let Some(n) = v.as_scalar() {
+                                self.workload_names.push(n.to_string());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        types.remove("*");
+        self.components = components.into_iter().collect();
+        self.request_types = types.into_iter().collect();
+    }
+
+    fn components_(&mut self, node: &Node) -> Option<Vec<Component>> {
+        let NodeKind::Map(raw) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!(
+                    "`components` should be a mapping from names to components, not {}",
+                    node.shape()
+                ),
+                "write `components: { web: { kind: service, ... } }`",
+            );
+            return None;
+        };
+        if raw.is_empty() {
+            self.error_hint(
+                node.span,
+                "the model has no components",
+                "add at least one component",
+            );
+            return None;
+        }
+        let mut out: Vec<Component> = Vec::with_capacity(raw.len());
+        let mut ok = true;
+        let mut seen = BTreeSet::new();
+        for (k, v) in raw {
+            let Some(name) = self.key_text(k) else {
+                ok = false;
+                continue;
+            };
+            if !seen.insert(name) {
+                self.error_hint(
+                    k.span,
+                    format!("component `{name}` is defined twice"),
+                    "rename or remove one of them",
+                );
+                ok = false;
+                continue;
+            }
+            if self.workload_names.iter().any(|w| w == name) {
+                self.error_hint(
+                    k.span,
+                    format!("`{name}` names both a component and a workload"),
+                    "give them different names: links refer to either by name",
+                );
+            }
+            match self.component(name, k.span, v) {
+                Some(c) => out.push(c),
+                None => ok = false,
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        ok.then_some(out)
+    }
+
+    fn component(&mut self, name: &str, span: Span, node: &Node) -> Option<Component> {
+        let what = format!("component `{name}`");
+        let NodeKind::Map(raw) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!("{what} should be a mapping, not {}", node.shape()),
+                "write `{ kind: service, workers: 4, handlers: { ... } }`",
+            );
+            return None;
+        };
+        let Some((_, kind_node)) = raw.iter().find(|(k, _)| k.as_scalar() == Some("kind")) else {
+            self.error_hint(
+                node.span,
+                format!("{what} is missing `kind`"),
+                format!("add `kind:` with one of: {}", schema::KINDS.join(", ")),
+            );
+            return None;
+        };
+        let kind_name = self.choice(kind_node, &format!("the kind of {what}"), schema::KINDS)?;
+        let keys = match kind_name {
+            "service" => schema::SERVICE,
+            "load_balancer" => schema::LOAD_BALANCER,
+            _ => schema::EXTERNAL,
+        };
+        let fields = self.fields(node, &what, keys)?;
+        let description = fields
+            .get("description")
+            .and_then(|n| self.text(n, "description"))
+            .map(str::to_string);
+        let kind = match kind_name {
+            "service" => ComponentKind::Service(self.service(&what, &fields)?),
+            "load_balancer" => ComponentKind::LoadBalancer(self.load_balancer(&what, &fields)?),
+            _ => ComponentKind::External(self.external(&what, &fields)?),
+        };
+        Some(Component {
+            name: name.to_string(),
+            description,
+            kind,
+            span,
+        })
+    }
+
+    fn policy(&mut self, node: Option<&Node>, what: &str) -> Option<Policy> {
+        match node {
+            None => Some(Policy::RoundRobin),
+            Some(n) => self
+                .choice(n, what, schema::POLICIES)
+                .and_then(Policy::parse),
+        }
+    }
+
+    fn service(&mut self, what: &str, f: &Fields<'_>) -> Option<Service> {
+        let replicas = f
+            .get("replicas")
+            .map_or(Some(1), |n| self.int_u32(n, "replicas", 1));
+        let workers = f
+            .get("workers")
+            .map_or(Some(1), |n| self.int_u32(n, "workers", 1));
+        let queue = match f.get("queue") {
+            None => Some(None),
+            Some(n) if n.as_scalar() == Some("unbounded") => Some(None),
+            Some(n) => self
+                .int_u32(n, "queue (a number of requests, or `unbounded`)", 0)
+                .map(Some),
+        };
+        let io = match f.get("io") {
+            None => Some(Io::Blocking),
+            Some(n) => self.choice(n, "io", schema::IO_MODES).map(|m| {
+                if m == "async" {
+                    Io::Async
+                } else {
+                    Io::Blocking
+                }
+            }),
+        };
+        let balance = self.policy(f.get("balance"), "balance");
+        let handlers = f.get("handlers").and_then(|n| self.handlers(what, n));
+        Some(Service {
+            replicas: replicas?,
+            workers: workers?,
+            queue: queue?,
+            io: io?,
+            balance: balance?,
+            handlers: handlers?,
+        })
+    }
+
+    fn handlers(&mut self, what: &str, node: &Node) -> Option<Vec<Handler>> {
+        let NodeKind::Map(raw) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!(
+                    "the handlers of {what} should be a mapping from request types to handlers"
+                ),
+                "write `handlers: { browse: { work: exp 4ms } }`",
+            );
+            return None;
+        };
+        if raw.is_empty() {
+            self.error_hint(
+                node.span,
+                format!("{what} has no handlers"),
+                "add at least one, e.g. `\"*\": { work: exp 4ms }`",
+            );
+            return None;
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut ok = true;
+        let mut seen = BTreeSet::new();
+        for (k, v) in raw {
+            let Some(type_name) = self.key_text(k) else {
+                ok = false;
+                continue;
+            };
+            if !seen.insert(type_name) {
+                self.error(
+                    k.span,
+                    format!("the handler for `{type_name}` is given twice in {what}"),
+                );
+                ok = false;
+                continue;
+            }
+            let request = if type_name == "*" {
+                None
+            } else {
+                self.request_type(type_name)
+            };
+            let hwhat = format!("the `{type_name}` handler of {what}");
+            let handler = if v.is_null() {
+                Some(Handler {
+                    request,
+                    work: Dist::Const(SimTime::ZERO),
+                    steps: Vec::new(),
+                    span: k.span,
+                })
+            } else {
+                self.fields(v, &hwhat, schema::HANDLER).and_then(|hf| {
+                    let work = hf
+                        .get("work")
+                        .map_or(Some(Dist::Const(SimTime::ZERO)), |n| self.dist(n, "work"));
+                    let steps = hf
+                        .get("calls")
+                        .map_or(Some(Vec::new()), |n| self.steps(n, &hwhat));
+                    Some(Handler {
+                        request,
+                        work: work?,
+                        steps: steps?,
+                        span: k.span,
+                    })
+                })
+            };
+            match handler {
+                Some(h) => out.push(h),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn steps(&mut self, node: &Node, what: &str) -> Option<Vec<Step>> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!("the calls of {what} should be a list, not {}", node.shape()),
+                "write `calls: [ { to: db } ]`",
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items {
+            let is_parallel = entries(item)
+                .iter()
+                .any(|(k, _)| k.as_scalar() == Some("parallel"));
+            let step = if is_parallel {
+                self.fields(item, "a parallel step", schema::PARALLEL)
+                    .and_then(|f| {
+                        let list = f.get("parallel")?;
+                        let NodeKind::Seq(calls) = &list.kind else {
+                            self.error(list.span, "`parallel` should be a list of calls");
+                            return None;
+                        };
+                        if calls.is_empty() {
+                            self.error(list.span, "`parallel` has no calls");
+                            return None;
+                        }
+                        let parsed: Vec<Call> = calls.iter().filter_map(|c| self.call(c)).collect();
+                        (parsed.len() == calls.len()).then_some(Step::Parallel(parsed))
+                    })
+            } else {
+                self.call(item).map(Step::Call)
+            };
+            match step {
+                Some(s) => out.push(s),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn call(&mut self, node: &Node) -> Option<Call> {
+        if entries(node)
+            .iter()
+            .any(|(k, _)| k.as_scalar() == Some("parallel"))
+        {
+            self.error_hint(
+                node.span,
+                "a parallel step cannot be nested in another",
+                "each branch of `parallel` is one call; put further fan-out in the called component's handler",
+            );
+            return None;
+        }
+        let f = self.fields(node, "a call", schema::CALL)?;
+        let to_node = f.get("to")?;
+        let to = self.component_ref(to_node, "`to`");
+        let request = match f.get("request") {
+            None => Some(None),
+            Some(n) => self.request_type_ref(n, "`request`").map(Some),
+        };
+        Some(Call {
+            to: to?,
+            request: request?,
+            span: to_node.span,
+        })
+    }
+
+    fn load_balancer(&mut self, what: &str, f: &Fields<'_>) -> Option<LoadBalancer> {
+        let policy = self.policy(f.get("policy"), "policy");
+        let latency = f
+            .get("latency")
+            .map_or(Some(Dist::Const(SimTime::ZERO)), |n| {
+                self.dist(n, "latency")
+            });
+        let backends = f.get("backends").and_then(|n| {
+            let list: Vec<&Node> = match &n.kind {
+                NodeKind::Seq(items) => items.iter().collect(),
+                _ => vec![n],
+            };
+            if list.is_empty() {
+                self.error(n.span, format!("{what} has no backends"));
+                return None;
+            }
+            let ids: Vec<ComponentId> = list
+                .iter()
+                .filter_map(|b| self.component_ref(b, "backend"))
+                .collect();
+            (ids.len() == list.len()).then_some(ids)
+        });
+        Some(LoadBalancer {
+            policy: policy?,
+            backends: backends?,
+            latency: latency?,
+        })
+    }
+
+    fn external(&mut self, _what: &str, f: &Fields<'_>) -> Option<External> {
+        let latency = f.get("latency").and_then(|n| self.dist(n, "latency"));
+        let error_fraction = f
+            .get("errors")
+            .map_or(Some(0.0), |n| self.parsed(n, "errors", parse_fraction));
+        Some(External {
+            latency: latency?,
+            error_fraction: error_fraction?,
+        })
+    }
+
+    fn workloads(&mut self, node: &Node) -> Option<Vec<Workload>> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!("`workloads` should be a list, not {}", node.shape()),
+                "write `workloads: [ { name: users, target: web, rate: 100/s, request: browse } ]`",
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.error_hint(
+                node.span,
+                "the model has no workloads",
+                "add one: nothing would send requests",
+            );
+            return None;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        let mut names = BTreeSet::new();
+        for item in items {
+            match self.workload(item) {
+                Some(w) => {
+                    if !names.insert(w.name.clone()) {
+                        self.error(w.span, format!("workload `{}` is defined twice", w.name));
+                        ok = false;
+                    }
+                    out.push(w);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn workload(&mut self, node: &Node) -> Option<Workload> {
+        let f = self.fields(node, "a workload", schema::WORKLOAD)?;
+        let name_node = f.get("name")?;
+        let name = self.text(name_node, "name")?.to_string();
+        let what = format!("workload `{name}`");
+        let target = f
+            .get("target")
+            .and_then(|n| self.component_ref(n, "target"));
+        let timeout = match f.get("timeout") {
+            None => Some(None),
+            Some(n) => self.duration(n, "timeout").and_then(|t| {
+                if t == SimTime::ZERO {
+                    self.error(n.span, "timeout: must be more than 0");
+                    None
+                } else {
+                    Some(Some(t))
+                }
+            }),
+        };
+        let arrivals = self.arrivals(&what, &f);
+        let mix = self.mix(&what, &f);
+        Some(Workload {
+            name,
+            target: target?,
+            arrivals: arrivals?,
+            mix: mix?,
+            timeout: timeout?,
+            span: name_node.span,
+        })
+    }
+
+    fn arrivals(&mut self, what: &str, f: &Fields<'_>) -> Option<Arrivals> {
+        match (f.get("rate"), f.get("users")) {
+            (Some(_), Some(_)) => {
+                self.error_hint(
+                    f.key_span("users"),
+                    format!("{what} has both `rate` (open loop) and `users` (closed loop)"),
+                    "keep one: `rate` for arrivals that do not wait for answers, `users` for a fixed population",
+                );
+                None
+            }
+            (None, None) => {
+                self.error_hint(
+                    f.span,
+                    format!("{what} has neither `rate` nor `users`"),
+                    "add `rate: 100/s` (open loop) or `users: 20` with `think: exp 1s` (closed loop)",
+                );
+                None
+            }
+            (Some(rate), None) => {
+                if f.get("think").is_some() {
+                    self.error_hint(
+                        f.key_span("think"),
+                        "`think` applies only to a closed-loop workload (`users`)",
+                        "remove `think`, or use `users` instead of `rate`",
+                    );
+                }
+                self.rate_schedule(rate)
+                    .map(|steps| Arrivals::Open { steps })
+            }
+            (None, Some(users)) => {
+                let users = self.int_u32(users, "users", 1);
+                let think = f
+                    .get("think")
+                    .map_or(Some(Dist::Const(SimTime::ZERO)), |n| self.dist(n, "think"));
+                Some(Arrivals::Closed {
+                    users: users?,
+                    think: think?,
+                })
+            }
+        }
+    }
+
+    fn rate_schedule(&mut self, node: &Node) -> Option<Vec<(SimTime, f64)>> {
+        if let NodeKind::Seq(items) = &node.kind {
+            if items.is_empty() {
+                self.error(node.span, "the rate schedule is empty");
+                return None;
+            }
+            let mut steps = Vec::with_capacity(items.len());
+            for item in items {
+                let f = self.fields(item, "a rate step", schema::RATE_STEP)?;
+                let at = f.get("at").and_then(|n| self.duration(n, "at"));
+                let rate = f.get("rate").and_then(|n| {
+                    let r = self.parsed(n, "rate", parse_rate)?;
+                    if r < 0.0 {
+                        self.error(n.span, "rate: must not be negative");
+                        return None;
+                    }
+                    Some(r)
+                });
+                if let (Some(at), Some(rate)) = (at, rate) {
+                    if let Some(&(prev, _)) = steps.last()
+                        && at <= prev
+                    {
+                        self.error_hint(
+                            item.span,
+                            format!("this step starts at {at}, not after the previous one"),
+                            "list the steps in increasing order of `at`",
+                        );
+                        return None;
+                    }
+                    steps.push((at, rate));
+                }
+            }
+            if steps.len() != items.len() {
+                return None;
+            }
+            if steps[0].0 != SimTime::ZERO {
+                steps.insert(0, (SimTime::ZERO, 0.0));
+            }
+            if steps.iter().all(|&(_, r)| r == 0.0) {
+                self.error_hint(
+                    node.span,
+                    "every rate in the schedule is zero",
+                    "give at least one step a rate above 0",
+                );
+                return None;
+            }
+            return Some(steps);
+        }
+        let rate = self.parsed(node, "rate", parse_rate)?;
+        if rate <= 0.0 {
+            let text = node.as_scalar().unwrap_or_default().to_string();
+            self.error_hint(
+                node.span,
+                format!("rate: must be more than 0, not `{text}`"),
+                "remove the workload to send nothing",
+            );
+            return None;
+        }
+        Some(vec![(SimTime::ZERO, rate)])
+    }
+
+    fn mix(&mut self, what: &str, f: &Fields<'_>) -> Option<Vec<(RequestTypeId, f64)>> {
+        match (f.get("mix"), f.get("request")) {
+            (Some(_), Some(_)) => {
+                self.error_hint(
+                    f.key_span("request"),
+                    format!("{what} has both `mix` and `request`"),
+                    "keep `mix` for several types, `request` for one",
+                );
+                None
+            }
+            (None, None) => {
+                self.error_hint(
+                    f.span,
+                    format!("{what} says nothing of the requests it sends"),
+                    "add `request: browse`, or `mix: { browse: 0.9, buy: 0.1 }`",
+                );
+                None
+            }
+            (None, Some(r)) => self.request_type_ref(r, "request").map(|t| vec![(t, 1.0)]),
+            (Some(m), None) => {
+                let NodeKind::Map(raw) = &m.kind else {
+                    self.error_hint(
+                        m.span,
+                        "`mix` should be a mapping of request types to probabilities",
+                        "write `mix: { browse: 0.9, buy: 0.1 }`",
+                    );
+                    return None;
+                };
+                if raw.is_empty() {
+                    self.error(m.span, "`mix` is empty");
+                    return None;
+                }
+                let mut out = Vec::with_capacity(raw.len());
+                let mut total = 0.0;
+                for (k, v) in raw {
+                    let t = self.request_type_ref(k, "mix");
+                    let p = self.parsed(v, "probability", parse_fraction);
+                    if let (Some(t), Some(p)) = (t, p) {
+                        total += p;
+                        out.push((t, total));
+                    }
+                }
+                if out.len() != raw.len() {
+                    return None;
+                }
+                if (total - 1.0).abs() > MIX_TOLERANCE {
+                    self.error_hint(
+                        m.span,
+                        format!("the probabilities of `mix` add up to {total}, not 1"),
+                        "adjust them so that they sum to exactly 1",
+                    );
+                    return None;
+                }
+                if let Some(last) = out.last_mut() {
+                    last.1 = 1.0;
+                }
+                Some(out)
+            }
+        }
+    }
+
+    fn links(&mut self, node: &Node) -> Option<Links> {
+        let f = self.fields(node, "`links`", schema::LINKS)?;
+        let default = match f.get("default") {
+            None => Some(Dist::Const(SimTime::ZERO)),
+            Some(n) => self
+                .fields(n, "the default link", schema::LINK)
+                .and_then(|lf| {
+                    lf.get("latency")
+                        .map_or(Some(Dist::Const(SimTime::ZERO)), |l| {
+                            self.dist(l, "latency")
+                        })
+                }),
+        };
+        let overrides = match f.get("overrides") {
+            None => Some(Vec::new()),
+            Some(n) => {
+                let NodeKind::Seq(items) = &n.kind else {
+                    self.error(n.span, "`overrides` should be a list");
+                    return None;
+                };
+                let parsed: Vec<LinkOverride> =
+                    items.iter().filter_map(|i| self.link_override(i)).collect();
+                (parsed.len() == items.len()).then_some(parsed)
+            }
+        };
+        Some(Links {
+            default: default?,
+            overrides: overrides?,
+        })
+    }
+
+    fn link_override(&mut self, node: &Node) -> Option<LinkOverride> {
+        let f = self.fields(node, "a link override", schema::LINK_OVERRIDE)?;
+        let between = f.get("between")?;
+        let NodeKind::Seq(ends) = &between.kind else {
+            self.error(between.span, "`between` should be a list of two components");
+            return None;
+        };
+        if ends.len() != 2 {
+            self.error_hint(
+                between.span,
+                format!("`between` names {} endpoints, not 2", ends.len()),
+                "write `between: [app, db]`",
+            );
+            return None;
+        }
+        let mut names = Vec::with_capacity(2);
+        for end in ends {
+            let name = self.text(end, "`between`")?;
+            let known = self.components.iter().any(|c| c == name)
+                || self.workload_names.iter().any(|w| w == name);
+            if !known {
+                let mut all: Vec<&str> = self.components.iter().map(String::as_str).collect();
+                all.extend(self.workload_names.iter().map(String::as_str));
+                let hint = suggestion(name, "components and workloads", &all);
+                self.error_hint(
+                    end.span,
+                    format!("unknown component or workload `{name}`"),
+                    hint,
+                );
+                return None;
+            }
+            names.push(name.to_string());
+        }
+        let latency = f
+            .get("latency")
+            .map_or(Some(Dist::Const(SimTime::ZERO)), |n| {
+                self.dist(n, "latency")
+            })?;
+        let b = names.pop()?;
+        let a = names.pop()?;
+        Some(LinkOverride { a, b, latency })
+    }
+}
+
+fn collect_call_types(handler: &Node, types: &mut BTreeSet<String>) {
+    for (k, v) in entries(handler) {
+        if k.as_scalar() == Some("calls")
+            && let NodeKind::Seq(steps) = &v.kind
+        {
+            for step in steps {
+                collect_step_types(step, types);
+            }
+        }
+    }
+}
+
+fn collect_step_types(step: &Node, types: &mut BTreeSet<String>) {
+    for (k, v) in entries(step) {
+        match (k.as_scalar(), &v.kind) {
+            (Some("request"), _) => {
+                if let Some(t) = v.as_scalar() {
+                    types.insert(t.to_string());
+                }
+            }
+            (Some("parallel"), NodeKind::Seq(calls)) => {
+                for c in calls {
+                    collect_step_types(c, types);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! The model format's keys, described once.
+//!
+//! The reader takes the allowed keys of each mapping from these tables (so an unknown key is
+//! always caught), and `archsim schema` turns the same tables into a JSON Schema for editors.
+//! A key added here is accepted, documented in the schema and offered by autocompletion at
+//! once; a key the reader reads but this table lacks is refused as unknown, which the tests
+//! would catch.
+
+use serde_json::{Map, Value, json};
+
+use super::dist::DIST_HELP;
+
+/// The shape of a value, enough to produce JSON Schema draft-07.
+#[derive(Debug)]
+pub enum Ty {
+    Str,
+    /// A whole number at or above `min`.
+    Int {
+        min: i64,
+    },
+    Duration,
+    Rate,
+    Dist,
+    Fraction,
+    Enum(&'static [&'static str]),
+    /// A definition in `$defs`, for recursive and shared shapes.
+    Ref(&'static str),
+    List(&'static Ty),
+    /// A mapping from names the user chooses to values of one shape.
+    MapOf(&'static Ty),
+    Object(&'static [Key]),
+    /// An object whose `kind` selects its keys.
+    Tagged(&'static [(&'static str, &'static [Key])]),
+    AnyOf(&'static [Ty]),
+}
+
+#[derive(Debug)]
+pub struct Key {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    pub doc: &'static str,
+}
+
+const fn key(name: &'static str, ty: Ty, doc: &'static str) -> Key {
+    Key {
+        name,
+        ty,
+        required: false,
+        doc,
+    }
+}
+
+const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Key {
+    Key {
+        name,
+        ty,
+        required: true,
+        doc,
+    }
+}
+
+pub const POLICIES: &[&str] = &["round_robin", "random", "least_connections", "power_of_two"];
+pub const IO_MODES: &[&str] = &["blocking", "async"];
+pub const KINDS: &[&str] = &["service", "load_balancer", "external"];
+
+pub static TOP: &[Key] = &[
+    key("name", Ty::Str, "A title for the model, shown in reports."),
+    key(
+        "duration",
+        Ty::Duration,
+        "Simulated length of a run, e.g. `10m`. Default 1m; `archsim run --duration` overrides it.",
+    ),
+    key(
+        "warmup",
+        Ty::Duration,
+        "Initial time excluded from statistics, e.g. `30s`. Default 0.",
+    ),
+    key(
+        "seed",
+        Ty::Int { min: 0 },
+        "Seed of the run's random streams. Default 1; `--seed` overrides it.",
+    ),
+    key(
+        "series_buckets",
+        Ty::Int { min: 1 },
+        "Number of fixed-width time buckets in the report's time series. Default 200.",
+    ),
+    required(
+        "workloads",
+        Ty::List(&Ty::Ref("workload")),
+        "Who sends requests, to which component, how often.",
+    ),
+    required(
+        "components",
+        Ty::MapOf(&Ty::Ref("component")),
+        "The architecture's parts, by name.",
+    ),
+    key(
+        "links",
+        Ty::Ref("links"),
+        "Network latency between components. Omitted: zero latency.",
+    ),
+];
+
+pub static WORKLOAD: &[Key] = &[
+    required("name", Ty::Str, "Name of the workload, e.g. `shoppers`."),
+    required(
+        "target",
+        Ty::Str,
+        "The component that receives the requests.",
+    ),
+    key(
+        "rate",
+        Ty::AnyOf(&[Ty::Rate, Ty::List(&Ty::Ref("rate_step"))]),
+        "Open loop: Poisson arrivals at this rate (`250/s`), or a schedule of rates \
+         `[ { at: 0s, rate: 100/s }, { at: 5m, rate: 400/s } ]`.",
+    ),
+    key(
+        "users",
+        Ty::Int { min: 1 },
+        "Closed loop: this many users, each sending a request, waiting for the answer, then thinking.",
+    ),
+    key(
+        "think",
+        Ty::Dist,
+        "Closed loop: each user's think time between an answer and the next request. Default 0.",
+    ),
+    key(
+        "mix",
+        Ty::MapOf(&Ty::Fraction),
+        "Request types and their probabilities, summing to 1: `{ browse: 0.9, buy: 0.1 }`.",
+    ),
+    key(
+        "request",
+        Ty::Str,
+        "The single request type of this workload (instead of `mix`).",
+    ),
+    key(
+        "timeout",
+        Ty::Duration,
+        "The client's deadline: a request not answered by then fails with cause `timeout`.",
+    ),
+];
+
+pub static RATE_STEP: &[Key] = &[
+    required("at", Ty::Duration, "When this rate starts."),
+    required(
+        "rate",
+        Ty::Rate,
+        "The arrival rate from then on (may be `0/s`).",
+    ),
+];
+
+pub static SERVICE: &[Key] = &[
+    required(
+        "kind",
+        Ty::Enum(&["service"]),
+        "A pool of workers with a waiting queue.",
+    ),
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this component is for.",
+    ),
+    key(
+        "replicas",
+        Ty::Int { min: 1 },
+        "Identical instances, each with its own workers and queue. Default 1.",
+    ),
+    key(
+        "workers",
+        Ty::Int { min: 1 },
+        "Requests each replica serves at once. Default 1.",
+    ),
+    key(
+        "queue",
+        Ty::AnyOf(&[Ty::Int { min: 0 }, Ty::Enum(&["unbounded"])]),
+        "Waiting room per replica; a request that finds it full is rejected. Default `unbounded`.",
+    ),
+    key(
+        "io",
+        Ty::Enum(IO_MODES),
+        "`blocking` (default): a worker stays busy while its calls are outstanding, as in a \
+         thread-per-request server. `async`: the worker is released while it waits, as in an \
+         event-loop server.",
+    ),
+    key(
+        "balance",
+        Ty::Enum(POLICIES),
+        "How callers spread requests over this service's replicas when they call it directly \
+         (not through a load balancer). Default `round_robin`.",
+    ),
+    required(
+        "handlers",
+        Ty::MapOf(&Ty::Ref("handler")),
+        "What the service does for each request type; `\"*\"` serves any type.",
+    ),
+];
+
+pub static LOAD_BALANCER: &[Key] = &[
+    required(
+        "kind",
+        Ty::Enum(&["load_balancer"]),
+        "Spreads requests over the replicas of its backends.",
+    ),
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this component is for.",
+    ),
+    key(
+        "policy",
+        Ty::Enum(POLICIES),
+        "How a backend replica is chosen. Default `round_robin`.",
+    ),
+    required(
+        "backends",
+        Ty::AnyOf(&[Ty::Str, Ty::List(&Ty::Str)]),
+        "A component, or a list of components, whose replicas receive the requests.",
+    ),
+    key(
+        "latency",
+        Ty::Dist,
+        "Time the balancer adds to each request, e.g. `50us`. Default 0.",
+    ),
+];
+
+pub static EXTERNAL: &[Key] = &[
+    required(
+        "kind",
+        Ty::Enum(&["external"]),
+        "A third-party API: a latency and a failure rate, with no capacity limit of its own.",
+    ),
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this component is for.",
+    ),
+    required(
+        "latency",
+        Ty::Dist,
+        "Time to answer, e.g. `lognormal 80ms p99 400ms`.",
+    ),
+    key(
+        "errors",
+        Ty::Fraction,
+        "Fraction of requests that fail with cause `error`, e.g. `1%`. Default 0.",
+    ),
+];
+
+pub static HANDLER: &[Key] = &[
+    key(
+        "work",
+        Ty::Dist,
+        "Time a worker spends on the request before its calls. Default 0.",
+    ),
+    key(
+        "calls",
+        Ty::List(&Ty::Ref("step")),
+        "Calls made in order after the work; `{ parallel: [...] }` fans out and waits for all.",
+    ),
+];
+
+pub static CALL: &[Key] = &[
+    required("to", Ty::Str, "The component called."),
+    key(
+        "request",
+        Ty::Str,
+        "The request type sent. Default: the type being handled.",
+    ),
+];
+
+pub static PARALLEL: &[Key] = &[required(
+    "parallel",
+    Ty::List(&Ty::Ref("call")),
+    "Calls sent at once; the step ends when all have answered.",
+)];
+
+pub static LINKS: &[Key] = &[
+    key(
+        "default",
+        Ty::Ref("link"),
+        "The link every call uses unless overridden.",
+    ),
+    key(
+        "overrides",
+        Ty::List(&Ty::Ref("link_override")),
+        "Links between specific pairs of components (either direction).",
+    ),
+];
+
+pub static LINK: &[Key] = &[key(
+    "latency",
+    Ty::Dist,
+    "One-way network delay, paid by the request and again by the response.",
+)];
+
+pub static LINK_OVERRIDE: &[Key] = &[
+    required(
+        "between",
+        Ty::List(&Ty::Str),
+        "Two components (a workload's name stands for its clients).",
+    ),
+    key(
+        "latency",
+        Ty::Dist,
+        "One-way network delay, paid by the request and again by the response.",
+    ),
+];
+
+static DEFS: &[(&str, Ty)] = &[
+    ("workload", Ty::Object(WORKLOAD)),
+    ("rate_step", Ty::Object(RATE_STEP)),
+    (
+        "component",
+        Ty::Tagged(&[
+            ("service", SERVICE),
+            ("load_balancer", LOAD_BALANCER),
+            ("external", EXTERNAL),
+        ]),
+    ),
+    ("handler", Ty::Object(HANDLER)),
+    ("step", Ty::AnyOf(&[Ty::Ref("call"), Ty::Object(PARALLEL)])),
+    ("call", Ty::Object(CALL)),
+    ("links", Ty::Object(LINKS)),
+    ("link", Ty::Object(LINK)),
+    ("link_override", Ty::Object(LINK_OVERRIDE)),
+];
+
+/// The JSON Schema (draft-07, which the YAML language server reads) of the model format.
+#[must_use]
+pub fn json_schema() -> Value {
+    let defs: Map<String, Value> = DEFS
+        .iter()
+        .map(|(name, ty)| ((*name).to_string(), ty_schema(ty)))
+        .collect();
+    let mut root = object_schema(TOP);
+    if let Value::Object(m) = &mut root {
+        m.insert(
+            "$schema".into(),
+            json!("http://json-schema.org/draft-07/schema#"),
+        );
+        m.insert("title".into(), json!("archsim model"));
+        m.insert("definitions".into(), Value::Object(defs));
+    }
+    root
+}
+
+fn object_schema(keys: &[Key]) -> Value {
+    let properties: Map<String, Value> = keys
+        .iter()
+        .map(|k| {
+            let mut s = ty_schema(&k.ty);
+            if let Value::Object(m) = &mut s {
+                m.insert("description".into(), json!(k.doc));
+            }
+            (k.name.to_string(), s)
+        })
+        .collect();
+    let required: Vec<&str> = keys.iter().filter(|k| k.required).map(|k| k.name).collect();
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+fn ty_schema(ty: &Ty) -> Value {
+    match ty {
+        Ty::Str => json!({ "type": "string" }),
+        Ty::Int { min } => json!({ "type": "integer", "minimum": min }),
+        Ty::Duration => json!({
+            "type": ["string", "integer"],
+            "pattern": r"^\s*(0|[0-9.]+\s*(ns|us|µs|ms|s|m|min|h))\s*$",
+            "examples": ["5ms", "1.5s", "10m"],
+        }),
+        Ty::Rate => json!({
+            "type": "string",
+            "pattern": r"^\s*[0-9.]+\s*/\s*(ns|us|µs|ms|s|m|min|h|d)\s*$",
+            "examples": ["250/s", "30/min"],
+        }),
+        Ty::Dist => json!({
+            "type": ["string", "integer", "object"],
+            "description": DIST_HELP,
+            "examples": ["exp 5ms", "lognormal 10ms p99 80ms"],
+        }),
+        Ty::Fraction => json!({
+            "type": ["number", "string"],
+            "examples": [0.9, "99.9%"],
+        }),
+        Ty::Enum(values) => json!({ "enum": values }),
+        Ty::Ref(name) => json!({ "$ref": format!("#/definitions/{name}") }),
+        Ty::List(item) => json!({ "type": "array", "items": ty_schema(item) }),
+        Ty::MapOf(value) => json!({ "type": "object", "additionalProperties": ty_schema(value) }),
+        Ty::Object(keys) => object_schema(keys),
+        Ty::Tagged(variants) => {
+            let one_of: Vec<Value> = variants
+                .iter()
+                .map(|(_, keys)| object_schema(keys))
+                .collect();
+            json!({ "oneOf": one_of })
+        }
+        Ty::AnyOf(options) => {
+            let any_of: Vec<Value> = options.iter().map(ty_schema).collect();
+            json!({ "anyOf": any_of })
+        }
+    }
+}
+
+/// Names of a key table, for "did you mean" hints.
+#[must_use]
+pub fn names(keys: &[Key]) -> Vec<&'static str> {
+    keys.iter().map(|k| k.name).collect()
+}

@@ -1,0 +1,430 @@
+//! Observation: what a run measured, recorded as it happens and summed up into a [`Report`].
+//!
+//! The engine pushes facts into a [`Recorder`] (a request ended, a component finished a task,
+//! a time bucket closed); the recorder keeps counters, HDR histograms and fixed-width time
+//! buckets, so its memory stays flat however long the run. It never reads the engine's state
+//! and never decides anything about the simulation.
+
+pub mod histogram;
+pub mod report;
+
+use std::collections::BTreeMap;
+
+pub use histogram::LatencyHistogram;
+pub use report::{
+    ComponentReport, ComponentSeries, LatencySummary, LogEntry, Report, RequestReport,
+    ResponseSummary, SeriesReport, Totals,
+};
+
+use crate::model::{ComponentKind, Model};
+use crate::sim::time::SimTime;
+
+/// Why a request failed. Every request that does not end `ok` ends with exactly one cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cause {
+    /// The caller's deadline passed first.
+    Timeout,
+    /// A full queue turned it away.
+    Rejected,
+    /// Nothing was there to serve it.
+    Unavailable,
+    /// Lost on the way (network loss, a crash with the request inside).
+    Dropped,
+    /// The component answered with an error.
+    Error,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 5] = [
+        Cause::Timeout,
+        Cause::Rejected,
+        Cause::Unavailable,
+        Cause::Dropped,
+        Cause::Error,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Timeout => "timeout",
+            Cause::Rejected => "rejected",
+            Cause::Unavailable => "unavailable",
+            Cause::Dropped => "dropped",
+            Cause::Error => "error",
+        }
+    }
+
+    #[must_use]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Time integrals of one component up to an instant: worker-nanoseconds busy and
+/// request-nanoseconds waiting, summed over its replicas.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Integrals {
+    pub busy_ns: f64,
+    pub queue_ns: f64,
+}
+
+#[derive(Debug)]
+struct TypeStats {
+    count: u64,
+    ok: u64,
+    failed: [u64; 5],
+    latency: LatencyHistogram,
+}
+
+#[derive(Debug)]
+struct ComponentStats {
+    completions: u64,
+    rejected: u64,
+    queue_max: u32,
+    response: LatencyHistogram,
+    at_warmup: Integrals,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Bucket {
+    ok: u64,
+    failed: [u64; 5],
+    p50_s: Option<f64>,
+    p99_s: Option<f64>,
+    /// Per component: completions in the bucket and the integrals at its end.
+    completions: Vec<u64>,
+    integrals: Vec<Integrals>,
+}
+
+#[derive(Debug)]
+pub struct Recorder {
+    warmup: SimTime,
+    bucket_width: SimTime,
+    measuring: bool,
+    generated: u64,
+    ok: u64,
+    failed: [u64; 5],
+    types: Vec<TypeStats>,
+    components: Vec<ComponentStats>,
+    buckets: Vec<Bucket>,
+    open: Bucket,
+    bucket_latency: LatencyHistogram,
+    log: Vec<LogEntry>,
+}
+
+impl Recorder {
+    #[must_use]
+    pub fn new(model: &Model, end: SimTime, warmup: SimTime) -> Self {
+        let n_buckets = model.series_buckets.max(1);
+        let bucket_width = SimTime::from_nanos((end.as_nanos() / u64::from(n_buckets)).max(1));
+        let n_comp = model.components.len();
+        Recorder {
+            warmup,
+            bucket_width,
+            measuring: warmup == SimTime::ZERO,
+            generated: 0,
+            ok: 0,
+            failed: [0; 5],
+            types: model
+                .request_types
+                .iter()
+                .map(|_| TypeStats {
+                    count: 0,
+                    ok: 0,
+                    failed: [0; 5],
+                    latency: LatencyHistogram::new(3),
+                })
+                .collect(),
+            components: (0..n_comp)
+                .map(|_| ComponentStats {
+                    completions: 0,
+                    rejected: 0,
+                    queue_max: 0,
+                    response: LatencyHistogram::new(3),
+                    at_warmup: Integrals::default(),
+                })
+                .collect(),
+            buckets: Vec::with_capacity(n_buckets as usize),
+            open: Bucket {
+                completions: vec![0; n_comp],
+                ..Bucket::default()
+            },
+            bucket_latency: LatencyHistogram::new(2),
+            log: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn bucket_width(&self) -> SimTime {
+        self.bucket_width
+    }
+
+    /// Whether the warm-up is over, so that what happens now counts in the statistics.
+    #[must_use]
+    #[inline]
+    pub fn measuring(&self) -> bool {
+        self.measuring
+    }
+
+    #[inline]
+    pub fn request_started(&mut self, request_type: usize, counted: bool) {
+        self.generated += 1;
+        if counted {
+            self.types[request_type].count += 1;
+        }
+    }
+
+    /// A top-level request ended. `counted` says whether it started after the warm-up.
+    #[inline]
+    pub fn request_ended(
+        &mut self,
+        request_type: usize,
+        counted: bool,
+        latency: SimTime,
+        outcome: Result<(), Cause>,
+    ) {
+        match outcome {
+            Ok(()) => {
+                self.ok += 1;
+                self.open.ok += 1;
+                self.bucket_latency.record(latency.as_nanos());
+                if counted {
+                    let t = &mut self.types[request_type];
+                    t.ok += 1;
+                    t.latency.record(latency.as_nanos());
+                }
+            }
+            Err(cause) => {
+                let i = cause.index();
+                self.failed[i] += 1;
+                self.open.failed[i] += 1;
+                if counted {
+                    self.types[request_type].failed[i] += 1;
+                }
+            }
+        }
+    }
+
+    /// A component finished a task; `response` is its arrival-to-answer time when the task
+    /// arrived after the warm-up.
+    #[inline]
+    pub fn task_finished(&mut self, component: usize, response: Option<SimTime>) {
+        self.open.completions[component] += 1;
+        let c = &mut self.components[component];
+        if self.measuring {
+            c.completions += 1;
+        }
+        if let Some(r) = response {
+            c.response.record(r.as_nanos());
+        }
+    }
+
+    #[inline]
+    pub fn rejected(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].rejected += 1;
+        }
+    }
+
+    #[inline]
+    pub fn queue_length(&mut self, component: usize, len: u32) {
+        if self.measuring {
+            let c = &mut self.components[component];
+            c.queue_max = c.queue_max.max(len);
+        }
+    }
+
+    pub fn log(&mut self, at: SimTime, kind: &str, message: String) {
+        self.log.push(LogEntry {
+            t_s: at.as_secs_f64(),
+            kind: kind.to_string(),
+            message,
+        });
+    }
+
+    /// The warm-up ended: statistics start from here.
+    pub fn warmup_reached(&mut self, integrals: &[Integrals], queue_lengths: &[u32]) {
+        self.measuring = true;
+        for ((c, i), &q) in self.components.iter_mut().zip(integrals).zip(queue_lengths) {
+            c.at_warmup = *i;
+            c.queue_max = q;
+        }
+    }
+
+    /// Closes the time bucket that ends now.
+    pub fn bucket_closed(&mut self, integrals: &[Integrals]) {
+        let mut closed = std::mem::replace(
+            &mut self.open,
+            Bucket {
+                completions: vec![0; self.components.len()],
+                ..Bucket::default()
+            },
+        );
+        closed.p50_s = self.bucket_latency.quantile_s(0.5);
+        closed.p99_s = self.bucket_latency.quantile_s(0.99);
+        closed.integrals = integrals.to_vec();
+        self.bucket_latency.reset();
+        self.buckets.push(closed);
+    }
+
+    /// Builds the report at the end of the run.
+    #[must_use]
+    pub fn finish(self, end: &Finish<'_>) -> Report {
+        let &Finish {
+            model,
+            seed,
+            now,
+            integrals,
+            in_flight_by_type,
+            in_flight,
+            sim_events,
+        } = end;
+        let window_s = (now - self.warmup).as_secs_f64().max(f64::MIN_POSITIVE);
+        let requests = model
+            .request_types
+            .iter()
+            .zip(&self.types)
+            .zip(in_flight_by_type)
+            .map(|((name, t), &in_flight)| {
+                let failed: u64 = t.failed.iter().sum();
+                let h = &t.latency;
+                (
+                    name.clone(),
+                    RequestReport {
+                        count: t.count,
+                        ok: t.ok,
+                        failed,
+                        in_flight,
+                        failed_by_cause: causes(&t.failed),
+                        throughput_per_s: t.ok as f64 / window_s,
+                        latency_s: LatencySummary {
+                            mean: h.mean_s(),
+                            p50: h.quantile_s(0.5),
+                            p90: h.quantile_s(0.9),
+                            p99: h.quantile_s(0.99),
+                            p999: h.quantile_s(0.999),
+                            max: h.max_s(),
+                        },
+                    },
+                )
+            })
+            .collect();
+
+        let width_s = self.bucket_width.as_secs_f64();
+        let mut components = BTreeMap::new();
+        let mut comp_series = BTreeMap::new();
+        for (ci, (comp, stats)) in model.components.iter().zip(&self.components).enumerate() {
+            let (replicas, capacity, queues) = match &comp.kind {
+                ComponentKind::Service(s) => {
+                    (s.replicas, Some(f64::from(s.replicas * s.workers)), true)
+                }
+                ComponentKind::LoadBalancer(_) | ComponentKind::External(_) => (1, None, false),
+            };
+            let end_i = integrals[ci];
+            let busy = end_i.busy_ns - stats.at_warmup.busy_ns;
+            let queued = end_i.queue_ns - stats.at_warmup.queue_ns;
+            let window_ns = window_s * 1e9;
+            let h = &stats.response;
+            components.insert(
+                comp.name.clone(),
+                ComponentReport {
+                    kind: comp.kind.label().to_string(),
+                    replicas,
+                    throughput_per_s: stats.completions as f64 / window_s,
+                    utilization: capacity.map(|cap| busy / (cap * window_ns)),
+                    queue_mean: queues.then(|| queued / window_ns),
+                    queue_max: queues.then_some(stats.queue_max),
+                    rejected: stats.rejected,
+                    response_s: ResponseSummary {
+                        mean: h.mean_s(),
+                        p50: h.quantile_s(0.5),
+                        p99: h.quantile_s(0.99),
+                    },
+                },
+            );
+            let mut previous = Integrals::default();
+            let mut series = ComponentSeries::default();
+            for b in &self.buckets {
+                let i = b.integrals[ci];
+                let width_ns = width_s * 1e9;
+                series
+                    .throughput_per_s
+                    .push(b.completions[ci] as f64 / width_s);
+                series
+                    .utilization
+                    .push(capacity.map(|cap| (i.busy_ns - previous.busy_ns) / (cap * width_ns)));
+                series
+                    .queue_mean
+                    .push(queues.then(|| (i.queue_ns - previous.queue_ns) / width_ns));
+                previous = i;
+            }
+            comp_series.insert(comp.name.clone(), series);
+        }
+
+        let mut failed_by_cause = BTreeMap::new();
+        for cause in Cause::ALL {
+            if self.buckets.iter().any(|b| b.failed[cause.index()] > 0) {
+                failed_by_cause.insert(
+                    cause.as_str().to_string(),
+                    self.buckets
+                        .iter()
+                        .map(|b| b.failed[cause.index()] as f64 / width_s)
+                        .collect(),
+                );
+            }
+        }
+        let series = SeriesReport {
+            bucket_s: width_s,
+            t_s: (0..self.buckets.len())
+                .map(|k| k as f64 * width_s)
+                .collect(),
+            throughput_per_s: self.buckets.iter().map(|b| b.ok as f64 / width_s).collect(),
+            failed_per_s: self
+                .buckets
+                .iter()
+                .map(|b| b.failed.iter().sum::<u64>() as f64 / width_s)
+                .collect(),
+            failed_by_cause,
+            latency_p50_s: self.buckets.iter().map(|b| b.p50_s).collect(),
+            latency_p99_s: self.buckets.iter().map(|b| b.p99_s).collect(),
+            components: comp_series,
+        };
+
+        Report {
+            model: model.name.clone(),
+            seed,
+            duration_s: now.as_secs_f64(),
+            warmup_s: self.warmup.as_secs_f64(),
+            totals: Totals {
+                generated: self.generated,
+                ok: self.ok,
+                failed: self.failed.iter().sum(),
+                in_flight,
+            },
+            requests,
+            components,
+            series,
+            events: self.log,
+            sim_events,
+            wall_s: 0.0,
+        }
+    }
+}
+
+/// What the engine knows at the end of a run that the recorder does not.
+pub struct Finish<'a> {
+    pub model: &'a Model,
+    pub seed: u64,
+    pub now: SimTime,
+    pub integrals: &'a [Integrals],
+    pub in_flight_by_type: &'a [u64],
+    pub in_flight: u64,
+    pub sim_events: u64,
+}
+
+fn causes(counts: &[u64; 5]) -> BTreeMap<String, u64> {
+    Cause::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), counts[c.index()]))
+        .collect()
+}

@@ -1,0 +1,264 @@
+//! The report of one run: the JSON that `archsim run --json` prints, and its text table.
+//!
+//! Units are in the key names (`_s`, `_per_s`). Maps are `BTreeMap`s so that the output is
+//! sorted and byte-identical for the same model and seed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub model: Option<String>,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    /// Over the whole run, warm-up included: these always add up.
+    pub totals: Totals,
+    /// Requests that started after the warm-up, by type.
+    pub requests: BTreeMap<String, RequestReport>,
+    pub components: BTreeMap<String, ComponentReport>,
+    pub series: SeriesReport,
+    /// Faults, failovers and other moments worth a marker, in time order.
+    pub events: Vec<LogEntry>,
+    /// Simulation events processed: the engine's unit of work.
+    pub sim_events: u64,
+    /// Wall-clock seconds the run took; the only figure that differs between equal runs.
+    pub wall_s: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub generated: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub in_flight: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestReport {
+    pub count: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub in_flight: u64,
+    pub failed_by_cause: BTreeMap<String, u64>,
+    /// Successful requests per second of the measured window.
+    pub throughput_per_s: f64,
+    /// End-to-end latency of successful requests.
+    pub latency_s: LatencySummary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencySummary {
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p99: Option<f64>,
+    pub p999: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentReport {
+    pub kind: String,
+    pub replicas: u32,
+    /// Tasks finished per second (served or failed after being accepted).
+    pub throughput_per_s: f64,
+    /// Busy workers over available workers; services only.
+    pub utilization: Option<f64>,
+    /// Mean number of requests waiting (all replicas together); services only.
+    pub queue_mean: Option<f64>,
+    pub queue_max: Option<u32>,
+    pub rejected: u64,
+    /// From arrival at the component to its answer: waiting, work and its own calls.
+    pub response_s: ResponseSummary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseSummary {
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SeriesReport {
+    pub bucket_s: f64,
+    /// Start of each bucket.
+    pub t_s: Vec<f64>,
+    pub throughput_per_s: Vec<f64>,
+    pub failed_per_s: Vec<f64>,
+    /// Only the causes that occurred.
+    pub failed_by_cause: BTreeMap<String, Vec<f64>>,
+    pub latency_p50_s: Vec<Option<f64>>,
+    pub latency_p99_s: Vec<Option<f64>>,
+    pub components: BTreeMap<String, ComponentSeries>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ComponentSeries {
+    pub throughput_per_s: Vec<f64>,
+    pub utilization: Vec<Option<f64>>,
+    pub queue_mean: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub t_s: f64,
+    pub kind: String,
+    pub message: String,
+}
+
+impl Report {
+    /// JSON with every figure; `wall_s` is the only field that varies between equal runs.
+    ///
+    /// # Panics
+    /// Never: every field serialises.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        #[expect(
+            clippy::expect_used,
+            reason = "plain data with string keys always serialises"
+        )]
+        serde_json::to_string_pretty(self).expect("report serialises")
+    }
+
+    /// The readable summary `archsim run` prints.
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let title = self.model.as_deref().unwrap_or("model");
+        let _ = writeln!(
+            out,
+            "{title} — {} simulated (warm-up {}), seed {}, {} events in {:.2}s",
+            secs(self.duration_s),
+            secs(self.warmup_s),
+            self.seed,
+            self.sim_events,
+            self.wall_s
+        );
+        let t = &self.totals;
+        let _ = writeln!(
+            out,
+            "requests: {} generated, {} ok, {} failed, {} in flight\n",
+            t.generated, t.ok, t.failed, t.in_flight
+        );
+
+        let mut rows = vec![vec![
+            "request".to_string(),
+            "count".into(),
+            "ok/s".into(),
+            "failed".into(),
+            "mean".into(),
+            "p50".into(),
+            "p90".into(),
+            "p99".into(),
+            "p99.9".into(),
+            "max".into(),
+        ]];
+        for (name, r) in &self.requests {
+            let causes: Vec<String> = r
+                .failed_by_cause
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(c, n)| format!("{n} {c}"))
+                .collect();
+            let failed = if causes.is_empty() {
+                "0".to_string()
+            } else {
+                causes.join(", ")
+            };
+            let l = &r.latency_s;
+            rows.push(vec![
+                name.clone(),
+                r.count.to_string(),
+                format!("{:.1}", r.throughput_per_s),
+                failed,
+                dur(l.mean),
+                dur(l.p50),
+                dur(l.p90),
+                dur(l.p99),
+                dur(l.p999),
+                dur(l.max),
+            ]);
+        }
+        table(&mut out, &rows);
+        out.push('\n');
+
+        let mut rows = vec![vec![
+            "component".to_string(),
+            "kind".into(),
+            "done/s".into(),
+            "util".into(),
+            "queue".into(),
+            "max q".into(),
+            "rejected".into(),
+            "resp mean".into(),
+            "resp p99".into(),
+        ]];
+        for (name, c) in &self.components {
+            rows.push(vec![
+                if c.replicas > 1 {
+                    format!("{name} ×{}", c.replicas)
+                } else {
+                    name.clone()
+                },
+                c.kind.clone(),
+                format!("{:.1}", c.throughput_per_s),
+                c.utilization
+                    .map_or("-".into(), |u| format!("{:.1}%", u * 100.0)),
+                c.queue_mean.map_or("-".into(), |q| format!("{q:.2}")),
+                c.queue_max.map_or("-".into(), |q| q.to_string()),
+                c.rejected.to_string(),
+                dur(c.response_s.mean),
+                dur(c.response_s.p99),
+            ]);
+        }
+        table(&mut out, &rows);
+        if !self.events.is_empty() {
+            out.push_str("\nevents:\n");
+            for e in &self.events {
+                let _ = writeln!(out, "  {:>10}  {:<10} {}", secs(e.t_s), e.kind, e.message);
+            }
+        }
+        out
+    }
+}
+
+fn secs(s: f64) -> String {
+    crate::sim::time::SimTime::from_secs_f64(s).to_string()
+}
+
+fn dur(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(s) if s < 1e-3 => format!("{:.1}us", s * 1e6),
+        Some(s) if s < 1.0 => format!("{:.2}ms", s * 1e3),
+        Some(s) => format!("{s:.3}s"),
+    }
+}
+
+/// Left-aligns the first column and right-aligns the others.
+fn table(out: &mut String, rows: &[Vec<String>]) {
+    let n = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..n)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            if i == 0 {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str("  ");
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}

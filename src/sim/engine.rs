@@ -1,0 +1,1143 @@
+//! The engine: components' behaviour driven by one ordered stream of events.
+//!
+//! A *root* is one request from a workload, as the user sees it; a *task* is the work one
+//! component does for one request (the root's first task at the workload's target, then one
+//! task per call). A task at a service waits for a worker, works, makes its calls step by
+//! step and answers its parent over the link it came by. Every root ends exactly once: `ok`,
+//! failed with a cause, or still in flight when the run stops — the end of the run checks it.
+//!
+//! Ordering: events pop in (time, sequence) order. Consequences that take no time (a call
+//! over a zero-latency link, zero work) go to an *immediate* FIFO that is drained before the
+//! next timed event; they happen at the same instant, in the order they were caused.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use super::queue::EventQueue;
+use super::random::Stream;
+use super::time::SimTime;
+use crate::model::{Arrivals, ComponentKind, Dist, Io, Model, Policy, Step};
+use crate::observe::{Cause, Finish, Integrals, Recorder, Report};
+
+/// Marks "no task" in a parent field, and "no instance" for components without replicas.
+const NONE: u32 = u32::MAX;
+
+/// How a run is set up; `None` fields take the model's values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    pub seed: Option<u64>,
+    pub duration: Option<SimTime>,
+    pub warmup: Option<SimTime>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The engine broke one of its own rules: a bug, never the user's fault.
+    #[error("internal error (a bug in archsim): {message}; reproduce with --seed {seed}")]
+    Invariant { seed: u64, message: String },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    /// The next open-loop arrival of a workload.
+    Arrival(u16),
+    /// A closed-loop user of a workload finished thinking.
+    UserReady(u16),
+    /// A task reaches its component.
+    Deliver(u32),
+    /// A task's own work (or a balancer's or external's delay) is done.
+    WorkDone(u32),
+    /// A finished task's answer reaches its parent.
+    Reply(u32),
+    /// The earliest deadline of a timer lane is due.
+    Timers(u16),
+    BucketEnd,
+    WarmupEnd,
+}
+
+struct Task {
+    /// Parent task, or `NONE` when the parent is the root itself.
+    parent: u32,
+    root: u32,
+    root_gen: u32,
+    comp: u32,
+    /// The service replica serving it; for a balancer, the backend slot it chose.
+    instance: u32,
+    handler: u32,
+    /// The link the request came over; the answer goes back over it.
+    link: u32,
+    arrived: SimTime,
+    request_type: u16,
+    step: u16,
+    pending: u16,
+    failed: Option<Cause>,
+    holds_worker: bool,
+    record: bool,
+}
+
+struct Root {
+    generation: u32,
+    live: bool,
+    counted: bool,
+    workload: u16,
+    request_type: u16,
+    start: SimTime,
+}
+
+struct Instance {
+    busy: u32,
+    in_system: u32,
+    queue: VecDeque<u32>,
+}
+
+struct CallRt {
+    to: u32,
+    request: Option<u16>,
+    link: u32,
+}
+
+struct HandlerRt {
+    work: Dist,
+    steps: Vec<Vec<CallRt>>,
+}
+
+struct LbTarget {
+    comp: u32,
+    instance: u32,
+    link: u32,
+}
+
+enum KindRt {
+    Service {
+        first_instance: u32,
+        replicas: u32,
+        workers: u32,
+        queue_cap: u32,
+        io_async: bool,
+        balance: Policy,
+    },
+    Balancer {
+        policy: Policy,
+        targets: Vec<LbTarget>,
+        /// Requests forwarded to each target and not yet answered: the balancer's own view.
+        outstanding: Vec<u32>,
+        latency: Dist,
+    },
+    External {
+        latency: Dist,
+        error_fraction: f64,
+    },
+}
+
+struct CompRt {
+    kind: KindRt,
+    work_rng: Stream,
+    route_rng: Stream,
+    next_rr: u32,
+    busy: u32,
+    queued: u32,
+    last_change: SimTime,
+    busy_area: f64,
+    queue_area: f64,
+}
+
+impl CompRt {
+    #[inline]
+    fn touch(&mut self, now: SimTime) {
+        let dt = (now - self.last_change).as_nanos() as f64;
+        self.busy_area += f64::from(self.busy) * dt;
+        self.queue_area += f64::from(self.queued) * dt;
+        self.last_change = now;
+    }
+
+    fn integrals(&self, now: SimTime) -> Integrals {
+        let dt = (now - self.last_change).as_nanos() as f64;
+        Integrals {
+            busy_ns: self.busy_area + f64::from(self.busy) * dt,
+            queue_ns: self.queue_area + f64::from(self.queued) * dt,
+        }
+    }
+}
+
+struct LinkRt {
+    latency: Dist,
+    zero: bool,
+    rng: Stream,
+}
+
+struct WorkloadRt {
+    target: u32,
+    link: u32,
+    /// Open loop: (start, rate per second) steps. Empty for closed loop.
+    steps: Vec<(SimTime, f64)>,
+    think: Option<Dist>,
+    mix: Vec<(u16, f64)>,
+    lane: Option<u16>,
+    arrival_rng: Stream,
+    mix_rng: Stream,
+}
+
+/// Deadlines of one fixed timeout. They expire in the order they were armed, so a FIFO holds
+/// them and only its front sits in the event heap: O(1) per timer however many are pending.
+/// A request that ends first leaves its entry behind; the generation check skips it then
+/// (lazy cancellation).
+struct Lane {
+    timeout: SimTime,
+    entries: VecDeque<(SimTime, u64, u32, u32)>,
+}
+
+/// A vector with a free list, so task and root slots are reused and memory stays flat.
+struct Slab<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T> Slab<T> {
+    fn new() -> Self {
+        Slab {
+            items: Vec::with_capacity(1024),
+            free: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, item: T) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.items[i as usize] = item;
+            i
+        } else {
+            self.items.push(item);
+            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
+        }
+    }
+
+    #[inline]
+    fn remove(&mut self, i: u32) {
+        self.free.push(i);
+    }
+
+    fn live(&self) -> usize {
+        self.items.len() - self.free.len()
+    }
+}
+
+pub struct Simulation {
+    model: Arc<Model>,
+    seed: u64,
+    now: SimTime,
+    end: SimTime,
+    queue: EventQueue<Ev>,
+    immediate: VecDeque<Ev>,
+    events: u64,
+    n_types: usize,
+    comps: Vec<CompRt>,
+    instances: Vec<Instance>,
+    handlers: Vec<HandlerRt>,
+    handler_of: Vec<u32>,
+    links: Vec<LinkRt>,
+    workloads: Vec<WorkloadRt>,
+    lanes: Vec<Lane>,
+    tasks: Slab<Task>,
+    roots: Slab<Root>,
+    recorder: Recorder,
+    buckets_left: u32,
+}
+
+impl Simulation {
+    #[must_use]
+    pub fn new(model: Arc<Model>, options: RunOptions) -> Self {
+        let seed = options.seed.unwrap_or(model.seed);
+        let end = options.duration.unwrap_or(model.duration);
+        let warmup = options.warmup.unwrap_or(model.warmup).min(end);
+        let n_types = model.request_types.len().max(1);
+        let mut links = LinkTable::new(&model, seed);
+
+        let mut comps = Vec::with_capacity(model.components.len());
+        let mut instances = Vec::new();
+        let mut handlers = Vec::new();
+        let mut handler_of = vec![NONE; model.components.len() * n_types];
+        for (ci, comp) in model.components.iter().enumerate() {
+            let kind = match &comp.kind {
+                ComponentKind::Service(s) => {
+                    let first_instance = u32::try_from(instances.len()).unwrap_or(NONE);
+                    for _ in 0..s.replicas {
+                        instances.push(Instance {
+                            busy: 0,
+                            in_system: 0,
+                            queue: VecDeque::new(),
+                        });
+                    }
+                    for h in &s.handlers {
+                        let id = u32::try_from(handlers.len()).unwrap_or(NONE);
+                        handlers.push(HandlerRt {
+                            work: h.work.clone(),
+                            steps: h
+                                .steps
+                                .iter()
+                                .map(|step| {
+                                    let calls = match step {
+                                        Step::Call(c) => std::slice::from_ref(c),
+                                        Step::Parallel(cs) => cs.as_slice(),
+                                    };
+                                    calls
+                                        .iter()
+                                        .map(|c| CallRt {
+                                            to: c.to.0,
+                                            request: c.request.map(|t| t.0),
+                                            link: links.id(&comp.name, &model.component(c.to).name),
+                                        })
+                                        .collect()
+                                })
+                                .collect(),
+                        });
+                        match h.request {
+                            Some(t) => handler_of[ci * n_types + t.0 as usize] = id,
+                            None => {
+                                for slot in &mut handler_of[ci * n_types..(ci + 1) * n_types] {
+                                    if *slot == NONE {
+                                        *slot = id;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    KindRt::Service {
+                        first_instance,
+                        replicas: s.replicas,
+                        workers: s.workers,
+                        queue_cap: s.queue.unwrap_or(u32::MAX),
+                        io_async: s.io == Io::Async,
+                        balance: s.balance,
+                    }
+                }
+                ComponentKind::LoadBalancer(lb) => {
+                    let mut targets = Vec::new();
+                    for b in &lb.backends {
+                        let link = links.id(&comp.name, &model.component(*b).name);
+                        match &model.component(*b).kind {
+                            ComponentKind::Service(s) => {
+                                // Instances of later components are not created yet; their
+                                // numbers are fixed up below.
+                                for r in 0..s.replicas {
+                                    targets.push(LbTarget {
+                                        comp: b.0,
+                                        instance: r,
+                                        link,
+                                    });
+                                }
+                            }
+                            _ => targets.push(LbTarget {
+                                comp: b.0,
+                                instance: NONE,
+                                link,
+                            }),
+                        }
+                    }
+                    KindRt::Balancer {
+                        policy: lb.policy,
+                        outstanding: vec![0; targets.len()],
+                        targets,
+                        latency: lb.latency.clone(),
+                    }
+                }
+                ComponentKind::External(e) => KindRt::External {
+                    latency: e.latency.clone(),
+                    error_fraction: e.error_fraction,
+                },
+            };
+            comps.push(CompRt {
+                kind,
+                work_rng: Stream::derive(seed, &comp.name, "work"),
+                route_rng: Stream::derive(seed, &comp.name, "route"),
+                next_rr: 0,
+                busy: 0,
+                queued: 0,
+                last_change: SimTime::ZERO,
+                busy_area: 0.0,
+                queue_area: 0.0,
+            });
+        }
+        // Balancer targets were recorded as replica numbers; make them global instances.
+        let firsts: Vec<u32> = comps
+            .iter()
+            .map(|c| match c.kind {
+                KindRt::Service { first_instance, .. } => first_instance,
+                _ => NONE,
+            })
+            .collect();
+        for c in &mut comps {
+            if let KindRt::Balancer { targets, .. } = &mut c.kind {
+                for t in targets.iter_mut().filter(|t| t.instance != NONE) {
+                    t.instance += firsts[t.comp as usize];
+                }
+            }
+        }
+
+        let mut lanes: Vec<Lane> = Vec::new();
+        let workloads = model
+            .workloads
+            .iter()
+            .map(|w| {
+                let lane = w.timeout.map(|timeout| {
+                    let i = lanes
+                        .iter()
+                        .position(|l| l.timeout == timeout)
+                        .unwrap_or_else(|| {
+                            lanes.push(Lane {
+                                timeout,
+                                entries: VecDeque::new(),
+                            });
+                            lanes.len() - 1
+                        });
+                    u16::try_from(i).unwrap_or(u16::MAX)
+                });
+                let (steps, think) = match &w.arrivals {
+                    Arrivals::Open { steps } => (steps.clone(), None),
+                    Arrivals::Closed { think, .. } => (Vec::new(), Some(think.clone())),
+                };
+                WorkloadRt {
+                    target: w.target.0,
+                    link: links.id(&w.name, &model.component(w.target).name),
+                    steps,
+                    think,
+                    mix: w.mix.iter().map(|&(t, p)| (t.0, p)).collect(),
+                    lane,
+                    arrival_rng: Stream::derive(seed, &w.name, "arrivals"),
+                    mix_rng: Stream::derive(seed, &w.name, "mix"),
+                }
+            })
+            .collect();
+
+        let recorder = Recorder::new(&model, end, warmup);
+        let mut sim = Simulation {
+            seed,
+            now: SimTime::ZERO,
+            end,
+            queue: EventQueue::new(),
+            immediate: VecDeque::with_capacity(64),
+            events: 0,
+            n_types,
+            comps,
+            instances,
+            handlers,
+            handler_of,
+            links: links.finish(),
+            workloads,
+            lanes,
+            tasks: Slab::new(),
+            roots: Slab::new(),
+            recorder,
+            buckets_left: model.series_buckets.max(1),
+            model,
+        };
+        sim.schedule_start(warmup);
+        sim
+    }
+
+    fn schedule_start(&mut self, warmup: SimTime) {
+        if warmup > SimTime::ZERO {
+            self.queue.push(warmup, Ev::WarmupEnd);
+        }
+        self.schedule_next_bucket();
+        for wi in 0..self.workloads.len() {
+            let w = u16::try_from(wi).unwrap_or(u16::MAX);
+            match &self.model.workloads[wi].arrivals {
+                Arrivals::Open { .. } => self.schedule_arrival(w, SimTime::ZERO),
+                Arrivals::Closed { users, .. } => {
+                    for _ in 0..*users {
+                        self.schedule_user(w);
+                    }
+                }
+            }
+        }
+    }
+
+    fn schedule_next_bucket(&mut self) {
+        let total = self.model.series_buckets.max(1);
+        if self.buckets_left == 0 {
+            return;
+        }
+        let k = total - self.buckets_left + 1;
+        let at = if k == total {
+            self.end
+        } else {
+            SimTime::from_nanos(self.recorder.bucket_width().as_nanos() * u64::from(k))
+        };
+        self.queue.push(at, Ev::BucketEnd);
+    }
+
+    #[must_use]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    #[must_use]
+    pub fn end(&self) -> SimTime {
+        self.end
+    }
+
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    #[must_use]
+    pub fn events_processed(&self) -> u64 {
+        self.events
+    }
+
+    #[must_use]
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    /// Processes every event up to and including `until` (capped at the run's end), then
+    /// sets the clock to it.
+    pub fn run_until(&mut self, until: SimTime) {
+        let until = until.min(self.end);
+        while self.step_before(until) {}
+        self.now = self.now.max(until);
+    }
+
+    /// Processes one event if there is one at or before the end; returns false otherwise.
+    pub fn step(&mut self) -> bool {
+        self.step_before(self.end)
+    }
+
+    #[inline]
+    fn step_before(&mut self, until: SimTime) -> bool {
+        if let Some(ev) = self.immediate.pop_front() {
+            self.events += 1;
+            self.handle(ev);
+            return true;
+        }
+        match self.queue.peek_time() {
+            Some(t) if t <= until => {
+                if let Some((t, ev)) = self.queue.pop() {
+                    assert!(
+                        t >= self.now,
+                        "time went backwards from {} to {t}; reproduce with --seed {}",
+                        self.now,
+                        self.seed
+                    );
+                    self.now = t;
+                    self.events += 1;
+                    self.handle(ev);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Runs to the end and returns the report.
+    ///
+    /// # Errors
+    /// When the engine broke an invariant (a bug): the message says which and the seed.
+    pub fn run(mut self) -> Result<Report, SimError> {
+        self.run_until(self.end);
+        self.finish()
+    }
+
+    /// Ends the run at the current instant and builds the report.
+    ///
+    /// # Errors
+    /// When a request was lost or counted twice (a bug).
+    pub fn finish(self) -> Result<Report, SimError> {
+        let live = self.roots.live() as u64;
+        let mut in_flight_by_type = vec![0u64; self.model.request_types.len()];
+        let free: std::collections::BTreeSet<u32> = self.roots.free.iter().copied().collect();
+        for (i, r) in self.roots.items.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(NONE);
+            if !free.contains(&i) {
+                if !r.live {
+                    return Err(self.invariant(format!("root {i} is allocated but not live")));
+                }
+                if r.counted {
+                    in_flight_by_type[r.request_type as usize] += 1;
+                }
+            }
+        }
+        let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
+        let report = self.recorder.finish(&Finish {
+            model: &self.model,
+            seed: self.seed,
+            now: self.now,
+            integrals: &integrals,
+            in_flight_by_type: &in_flight_by_type,
+            in_flight: live,
+            sim_events: self.events,
+        });
+        let t = report.totals;
+        if t.generated != t.ok + t.failed + t.in_flight {
+            return Err(SimError::Invariant {
+                seed: self.seed,
+                message: format!(
+                    "requests not conserved: {} generated but {} ok + {} failed + {} in flight",
+                    t.generated, t.ok, t.failed, t.in_flight
+                ),
+            });
+        }
+        for (name, r) in &report.requests {
+            if r.count != r.ok + r.failed + r.in_flight {
+                return Err(SimError::Invariant {
+                    seed: self.seed,
+                    message: format!(
+                        "requests of type `{name}` not conserved: {} counted but {} ok + {} failed + {} in flight",
+                        r.count, r.ok, r.failed, r.in_flight
+                    ),
+                });
+            }
+        }
+        Ok(report)
+    }
+
+    fn invariant(&self, message: String) -> SimError {
+        SimError::Invariant {
+            seed: self.seed,
+            message,
+        }
+    }
+
+    #[inline]
+    fn at(&mut self, delay: SimTime, ev: Ev) {
+        if delay == SimTime::ZERO {
+            self.immediate.push_back(ev);
+        } else {
+            self.queue.push(self.now + delay, ev);
+        }
+    }
+
+    #[inline]
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Arrival(w) => self.arrival(w),
+            Ev::UserReady(w) => self.start_request(w),
+            Ev::Deliver(t) => self.deliver(t),
+            Ev::WorkDone(t) => self.work_done(t),
+            Ev::Reply(t) => self.reply_arrived(t),
+            Ev::Timers(l) => self.timers(l),
+            Ev::BucketEnd => {
+                let integrals: Vec<Integrals> =
+                    self.comps.iter().map(|c| c.integrals(self.now)).collect();
+                self.recorder.bucket_closed(&integrals);
+                self.buckets_left = self.buckets_left.saturating_sub(1);
+                self.schedule_next_bucket();
+            }
+            Ev::WarmupEnd => {
+                let integrals: Vec<Integrals> =
+                    self.comps.iter().map(|c| c.integrals(self.now)).collect();
+                let queues: Vec<u32> = self.comps.iter().map(|c| c.queued).collect();
+                self.recorder.warmup_reached(&integrals, &queues);
+            }
+        }
+    }
+
+    // ---- workloads ----------------------------------------------------------------------
+
+    /// Draws the next arrival after `from`. Poisson arrivals are memoryless, so restarting
+    /// the draw at each rate change is exact.
+    fn schedule_arrival(&mut self, w: u16, from: SimTime) {
+        let wl = &mut self.workloads[w as usize];
+        let mut t = from;
+        loop {
+            let seg = wl
+                .steps
+                .partition_point(|&(at, _)| at <= t)
+                .saturating_sub(1);
+            let rate = wl.steps[seg].1;
+            let next_change = wl.steps.get(seg + 1).map_or(SimTime::MAX, |s| s.0);
+            if rate <= 0.0 {
+                if next_change == SimTime::MAX {
+                    return;
+                }
+                t = next_change;
+                continue;
+            }
+            let gap = wl.arrival_rng.exp(1e9 / rate);
+            let candidate = t + SimTime::from_secs_f64(gap * 1e-9);
+            if candidate < next_change {
+                if candidate <= self.end {
+                    self.queue.push(candidate, Ev::Arrival(w));
+                }
+                return;
+            }
+            t = next_change;
+        }
+    }
+
+    fn schedule_user(&mut self, w: u16) {
+        let wl = &mut self.workloads[w as usize];
+        let think = match &wl.think {
+            Some(d) => wl.arrival_rng.sample(d),
+            None => SimTime::ZERO,
+        };
+        self.at(think, Ev::UserReady(w));
+    }
+
+    fn arrival(&mut self, w: u16) {
+        self.schedule_arrival(w, self.now);
+        self.start_request(w);
+    }
+
+    fn start_request(&mut self, w: u16) {
+        let wl = &mut self.workloads[w as usize];
+        let request_type = if wl.mix.len() == 1 {
+            wl.mix[0].0
+        } else {
+            let u = wl.mix_rng.unit();
+            wl.mix
+                .iter()
+                .find(|&&(_, cum)| u < cum)
+                .map_or(wl.mix[wl.mix.len() - 1].0, |&(t, _)| t)
+        };
+        let (target, link, lane) = (wl.target, wl.link, wl.lane);
+        let counted = self.recorder.measuring();
+        let root = self.roots.insert_root(Root {
+            generation: 0,
+            live: true,
+            counted,
+            workload: w,
+            request_type,
+            start: self.now,
+        });
+        let generation = self.roots.items[root as usize].generation;
+        self.recorder
+            .request_started(request_type as usize, counted);
+        if let Some(l) = lane {
+            self.arm_deadline(l, root, generation);
+        }
+        let instance = self.choose_instance(target);
+        let task = self.new_task(NONE, root, generation, target, instance, request_type, link);
+        self.send(task);
+    }
+
+    fn arm_deadline(&mut self, lane: u16, root: u32, generation: u32) {
+        let seq = self.queue.take_seq();
+        let l = &mut self.lanes[lane as usize];
+        let due = self.now + l.timeout;
+        let was_empty = l.entries.is_empty();
+        l.entries.push_back((due, seq, root, generation));
+        if was_empty {
+            self.queue.push_with_seq(due, seq, Ev::Timers(lane));
+        }
+    }
+
+    fn timers(&mut self, lane: u16) {
+        let l = &mut self.lanes[lane as usize];
+        let Some((_, _, root, generation)) = l.entries.pop_front() else {
+            return;
+        };
+        if let Some(&(due, seq, _, _)) = l.entries.front() {
+            self.queue.push_with_seq(due, seq, Ev::Timers(lane));
+        }
+        let r = &self.roots.items[root as usize];
+        if r.live && r.generation == generation {
+            // The work already under way goes on: only the client has given up.
+            self.end_root(root, Err(Cause::Timeout));
+        }
+    }
+
+    fn end_root(&mut self, root: u32, outcome: Result<(), Cause>) {
+        let r = &mut self.roots.items[root as usize];
+        debug_assert!(
+            r.live,
+            "a request ended twice; reproduce with --seed {}",
+            self.seed
+        );
+        r.live = false;
+        r.generation = r.generation.wrapping_add(1);
+        let (request_type, counted, start, w) = (r.request_type, r.counted, r.start, r.workload);
+        self.roots.remove(root);
+        self.recorder
+            .request_ended(request_type as usize, counted, self.now - start, outcome);
+        if self.workloads[w as usize].think.is_some() {
+            self.schedule_user(w);
+        }
+    }
+
+    // ---- tasks --------------------------------------------------------------------------
+
+    /// Picks the replica of a service that a direct call lands on; `NONE` for other kinds.
+    fn choose_instance(&mut self, comp: u32) -> u32 {
+        let c = &mut self.comps[comp as usize];
+        match &c.kind {
+            KindRt::Service {
+                first_instance,
+                replicas,
+                balance,
+                ..
+            } => {
+                let (first, n, policy) = (*first_instance, *replicas, *balance);
+                if n == 1 {
+                    return first;
+                }
+                let instances = &self.instances[first as usize..(first + n) as usize];
+                first
+                    + pick(policy, n, &mut c.next_rr, &mut c.route_rng, |i| {
+                        instances[i as usize].in_system
+                    })
+            }
+            _ => NONE,
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a task's identity; a struct would only rename them"
+    )]
+    fn new_task(
+        &mut self,
+        parent: u32,
+        root: u32,
+        root_gen: u32,
+        comp: u32,
+        instance: u32,
+        request_type: u16,
+        link: u32,
+    ) -> u32 {
+        let handler = self.handler_of[comp as usize * self.n_types + request_type as usize];
+        self.tasks.insert(Task {
+            parent,
+            root,
+            root_gen,
+            comp,
+            instance,
+            handler,
+            link,
+            arrived: SimTime::ZERO,
+            request_type,
+            step: 0,
+            pending: 0,
+            failed: None,
+            holds_worker: false,
+            record: false,
+        })
+    }
+
+    /// Sends a task to its component over its link.
+    #[inline]
+    fn send(&mut self, task: u32) {
+        let link = self.tasks.items[task as usize].link;
+        let delay = self.link_delay(link);
+        self.at(delay, Ev::Deliver(task));
+    }
+
+    #[inline]
+    fn link_delay(&mut self, link: u32) -> SimTime {
+        let l = &mut self.links[link as usize];
+        if l.zero {
+            SimTime::ZERO
+        } else {
+            l.rng.sample(&l.latency)
+        }
+    }
+
+    fn deliver(&mut self, task: u32) {
+        let now = self.now;
+        let record = self.recorder.measuring();
+        let t = &mut self.tasks.items[task as usize];
+        t.arrived = now;
+        t.record = record;
+        let (ci, inst) = (t.comp as usize, t.instance);
+        let c = &mut self.comps[ci];
+        match &mut c.kind {
+            KindRt::Service {
+                workers, queue_cap, ..
+            } => {
+                let (workers, cap) = (*workers, *queue_cap);
+                let instance = &mut self.instances[inst as usize];
+                if instance.busy < workers {
+                    instance.in_system += 1;
+                    self.start_work(task);
+                } else if (instance.queue.len() as u64) < u64::from(cap) {
+                    instance.in_system += 1;
+                    instance.queue.push_back(task);
+                    c.touch(now);
+                    c.queued += 1;
+                    self.recorder.queue_length(ci, c.queued);
+                } else {
+                    self.recorder.rejected(ci);
+                    self.tasks.items[task as usize].failed = Some(Cause::Rejected);
+                    self.answer(task);
+                }
+            }
+            KindRt::Balancer {
+                policy,
+                targets,
+                outstanding,
+                latency,
+            } => {
+                let n = u32::try_from(targets.len()).unwrap_or(NONE);
+                let slot = pick(*policy, n, &mut c.next_rr, &mut c.route_rng, |i| {
+                    outstanding[i as usize]
+                });
+                outstanding[slot as usize] += 1;
+                let delay = if latency.is_zero() {
+                    SimTime::ZERO
+                } else {
+                    c.work_rng.sample(latency)
+                };
+                c.touch(now);
+                c.busy += 1;
+                self.tasks.items[task as usize].instance = slot;
+                self.at(delay, Ev::WorkDone(task));
+            }
+            KindRt::External { latency, .. } => {
+                let delay = c.work_rng.sample(latency);
+                c.touch(now);
+                c.busy += 1;
+                self.at(delay, Ev::WorkDone(task));
+            }
+        }
+    }
+
+    fn start_work(&mut self, task: u32) {
+        let now = self.now;
+        let t = &mut self.tasks.items[task as usize];
+        t.holds_worker = true;
+        let (ci, inst, handler) = (t.comp as usize, t.instance as usize, t.handler as usize);
+        self.instances[inst].busy += 1;
+        let c = &mut self.comps[ci];
+        c.touch(now);
+        c.busy += 1;
+        let work = c.work_rng.sample(&self.handlers[handler].work);
+        self.at(work, Ev::WorkDone(task));
+    }
+
+    fn release_worker(&mut self, task: u32) {
+        let now = self.now;
+        let t = &mut self.tasks.items[task as usize];
+        t.holds_worker = false;
+        let (ci, inst) = (t.comp as usize, t.instance as usize);
+        let instance = &mut self.instances[inst];
+        instance.busy -= 1;
+        let next = instance.queue.pop_front();
+        let c = &mut self.comps[ci];
+        c.touch(now);
+        c.busy -= 1;
+        if let Some(next) = next {
+            c.queued -= 1;
+            self.start_work(next);
+        }
+    }
+
+    fn work_done(&mut self, task: u32) {
+        let t = &self.tasks.items[task as usize];
+        let (ci, slot) = (t.comp as usize, t.instance);
+        let (root, root_gen, request_type) = (t.root, t.root_gen, t.request_type);
+        let now = self.now;
+        let c = &mut self.comps[ci];
+        match &c.kind {
+            KindRt::Service { io_async, .. } => {
+                if *io_async {
+                    self.release_worker(task);
+                }
+                self.next_step(task);
+            }
+            KindRt::Balancer { targets, .. } => {
+                let target = &targets[slot as usize];
+                let (to, instance, link) = (target.comp, target.instance, target.link);
+                let child = self.new_task(task, root, root_gen, to, instance, request_type, link);
+                self.tasks.items[task as usize].pending = 1;
+                self.send(child);
+            }
+            KindRt::External { error_fraction, .. } => {
+                let p = *error_fraction;
+                c.touch(now);
+                c.busy -= 1;
+                if p > 0.0 && c.route_rng.unit() < p {
+                    self.tasks.items[task as usize].failed = Some(Cause::Error);
+                }
+                self.finish_task(task);
+            }
+        }
+    }
+
+    /// Runs a service task's next step of calls, or finishes it when none is left or one
+    /// has failed.
+    fn next_step(&mut self, task: u32) {
+        let t = &mut self.tasks.items[task as usize];
+        let handler = &self.handlers[t.handler as usize];
+        if t.failed.is_some() || t.step as usize >= handler.steps.len() {
+            self.finish_task(task);
+            return;
+        }
+        let step = t.step as usize;
+        t.step += 1;
+        let (root, root_gen, incoming) = (t.root, t.root_gen, t.request_type);
+        let n = handler.steps[step].len();
+        t.pending = u16::try_from(n).unwrap_or(u16::MAX);
+        for i in 0..n {
+            let call =
+                &self.handlers[self.tasks.items[task as usize].handler as usize].steps[step][i];
+            let (to, request_type, link) = (call.to, call.request.unwrap_or(incoming), call.link);
+            let instance = self.choose_instance(to);
+            let child = self.new_task(task, root, root_gen, to, instance, request_type, link);
+            self.send(child);
+        }
+    }
+
+    /// The component is done with the task: free what it holds and answer the parent.
+    fn finish_task(&mut self, task: u32) {
+        let t = &self.tasks.items[task as usize];
+        let (ci, inst, holds, record, arrived) = (
+            t.comp as usize,
+            t.instance,
+            t.holds_worker,
+            t.record,
+            t.arrived,
+        );
+        if holds {
+            self.release_worker(task);
+        }
+        if let KindRt::Service { .. } = self.comps[ci].kind {
+            self.instances[inst as usize].in_system -= 1;
+        }
+        self.recorder
+            .task_finished(ci, record.then(|| self.now - arrived));
+        self.answer(task);
+    }
+
+    /// Sends the task's answer back over its link.
+    #[inline]
+    fn answer(&mut self, task: u32) {
+        let link = self.tasks.items[task as usize].link;
+        let delay = self.link_delay(link);
+        self.at(delay, Ev::Reply(task));
+    }
+
+    fn reply_arrived(&mut self, child: u32) {
+        let c = &self.tasks.items[child as usize];
+        let (parent, failed, root, root_gen) = (c.parent, c.failed, c.root, c.root_gen);
+        self.tasks.remove(child);
+        if parent == NONE {
+            let r = &self.roots.items[root as usize];
+            // A root that timed out has moved on; its late answer is wasted work.
+            if r.live && r.generation == root_gen {
+                self.end_root(root, failed.map_or(Ok(()), Err));
+            }
+            return;
+        }
+        let p = &mut self.tasks.items[parent as usize];
+        if p.failed.is_none() {
+            p.failed = failed;
+        }
+        p.pending -= 1;
+        if p.pending > 0 {
+            return;
+        }
+        let (ci, slot) = (p.comp as usize, p.instance);
+        let now = self.now;
+        let c = &mut self.comps[ci];
+        match &mut c.kind {
+            KindRt::Service { .. } => self.next_step(parent),
+            KindRt::Balancer { outstanding, .. } => {
+                outstanding[slot as usize] -= 1;
+                c.touch(now);
+                c.busy -= 1;
+                self.finish_task(parent);
+            }
+            KindRt::External { .. } => {}
+        }
+    }
+}
+
+impl Slab<Root> {
+    fn insert_root(&mut self, root: Root) -> u32 {
+        if let Some(i) = self.free.pop() {
+            let slot = &mut self.items[i as usize];
+            let generation = slot.generation;
+            *slot = Root { generation, ..root };
+            i
+        } else {
+            self.items.push(root);
+            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
+        }
+    }
+}
+
+/// Chooses one of `n` places by `policy`; `load` gives each place's outstanding requests.
+#[inline]
+fn pick(
+    policy: Policy,
+    n: u32,
+    next_rr: &mut u32,
+    rng: &mut Stream,
+    load: impl Fn(u32) -> u32,
+) -> u32 {
+    match policy {
+        Policy::RoundRobin => {
+            let i = *next_rr % n;
+            *next_rr = (i + 1) % n;
+            i
+        }
+        Policy::Random => rng.below(n),
+        Policy::LeastConnections => {
+            // Scanning from a rotating start spreads ties instead of piling them on place 0.
+            let start = *next_rr % n;
+            *next_rr = (start + 1) % n;
+            let mut best = start;
+            let mut best_load = load(start);
+            for k in 1..n {
+                let i = (start + k) % n;
+                let l = load(i);
+                if l < best_load {
+                    best = i;
+                    best_load = l;
+                }
+            }
+            best
+        }
+        Policy::PowerOfTwo => {
+            if n == 1 {
+                return 0;
+            }
+            let a = rng.below(n);
+            let mut b = rng.below(n - 1);
+            if b >= a {
+                b += 1;
+            }
+            if load(b) < load(a) { b } else { a }
+        }
+    }
+}
+
+/// Links by (from, to) name pair, each with its own random stream.
+struct LinkTable<'m> {
+    model: &'m Model,
+    seed: u64,
+    ids: BTreeMap<(String, String), u32>,
+    links: Vec<LinkRt>,
+}
+
+impl<'m> LinkTable<'m> {
+    fn new(model: &'m Model, seed: u64) -> Self {
+        LinkTable {
+            model,
+            seed,
+            ids: BTreeMap::new(),
+            links: Vec::new(),
+        }
+    }
+
+    fn id(&mut self, from: &str, to: &str) -> u32 {
+        let key = (from.to_string(), to.to_string());
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let latency = self.model.link_latency(from, to).clone();
+        let id = u32::try_from(self.links.len()).unwrap_or(NONE);
+        self.links.push(LinkRt {
+            zero: latency.is_zero(),
+            latency,
+            rng: Stream::derive(self.seed, &format!("{from}->{to}"), "latency"),
+        });
+        self.ids.insert(key, id);
+        id
+    }
+
+    fn finish(self) -> Vec<LinkRt> {
+        self.links
+    }
+}

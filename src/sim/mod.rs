@@ -1,0 +1,14 @@
+//! The simulation kernel: simulated time, the event queue, random streams and the engine
+//! that moves requests through the components.
+//!
+//! Owns everything that happens inside a run. Must never: read files, look at the wall clock,
+//! draw randomness from the environment, use threads inside a run, or know that a GUI
+//! exists. Same model + same seed = the same events in the same order, on every machine.
+
+mod engine;
+mod queue;
+pub mod random;
+pub mod time;
+
+pub use engine::{RunOptions, SimError, Simulation};
+pub use time::SimTime;
