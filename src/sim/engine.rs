@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use super::queue::EventQueue;
-use super::random::Stream;
+use super::random::{Stream, ns_to_time};
 use super::time::SimTime;
 use crate::model::{Arrivals, ComponentKind, Dist, Io, Model, Policy, Step};
 use crate::observe::{Cause, Finish, Integrals, Recorder, Report};
@@ -166,6 +166,10 @@ struct LinkRt {
 }
 
 struct WorkloadRt {
+    /// The current rate step: its mean gap in nanoseconds (infinite at rate 0) and when the
+    /// next step starts, cached so the common single-rate case does no search.
+    mean_gap_ns: f64,
+    step_ends: SimTime,
     target: u32,
     link: u32,
     /// Open loop: (start, rate per second) steps. Empty for closed loop.
@@ -396,6 +400,8 @@ impl Simulation {
                     Arrivals::Closed { think, .. } => (Vec::new(), Some(think.clone())),
                 };
                 WorkloadRt {
+                    mean_gap_ns: f64::INFINITY,
+                    step_ends: SimTime::ZERO,
                     target: w.target.0,
                     link: links.id(&w.name, &model.component(w.target).name),
                     steps,
@@ -638,31 +644,38 @@ impl Simulation {
     /// Draws the next arrival after `from`. Poisson arrivals are memoryless, so restarting
     /// the draw at each rate change is exact.
     fn schedule_arrival(&mut self, w: u16, from: SimTime) {
+        let end = self.end;
         let wl = &mut self.workloads[w as usize];
         let mut t = from;
         loop {
-            let seg = wl
-                .steps
-                .partition_point(|&(at, _)| at <= t)
-                .saturating_sub(1);
-            let rate = wl.steps[seg].1;
-            let next_change = wl.steps.get(seg + 1).map_or(SimTime::MAX, |s| s.0);
-            if rate <= 0.0 {
-                if next_change == SimTime::MAX {
+            if t >= wl.step_ends {
+                let seg = wl
+                    .steps
+                    .partition_point(|&(at, _)| at <= t)
+                    .saturating_sub(1);
+                let rate = wl.steps[seg].1;
+                wl.mean_gap_ns = if rate > 0.0 {
+                    1e9 / rate
+                } else {
+                    f64::INFINITY
+                };
+                wl.step_ends = wl.steps.get(seg + 1).map_or(SimTime::MAX, |s| s.0);
+            }
+            if wl.mean_gap_ns.is_infinite() {
+                if wl.step_ends == SimTime::MAX {
                     return;
                 }
-                t = next_change;
+                t = wl.step_ends;
                 continue;
             }
-            let gap = wl.arrival_rng.exp(1e9 / rate);
-            let candidate = t + SimTime::from_secs_f64(gap * 1e-9);
-            if candidate < next_change {
-                if candidate <= self.end {
+            let candidate = t + ns_to_time(wl.arrival_rng.exp(wl.mean_gap_ns));
+            if candidate < wl.step_ends {
+                if candidate <= end {
                     self.queue.push(candidate, Ev::Arrival(w));
                 }
                 return;
             }
-            t = next_change;
+            t = wl.step_ends;
         }
     }
 
@@ -728,6 +741,17 @@ impl Simulation {
         let Some((_, _, root, generation)) = l.entries.pop_front() else {
             return;
         };
+        // Deadlines of requests that have already ended are dropped now rather than each at
+        // its own time: most requests end long before their deadline, and this keeps a
+        // lane's cost to one heap event per live deadline instead of one per request.
+        let roots = &self.roots.items;
+        while let Some(&(_, _, r, g)) = l.entries.front() {
+            let stale = !roots[r as usize].live || roots[r as usize].generation != g;
+            if !stale {
+                break;
+            }
+            l.entries.pop_front();
+        }
         if let Some(&(due, seq, _, _)) = l.entries.front() {
             self.queue.push_with_seq(due, seq, Ev::Timers(lane));
         }
