@@ -147,22 +147,21 @@ impl Stream {
     /// An exponential sample with mean 1.
     #[inline]
     pub fn std_exp(&mut self) -> f64 {
-        let z = self.zig;
+        let zig = self.zig;
         loop {
             let bits = self.next_u64();
-            let i = (bits & 0xff) as usize;
+            let layer = (bits & 0xff) as usize;
             // The top 53 bits as a uniform in [0, 1); the low 8 chose the layer.
-            let u = bits_to_unit(bits >> 11);
-            let x = u * z.x[i];
-            if x < z.x[i + 1] {
+            let x = bits_to_unit(bits >> 11) * zig.x[layer];
+            if x < zig.x[layer + 1] {
                 return x;
             }
-            if i == 0 {
+            if layer == 0 {
                 // The tail beyond R is itself exponential, shifted by R.
                 return ZIG_EXP_R - libm::log(self.open01());
             }
-            let y = z.f[i] + (z.f[i + 1] - z.f[i]) * self.unit();
-            if y < libm::exp(-x) {
+            let height = zig.f[layer] + (zig.f[layer + 1] - zig.f[layer]) * self.unit();
+            if height < libm::exp(-x) {
                 return x;
             }
         }
