@@ -83,7 +83,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         None => {
-            print!("{}", usage());
+            print_stdout(&usage());
             ExitCode::SUCCESS
         }
         Some(Command::Schema) => {
@@ -93,7 +93,7 @@ pub fn main() -> ExitCode {
             )]
             let text = serde_json::to_string_pretty(&model::schema::json_schema())
                 .expect("schema serialises");
-            println!("{text}");
+            print_stdout(&format!("{text}\n"));
             ExitCode::SUCCESS
         }
         Some(Command::Validate { model }) => validate(&model),
@@ -122,6 +122,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes to standard output, ignoring a closed pipe: `archsim run ... | head` is normal use,
+/// not an error worth a panic.
+fn print_stdout(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
 fn usage() -> String {
     "archsim — simulate a distributed architecture and see where it breaks\n\n\
      Usage:\n  archsim run MODEL [--seed N] [--duration D] [--warmup D] [--json] [--out FILE] [--replications N]\n  \
@@ -143,13 +153,13 @@ fn validate(path: &Path) -> ExitCode {
     match model::load_file(path) {
         Ok((m, warnings)) => {
             print_warnings(&path.display().to_string(), &warnings);
-            println!(
-                "{}: ok — {} components, {} workloads, {} request types",
+            print_stdout(&format!(
+                "{}: ok — {} components, {} workloads, {} request types\n",
                 path.display(),
                 m.components.len(),
                 m.workloads.len(),
                 m.request_types.len()
-            );
+            ));
             ExitCode::SUCCESS
         }
         Err(diags) => {
@@ -215,9 +225,9 @@ fn run(
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
     }
     if json {
-        println!("{json_text}");
+        print_stdout(&format!("{json_text}\n"));
     } else {
-        print!("{summary}");
+        print_stdout(&summary);
     }
     Ok(())
 }

@@ -156,6 +156,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 pub fn suggestion(word: &str, what: &str, candidates: &[&str]) -> String {
     let mut sorted: Vec<&str> = candidates.to_vec();
     sorted.sort_unstable();
+    sorted.dedup();
     let list = if sorted.is_empty() {
         "none are defined".to_string()
     } else {

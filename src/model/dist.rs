@@ -147,6 +147,12 @@ pub fn parse_dist(text: &str) -> Result<Dist, String> {
             .collect::<Result<Vec<_>, _>>()?;
         return empirical(samples);
     }
+    // `1.5 s` is a constant, as it is where a duration is expected.
+    if t.starts_with(|c: char| c.is_ascii_digit())
+        && let Ok(constant) = parse_duration(t)
+    {
+        return Ok(Dist::Const(constant));
+    }
     let words: Vec<&str> = t.split_whitespace().collect();
     let wrong = |form: &str| format!("`{t}` does not match `{form}`");
     match words.as_slice() {

@@ -862,7 +862,9 @@ impl Reader {
             }
             let mut steps = Vec::with_capacity(items.len());
             for item in items {
-                let f = self.fields(item, "a rate step", schema::RATE_STEP)?;
+                let Some(f) = self.fields(item, "a rate step", schema::RATE_STEP) else {
+                    continue;
+                };
                 let at = f.get("at").and_then(|n| self.duration(n, "at"));
                 let rate = f.get("rate").and_then(|n| {
                     let r = self.parsed(n, "rate", parse_rate)?;
@@ -963,7 +965,10 @@ impl Reader {
                 if (total - 1.0).abs() > MIX_TOLERANCE {
                     self.error_hint(
                         m.span,
-                        format!("the probabilities of `mix` add up to {total}, not 1"),
+                        format!(
+                            "the probabilities of `mix` add up to {}, not 1",
+                            (total * 1e9).round() / 1e9
+                        ),
                         "adjust them so that they sum to exactly 1",
                     );
                     return None;

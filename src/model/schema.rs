@@ -14,6 +14,8 @@ use super::dist::DIST_HELP;
 #[derive(Debug)]
 pub enum Ty {
     Str,
+    /// An empty value (`browse:` with nothing after it).
+    Null,
     /// A whole number at or above `min`.
     Int {
         min: i64,
@@ -193,7 +195,7 @@ pub static SERVICE: &[Key] = &[
     ),
     required(
         "handlers",
-        Ty::MapOf(&Ty::Ref("handler")),
+        Ty::MapOf(&Ty::AnyOf(&[Ty::Ref("handler"), Ty::Null])),
         "What the service does for each request type; `\"*\"` serves any type.",
     ),
 ];
@@ -373,6 +375,8 @@ fn ty_schema(ty: &Ty) -> Value {
         Ty::Int { min } => json!({ "type": "integer", "minimum": min }),
         Ty::Duration => json!({
             "type": ["string", "integer"],
+            "minimum": 0,
+            "maximum": 0,
             "pattern": r"^\s*(0|[0-9.]+\s*(ns|us|µs|ms|s|m|min|h))\s*$",
             "examples": ["5ms", "1.5s", "10m"],
         }),
@@ -383,6 +387,8 @@ fn ty_schema(ty: &Ty) -> Value {
         }),
         Ty::Dist => json!({
             "type": ["string", "integer", "object"],
+            "minimum": 0,
+            "maximum": 0,
             "description": DIST_HELP,
             "examples": ["exp 5ms", "lognormal 10ms p99 80ms"],
         }),
@@ -394,6 +400,7 @@ fn ty_schema(ty: &Ty) -> Value {
         Ty::Ref(name) => json!({ "$ref": format!("#/definitions/{name}") }),
         Ty::List(item) => json!({ "type": "array", "items": ty_schema(item) }),
         Ty::MapOf(value) => json!({ "type": "object", "additionalProperties": ty_schema(value) }),
+        Ty::Null => json!({ "type": "null" }),
         Ty::Object(keys) => object_schema(keys),
         Ty::Tagged(variants) => {
             let one_of: Vec<Value> = variants

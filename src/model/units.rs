@@ -52,7 +52,7 @@ pub fn parse_duration(text: &str) -> Result<SimTime, String> {
     let ns = value * scale;
     if !ns.is_finite() || ns > SimTime::MAX.as_nanos() as f64 {
         return Err(format!(
-            "`{t}` is too long; the longest duration is about 292 years"
+            "`{t}` is too long; the longest duration is about 584 years"
         ));
     }
     #[expect(

@@ -464,12 +464,11 @@ impl Simulation {
             return;
         }
         let k = total - self.buckets_left + 1;
-        let at = if k == total {
-            self.end
-        } else {
-            SimTime::from_nanos(self.recorder.bucket_width().as_nanos() * u64::from(k))
-        };
-        self.queue.push(at, Ev::BucketEnd);
+        // The last bucket is closed by `finish`, after every event at the final instant.
+        if k < total {
+            let at = SimTime::from_nanos(self.recorder.bucket_width().as_nanos() * u64::from(k));
+            self.queue.push(at, Ev::BucketEnd);
+        }
     }
 
     #[must_use]
@@ -505,9 +504,14 @@ impl Simulation {
         self.now = self.now.max(until);
     }
 
-    /// Processes one event if there is one at or before the end; returns false otherwise.
+    /// Processes one event if there is one at or before the end; otherwise moves the clock
+    /// to the end and returns false.
     pub fn step(&mut self) -> bool {
-        self.step_before(self.end)
+        if self.step_before(self.end) {
+            return true;
+        }
+        self.now = self.end;
+        false
     }
 
     #[inline]
@@ -549,7 +553,7 @@ impl Simulation {
     ///
     /// # Errors
     /// When a request was lost or counted twice (a bug).
-    pub fn finish(self) -> Result<Report, SimError> {
+    pub fn finish(mut self) -> Result<Report, SimError> {
         let live = self.roots.live() as u64;
         let mut in_flight_by_type = vec![0u64; self.model.request_types.len()];
         let free: std::collections::BTreeSet<u32> = self.roots.free.iter().copied().collect();
@@ -565,6 +569,9 @@ impl Simulation {
             }
         }
         let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
+        if self.buckets_left > 0 {
+            self.recorder.bucket_closed(&integrals);
+        }
         let report = self.recorder.finish(&Finish {
             model: &self.model,
             seed: self.seed,
