@@ -44,6 +44,8 @@ pub struct Model {
     pub components: Vec<Component>,
     pub workloads: Vec<Workload>,
     pub links: Links,
+    /// Scripted faults, in the order written.
+    pub faults: Vec<Fault>,
 }
 
 impl Model {
@@ -170,7 +172,125 @@ pub struct Call {
     pub to: ComponentId,
     /// The type sent, or `None` to forward the type being handled.
     pub request: Option<RequestTypeId>,
+    /// The caller gives up on an attempt after this long (the call's own, or its service's
+    /// default).
+    pub timeout: Option<SimTime>,
+    /// How failed attempts are retried; `None` for a single attempt (and always for a call
+    /// marked `idempotent: false`).
+    pub retry: Option<Retry>,
     pub span: Span,
+}
+
+/// Why a request or a call failed. Every request that does not end `ok` ends with exactly
+/// one cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cause {
+    /// The caller's deadline passed first.
+    Timeout,
+    /// A full queue turned it away.
+    Rejected,
+    /// Nothing was there to serve it: the component or replica is down.
+    Unavailable,
+    /// Lost on the way or inside: the replica holding it crashed.
+    Dropped,
+    /// The component answered with an error.
+    Error,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 5] = [
+        Cause::Timeout,
+        Cause::Rejected,
+        Cause::Unavailable,
+        Cause::Dropped,
+        Cause::Error,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Timeout => "timeout",
+            Cause::Rejected => "rejected",
+            Cause::Unavailable => "unavailable",
+            Cause::Dropped => "dropped",
+            Cause::Error => "error",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Cause::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    #[must_use]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    /// The same wait before every retry.
+    Constant,
+    /// The wait doubles with each retry, up to `max_backoff`.
+    Exponential,
+    /// AWS's "decorrelated jitter": a random wait between the base and three times the
+    /// previous wait, up to `max_backoff`.
+    Decorrelated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    None,
+    /// A uniform wait between 0 and the computed backoff.
+    Full,
+    /// Half the backoff plus a uniform wait up to the other half.
+    Equal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub backoff: Backoff,
+    pub base: SimTime,
+    pub max_backoff: SimTime,
+    pub jitter: Jitter,
+    /// Which causes are retried, indexed by [`Cause::index`].
+    pub on: [bool; 5],
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub at: SimTime,
+    /// `None`: until the end of the run.
+    pub duration: Option<SimTime>,
+    pub target: ComponentId,
+    /// One replica of a service (0-based), or all of them.
+    pub replica: Option<u32>,
+    pub action: FaultAction,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FaultAction {
+    /// Down: requests inside are lost (`dropped`), new ones fail at once (`unavailable`).
+    Crash,
+    /// Every piece of work (or latency) takes `factor` times as long.
+    Slow { factor: f64 },
+    /// This fraction of requests fail with `error` after their work.
+    Error { fraction: f64 },
+}
+
+impl FaultAction {
+    #[must_use]
+    pub fn verb(&self) -> &'static str {
+        match self {
+            FaultAction::Crash => "crash",
+            FaultAction::Slow { .. } => "slow",
+            FaultAction::Error { .. } => "error",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -12,8 +12,9 @@ use super::schema::{self, Key};
 use super::units::{parse_duration, parse_fraction, parse_rate};
 use super::yaml::{self, Node, NodeKind};
 use super::{
-    Arrivals, Call, Component, ComponentId, ComponentKind, External, Handler, Io, LinkOverride,
-    Links, LoadBalancer, Model, Policy, RequestTypeId, Service, Step, Workload,
+    Arrivals, Backoff, Call, Cause, Component, ComponentId, ComponentKind, External, Fault,
+    FaultAction, Handler, Io, Jitter, LinkOverride, Links, LoadBalancer, Model, Policy,
+    RequestTypeId, Retry, Service, Step, Workload,
 };
 use crate::sim::time::SimTime;
 
@@ -42,6 +43,7 @@ pub fn read(text: &str) -> Outcome {
         components: Vec::new(),
         request_types: Vec::new(),
         workload_names: Vec::new(),
+        call_defaults: (None, None),
     };
     let model = reader.model(&root);
     Outcome {
@@ -57,7 +59,12 @@ struct Reader {
     /// Request type names, sorted; their index is the [`RequestTypeId`].
     request_types: Vec<String>,
     workload_names: Vec<String>,
+    /// The timeout and retry policy of the service whose calls are being read.
+    call_defaults: (Option<SimTime>, Option<Retry>),
 }
+
+/// The longest wait between retries when the model does not say.
+const DEFAULT_MAX_BACKOFF: SimTime = SimTime::from_secs(10);
 
 /// The entries of one mapping, after unknown and duplicate keys have been reported.
 struct Fields<'n> {
@@ -348,6 +355,11 @@ impl Reader {
 
         let components = top.get("components").and_then(|n| self.components_(n));
         let workloads = top.get("workloads").and_then(|n| self.workloads(n));
+        let faults = match (top.get("faults"), &components) {
+            (None, _) => Some(Vec::new()),
+            (Some(n), Some(c)) => self.faults(n, c),
+            (Some(_), None) => None,
+        };
         let links = match top.get("links") {
             Some(n) => self.links(n),
             None => Some(Links {
@@ -369,6 +381,7 @@ impl Reader {
             components: components?,
             workloads: workloads?,
             links: links?,
+            faults: faults?,
         })
     }
 
@@ -556,7 +569,13 @@ impl Reader {
             }),
         };
         let balance = self.policy(f.get("balance"), "balance");
+        let timeout = f
+            .get("timeout")
+            .map(|n| self.positive_duration(n, "timeout"));
+        let retry = f.get("retry").map(|n| self.retry(n));
+        self.call_defaults = (timeout.flatten(), retry.flatten());
         let handlers = f.get("handlers").and_then(|n| self.handlers(what, n));
+        self.call_defaults = (None, None);
         Some(Service {
             replicas: replicas?,
             workers: workers?,
@@ -699,10 +718,269 @@ impl Reader {
             None => Some(None),
             Some(n) => self.request_type_ref(n, "`request`").map(Some),
         };
+        let (default_timeout, default_retry) = self.call_defaults.clone();
+        let timeout = match f.get("timeout") {
+            None => Some(default_timeout),
+            Some(n) => self.positive_duration(n, "timeout").map(Some),
+        };
+        let idempotent = match f.get("idempotent") {
+            None => Some(true),
+            Some(n) => self.boolean(n, "idempotent"),
+        };
+        let retry = match f.get("retry") {
+            None => Some(default_retry),
+            Some(n) => {
+                let r = self.retry(n);
+                if idempotent == Some(false) {
+                    self.error_hint(
+                        n.span,
+                        "this call has a retry policy but is marked `idempotent: false`",
+                        "retrying a non-idempotent call can apply it twice; remove one of the two",
+                    );
+                    return None;
+                }
+                r.map(Some)
+            }
+        };
         Some(Call {
             to: to?,
             request: request?,
+            timeout: timeout?,
+            // A non-idempotent call is never retried, whatever its service's default.
+            retry: if idempotent? { retry? } else { None },
             span: to_node.span,
+        })
+    }
+
+    fn positive_duration(&mut self, node: &Node, what: &str) -> Option<SimTime> {
+        let t = self.duration(node, what)?;
+        if t == SimTime::ZERO {
+            self.error(node.span, format!("{what}: must be more than 0"));
+            return None;
+        }
+        Some(t)
+    }
+
+    fn boolean(&mut self, node: &Node, what: &str) -> Option<bool> {
+        match self.text(node, what)? {
+            "true" => Some(true),
+            "false" => Some(false),
+            other => {
+                self.error(
+                    node.span,
+                    format!("{what}: `{other}` is not `true` or `false`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn retry(&mut self, node: &Node) -> Option<Retry> {
+        let f = self.fields(node, "a retry policy", schema::RETRY)?;
+        let attempts = f.get("attempts").and_then(|n| {
+            let a = self.int_u32(n, "attempts", 1)?;
+            if a > 100 {
+                self.error_hint(
+                    n.span,
+                    format!("attempts: {a} is more than 100"),
+                    "every retry multiplies load; real clients use a handful",
+                );
+                return None;
+            }
+            Some(a)
+        });
+        let backoff = match f.get("backoff") {
+            None => Some((Backoff::Constant, SimTime::ZERO)),
+            Some(n) => self.parsed(n, "backoff", |t| {
+                let (kind, base) = t.trim().split_once(' ').ok_or_else(|| {
+                    format!("`{t}`: write `constant 10ms`, `exponential 50ms` or `decorrelated 50ms`")
+                })?;
+                let kind = match kind {
+                    "constant" => Backoff::Constant,
+                    "exponential" => Backoff::Exponential,
+                    "decorrelated" => Backoff::Decorrelated,
+                    other => {
+                        return Err(format!(
+                            "unknown backoff `{other}`; write `constant 10ms`, `exponential 50ms` or `decorrelated 50ms`"
+                        ));
+                    }
+                };
+                Ok((kind, parse_duration(base)?))
+            }),
+        };
+        let max_backoff = f.get("max_backoff").map_or(Some(DEFAULT_MAX_BACKOFF), |n| {
+            self.duration(n, "max_backoff")
+        });
+        let jitter = match f.get("jitter") {
+            None => Some(Jitter::None),
+            Some(n) => self.choice(n, "jitter", schema::JITTERS).map(|j| match j {
+                "full" => Jitter::Full,
+                "equal" => Jitter::Equal,
+                _ => Jitter::None,
+            }),
+        };
+        let on = match f.get("on") {
+            None => Some([true; 5]),
+            Some(n) => {
+                let NodeKind::Seq(items) = &n.kind else {
+                    self.error_hint(
+                        n.span,
+                        "`on` should be a list of causes",
+                        "write `on: [timeout, unavailable]`",
+                    );
+                    return None;
+                };
+                let mut on = [false; 5];
+                let mut ok = true;
+                for item in items {
+                    match self
+                        .choice(item, "on", schema::CAUSES)
+                        .and_then(Cause::parse)
+                    {
+                        Some(c) => on[c.index()] = true,
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(on)
+            }
+        };
+        let (backoff, base) = backoff?;
+        Some(Retry {
+            attempts: attempts?,
+            backoff,
+            base,
+            max_backoff: max_backoff?,
+            jitter: jitter?,
+            on: on?,
+        })
+    }
+
+    fn faults(&mut self, node: &Node, components: &[Component]) -> Option<Vec<Fault>> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.error_hint(
+                node.span,
+                "`faults` should be a list",
+                "write `faults: [ { at: 2m, for: 30s, crash: db } ]`",
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items {
+            match self.fault(item, components) {
+                Some(f) => out.push(f),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn fault(&mut self, node: &Node, components: &[Component]) -> Option<Fault> {
+        let f = self.fields(node, "a fault", schema::FAULT)?;
+        let at = f.get("at").and_then(|n| self.duration(n, "at"));
+        let duration = match f.get("for") {
+            None => Some(None),
+            Some(n) => self.positive_duration(n, "for").map(Some),
+        };
+        let verbs: Vec<&str> = ["crash", "slow", "error"]
+            .into_iter()
+            .filter(|v| f.get(v).is_some())
+            .collect();
+        let [verb] = verbs.as_slice() else {
+            self.error_hint(
+                f.span,
+                if verbs.is_empty() {
+                    "a fault says what breaks: `crash`, `slow` or `error`".to_string()
+                } else {
+                    format!("a fault does one thing, not {}", verbs.join(" and "))
+                },
+                "write one fault per entry: `{ at: 2m, for: 30s, crash: db }`",
+            );
+            return None;
+        };
+        let target_node = f.get(verb)?;
+        let target = self.component_ref(target_node, verb);
+        let action = match *verb {
+            "crash" => Some(FaultAction::Crash),
+            "slow" => match f.get("factor") {
+                None => {
+                    self.error_hint(
+                        f.span,
+                        "a `slow` fault needs a `factor`",
+                        "add `factor: 10` for work ten times as long",
+                    );
+                    None
+                }
+                Some(n) => self
+                    .parsed(n, "factor", |t| {
+                        let v: f64 = t
+                            .trim()
+                            .trim_end_matches('x')
+                            .parse()
+                            .map_err(|_| format!("`{t}` is not a number"))?;
+                        if v > 0.0 && v.is_finite() {
+                            Ok(v)
+                        } else {
+                            Err(format!("`{t}` must be more than 0"))
+                        }
+                    })
+                    .map(|factor| FaultAction::Slow { factor }),
+            },
+            _ => match f.get("fraction") {
+                None => {
+                    self.error_hint(
+                        f.span,
+                        "an `error` fault needs a `fraction`",
+                        "add `fraction: 50%`",
+                    );
+                    None
+                }
+                Some(n) => self
+                    .parsed(n, "fraction", parse_fraction)
+                    .map(|fraction| FaultAction::Error { fraction }),
+            },
+        };
+        for (key, needed_by) in [("factor", "slow"), ("fraction", "error")] {
+            if f.get(key).is_some() && *verb != needed_by {
+                self.error(
+                    f.key_span(key),
+                    format!("`{key}` belongs to a `{needed_by}` fault, not a `{verb}` one"),
+                );
+            }
+        }
+        let replica = match f.get("replica") {
+            None => Some(None),
+            Some(n) => {
+                let r = self.int_u32(n, "replica", 0);
+                let replicas = target.and_then(|t| match &components[t.0 as usize].kind {
+                    ComponentKind::Service(s) => Some(s.replicas),
+                    _ => None,
+                });
+                match (r, replicas) {
+                    (Some(r), Some(count)) if r < count => Some(Some(r)),
+                    (Some(r), Some(count)) => {
+                        self.error_hint(
+                            n.span,
+                            format!("replica {r} does not exist"),
+                            format!("replicas are counted from 0; this service has {count}"),
+                        );
+                        None
+                    }
+                    (Some(_), None) => {
+                        self.error(n.span, "`replica` applies only to a service");
+                        None
+                    }
+                    (None, _) => None,
+                }
+            }
+        };
+        Some(Fault {
+            at: at?,
+            duration: duration?,
+            target: target?,
+            replica: replica?,
+            action: action?,
+            span: target_node.span,
         })
     }
 

@@ -14,6 +14,9 @@ use super::dist::DIST_HELP;
 #[derive(Debug)]
 pub enum Ty {
     Str,
+    Bool,
+    /// A number above 0.
+    Positive,
     /// An empty value (`browse:` with nothing after it).
     Null,
     /// A whole number at or above `min`.
@@ -65,6 +68,8 @@ const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Key {
 pub const POLICIES: &[&str] = &["round_robin", "random", "least_connections", "power_of_two"];
 pub const IO_MODES: &[&str] = &["blocking", "async"];
 pub const KINDS: &[&str] = &["service", "load_balancer", "external"];
+pub const CAUSES: &[&str] = &["timeout", "rejected", "unavailable", "dropped", "error"];
+pub const JITTERS: &[&str] = &["none", "full", "equal"];
 
 pub static TOP: &[Key] = &[
     key("name", Ty::Str, "A title for the model, shown in reports."),
@@ -102,6 +107,81 @@ pub static TOP: &[Key] = &[
         "links",
         Ty::Ref("links"),
         "Network latency between components. Omitted: zero latency.",
+    ),
+    key(
+        "faults",
+        Ty::List(&Ty::Ref("fault")),
+        "Failures scripted at given times: `{ at: 2m, for: 30s, crash: db }`.",
+    ),
+];
+
+pub static FAULT: &[Key] = &[
+    required("at", Ty::Duration, "When the fault starts."),
+    key(
+        "for",
+        Ty::Duration,
+        "How long it lasts; omitted, it lasts to the end of the run.",
+    ),
+    key(
+        "crash",
+        Ty::Str,
+        "The component that goes down: requests inside it are lost (`dropped`), new ones \
+         fail at once (`unavailable`); it restarts empty when the fault ends.",
+    ),
+    key(
+        "slow",
+        Ty::Str,
+        "The component whose work (or latency) takes `factor` times as long.",
+    ),
+    key(
+        "error",
+        Ty::Str,
+        "The component that fails `fraction` of its requests with `error`.",
+    ),
+    key(
+        "factor",
+        Ty::Positive,
+        "For `slow`: the multiplier, e.g. `10`.",
+    ),
+    key(
+        "fraction",
+        Ty::Fraction,
+        "For `error`: the share of requests that fail, e.g. `50%`.",
+    ),
+    key(
+        "replica",
+        Ty::Int { min: 0 },
+        "Only this replica of a service (counted from 0); omitted, all of them.",
+    ),
+];
+
+pub static RETRY: &[Key] = &[
+    required(
+        "attempts",
+        Ty::Int { min: 1 },
+        "Attempts in all, the first included: `3` means up to 2 retries.",
+    ),
+    key(
+        "backoff",
+        Ty::Str,
+        "The wait before a retry: `constant 10ms`, `exponential 50ms` (doubling) or \
+         `decorrelated 50ms`. Default: no wait.",
+    ),
+    key(
+        "max_backoff",
+        Ty::Duration,
+        "The longest wait between attempts. Default 10s.",
+    ),
+    key(
+        "jitter",
+        Ty::Enum(JITTERS),
+        "Randomises the wait: `full` (0 to the wait), `equal` (half to all of it) or `none` \
+         (default).",
+    ),
+    key(
+        "on",
+        Ty::List(&Ty::Enum(CAUSES)),
+        "Which failures are retried. Default: all of them.",
     ),
 ];
 
@@ -193,6 +273,17 @@ pub static SERVICE: &[Key] = &[
         "How callers spread requests over this service's replicas when they call it directly \
          (not through a load balancer). Default `round_robin`.",
     ),
+    key(
+        "timeout",
+        Ty::Duration,
+        "Default timeout of this service's calls: an attempt not answered by then fails \
+         with `timeout` (the callee's work goes on, wasted).",
+    ),
+    key(
+        "retry",
+        Ty::Ref("retry"),
+        "Default retry policy of this service's calls.",
+    ),
     required(
         "handlers",
         Ty::MapOf(&Ty::AnyOf(&[Ty::Ref("handler"), Ty::Null])),
@@ -271,6 +362,21 @@ pub static CALL: &[Key] = &[
         Ty::Str,
         "The request type sent. Default: the type being handled.",
     ),
+    key(
+        "timeout",
+        Ty::Duration,
+        "This call's timeout per attempt (overrides the service's `timeout`).",
+    ),
+    key(
+        "retry",
+        Ty::Ref("retry"),
+        "This call's retry policy (overrides the service's `retry`).",
+    ),
+    key(
+        "idempotent",
+        Ty::Bool,
+        "`false` forbids retrying this call (a payment, say). Default `true`.",
+    ),
 ];
 
 pub static PARALLEL: &[Key] = &[required(
@@ -325,6 +431,8 @@ static DEFS: &[(&str, Ty)] = &[
     ("handler", Ty::Object(HANDLER)),
     ("step", Ty::AnyOf(&[Ty::Ref("call"), Ty::Object(PARALLEL)])),
     ("call", Ty::Object(CALL)),
+    ("retry", Ty::Object(RETRY)),
+    ("fault", Ty::Object(FAULT)),
     ("links", Ty::Object(LINKS)),
     ("link", Ty::Object(LINK)),
     ("link_override", Ty::Object(LINK_OVERRIDE)),
@@ -372,6 +480,8 @@ fn object_schema(keys: &[Key]) -> Value {
 fn ty_schema(ty: &Ty) -> Value {
     match ty {
         Ty::Str => json!({ "type": "string" }),
+        Ty::Bool => json!({ "type": "boolean" }),
+        Ty::Positive => json!({ "type": "number", "exclusiveMinimum": 0 }),
         Ty::Int { min } => json!({ "type": "integer", "minimum": min }),
         Ty::Duration => json!({
             "type": ["string", "integer"],

@@ -19,46 +19,7 @@ pub use report::{
 use crate::model::{ComponentKind, Model};
 use crate::sim::time::SimTime;
 
-/// Why a request failed. Every request that does not end `ok` ends with exactly one cause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Cause {
-    /// The caller's deadline passed first.
-    Timeout,
-    /// A full queue turned it away.
-    Rejected,
-    /// Nothing was there to serve it.
-    Unavailable,
-    /// Lost on the way (network loss, a crash with the request inside).
-    Dropped,
-    /// The component answered with an error.
-    Error,
-}
-
-impl Cause {
-    pub const ALL: [Cause; 5] = [
-        Cause::Timeout,
-        Cause::Rejected,
-        Cause::Unavailable,
-        Cause::Dropped,
-        Cause::Error,
-    ];
-
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::Timeout => "timeout",
-            Cause::Rejected => "rejected",
-            Cause::Unavailable => "unavailable",
-            Cause::Dropped => "dropped",
-            Cause::Error => "error",
-        }
-    }
-
-    #[must_use]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
+pub use crate::model::Cause;
 
 /// Time integrals of one component up to an instant: worker-nanoseconds busy and
 /// request-nanoseconds waiting, summed over its replicas.
@@ -79,6 +40,9 @@ struct TypeStats {
 #[derive(Debug)]
 struct ComponentStats {
     completions: u64,
+    arrivals: u64,
+    retries: u64,
+    abandoned: u64,
     rejected: u64,
     queue_max: u32,
     response: LatencyHistogram,
@@ -138,6 +102,9 @@ impl Recorder {
             components: (0..n_comp)
                 .map(|_| ComponentStats {
                     completions: 0,
+                    arrivals: 0,
+                    retries: 0,
+                    abandoned: 0,
                     rejected: 0,
                     queue_max: 0,
                     response: LatencyHistogram::new(3),
@@ -216,6 +183,30 @@ impl Recorder {
         }
         if let Some(r) = response {
             c.response.record(r.as_nanos());
+        }
+    }
+
+    /// A request (or one attempt of a call) reached the component.
+    #[inline]
+    pub fn arrived(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].arrivals += 1;
+        }
+    }
+
+    /// The component sent a retry of one of its calls.
+    #[inline]
+    pub fn retried(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].retries += 1;
+        }
+    }
+
+    /// The component finished work whose caller had already stopped waiting for it.
+    #[inline]
+    pub fn abandoned(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].abandoned += 1;
         }
     }
 
@@ -331,6 +322,9 @@ impl Recorder {
                     kind: comp.kind.label().to_string(),
                     replicas,
                     throughput_per_s: stats.completions as f64 / window_s,
+                    arrivals: stats.arrivals,
+                    retries_sent: stats.retries,
+                    abandoned: stats.abandoned,
                     utilization: capacity.map(|cap| busy / (cap * window_ns)),
                     queue_mean: queues.then(|| queued / window_ns),
                     queue_max: queues.then_some(stats.queue_max),

@@ -65,6 +65,14 @@ pub struct ComponentReport {
     pub replicas: u32,
     /// Tasks finished per second (served or failed after being accepted).
     pub throughput_per_s: f64,
+    /// Requests and call attempts that reached it, retries included: divided by the
+    /// requests sent, this is the retry amplification at this layer.
+    pub arrivals: u64,
+    /// Retries this component sent for its own calls.
+    pub retries_sent: u64,
+    /// Answers it produced after their caller had stopped waiting (a call timeout or the
+    /// client's deadline): wasted work.
+    pub abandoned: u64,
     /// Busy workers over available workers; services only.
     pub utilization: Option<f64>,
     /// Mean number of requests waiting (all replicas together); services only.

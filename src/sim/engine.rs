@@ -16,7 +16,10 @@ use std::sync::Arc;
 use super::queue::EventQueue;
 use super::random::{Stream, ns_to_time};
 use super::time::SimTime;
-use crate::model::{Arrivals, ComponentKind, Dist, Io, Model, Policy, Step};
+use crate::model::{
+    Arrivals, Backoff, ComponentKind, Dist, Fault, FaultAction, Io, Jitter, Model, Policy, Retry,
+    Step,
+};
 use crate::observe::{Cause, Finish, Integrals, Recorder, Report};
 
 /// Marks "no task" in a parent field, and "no instance" for components without replicas.
@@ -56,10 +59,18 @@ enum Ev {
     Reply(u32),
     /// The earliest deadline of a timer lane is due.
     Timers(u16),
+    /// A call's backoff is over: send its next attempt.
+    Retry(u32),
+    FaultStart(u16),
+    FaultEnd(u16),
     BucketEnd,
     WarmupEnd,
 }
 
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one task, read on the hot path; flags in a bitset would only hide them"
+)]
 struct Task {
     /// Parent task, or `NONE` when the parent is the root itself.
     parent: u32,
@@ -76,8 +87,34 @@ struct Task {
     step: u16,
     pending: u16,
     failed: Option<Cause>,
+    /// The call (with a timeout or retries) this task is an attempt of, or `NONE`.
+    call: u32,
     holds_worker: bool,
     record: bool,
+    /// Accepted by its component and not finished: what a crash there loses.
+    inside: bool,
+    /// A `WorkDone` event for it is pending.
+    working: bool,
+    /// Its replica crashed with it inside: its caller was answered already, and the slot is
+    /// freed once its pending events have passed.
+    zombie: bool,
+    live: bool,
+}
+
+/// A call that has a timeout or retries: which attempt is current, so that the answer of an
+/// abandoned attempt is recognised as wasted work.
+struct CallState {
+    parent: u32,
+    handler: u32,
+    step: u16,
+    index: u16,
+    request_type: u16,
+    attempts: u32,
+    /// The current attempt's task, or `NONE` while waiting to retry.
+    child: u32,
+    /// Bumped whenever an attempt ends, so that its timer is recognised as stale.
+    generation: u32,
+    last_backoff: SimTime,
 }
 
 struct Root {
@@ -90,6 +127,7 @@ struct Root {
 }
 
 struct Instance {
+    up: bool,
     busy: u32,
     in_system: u32,
     queue: VecDeque<u32>,
@@ -99,6 +137,8 @@ struct CallRt {
     to: u32,
     request: Option<u16>,
     link: u32,
+    timeout_lane: Option<u16>,
+    retry: Option<Retry>,
 }
 
 struct HandlerRt {
@@ -138,6 +178,14 @@ struct CompRt {
     kind: KindRt,
     work_rng: Stream,
     route_rng: Stream,
+    retry_rng: Stream,
+    /// False while a crash fault holds a balancer or an external down (services go down
+    /// replica by replica, in [`Instance::up`]).
+    up: bool,
+    /// Work and latency multiplier of a `slow` fault in progress.
+    slow: Option<f64>,
+    /// Share of requests failed by an `error` fault.
+    fault_errors: f64,
     next_rr: u32,
     busy: u32,
     queued: u32,
@@ -206,7 +254,31 @@ struct WorkloadRt {
 /// (lazy cancellation).
 struct Lane {
     timeout: SimTime,
-    entries: VecDeque<(SimTime, u64, u32, u32)>,
+    entries: VecDeque<LaneEntry>,
+}
+
+#[derive(Clone, Copy)]
+struct LaneEntry {
+    due: SimTime,
+    seq: u64,
+    /// A root (a client deadline) or a call state (a call timeout).
+    id: u32,
+    generation: u32,
+    call: bool,
+}
+
+fn lane_for(lanes: &mut Vec<Lane>, timeout: SimTime) -> u16 {
+    let i = lanes
+        .iter()
+        .position(|l| l.timeout == timeout)
+        .unwrap_or_else(|| {
+            lanes.push(Lane {
+                timeout,
+                entries: VecDeque::new(),
+            });
+            lanes.len() - 1
+        });
+    u16::try_from(i).unwrap_or(u16::MAX)
 }
 
 /// A vector with a free list, so task and root slots are reused and memory stays flat.
@@ -264,6 +336,7 @@ pub struct Simulation {
     lanes: Vec<Lane>,
     tasks: Slab<Task>,
     roots: Slab<Root>,
+    calls: Slab<CallState>,
     recorder: Recorder,
     buckets_left: u32,
 }
@@ -277,6 +350,7 @@ impl Simulation {
         let n_types = model.request_types.len().max(1);
         let mut links = LinkTable::new(&model, seed);
 
+        let mut lanes: Vec<Lane> = Vec::new();
         let mut comps = Vec::with_capacity(model.components.len());
         let mut instances = Vec::new();
         let mut handlers = Vec::new();
@@ -287,6 +361,7 @@ impl Simulation {
                     let first_instance = u32::try_from(instances.len()).unwrap_or(NONE);
                     for _ in 0..s.replicas {
                         instances.push(Instance {
+                            up: true,
                             busy: 0,
                             in_system: 0,
                             queue: VecDeque::new(),
@@ -310,6 +385,10 @@ impl Simulation {
                                             to: c.to.0,
                                             request: c.request.map(|t| t.0),
                                             link: links.id(&comp.name, &model.component(c.to).name),
+                                            timeout_lane: c
+                                                .timeout
+                                                .map(|t| lane_for(&mut lanes, t)),
+                                            retry: c.retry.clone(),
                                         })
                                         .collect()
                                 })
@@ -374,6 +453,10 @@ impl Simulation {
                 kind,
                 work_rng: Stream::derive(seed, &comp.name, "work"),
                 route_rng: Stream::derive(seed, &comp.name, "route"),
+                retry_rng: Stream::derive(seed, &comp.name, "retry"),
+                up: true,
+                slow: None,
+                fault_errors: 0.0,
                 next_rr: 0,
                 busy: 0,
                 queued: 0,
@@ -398,24 +481,11 @@ impl Simulation {
             }
         }
 
-        let mut lanes: Vec<Lane> = Vec::new();
         let workloads = model
             .workloads
             .iter()
             .map(|w| {
-                let lane = w.timeout.map(|timeout| {
-                    let i = lanes
-                        .iter()
-                        .position(|l| l.timeout == timeout)
-                        .unwrap_or_else(|| {
-                            lanes.push(Lane {
-                                timeout,
-                                entries: VecDeque::new(),
-                            });
-                            lanes.len() - 1
-                        });
-                    u16::try_from(i).unwrap_or(u16::MAX)
-                });
+                let lane = w.timeout.map(|timeout| lane_for(&mut lanes, timeout));
                 let (steps, think) = match &w.arrivals {
                     Arrivals::Open { steps } => (steps.clone(), None),
                     Arrivals::Closed { think, .. } => (Vec::new(), Some(think.clone())),
@@ -454,6 +524,7 @@ impl Simulation {
             lanes,
             tasks: Slab::new(),
             roots: Slab::new(),
+            calls: Slab::new(),
             recorder,
             buckets_left: model.series_buckets.max(1),
             model,
@@ -465,6 +536,17 @@ impl Simulation {
     fn schedule_start(&mut self, warmup: SimTime) {
         if warmup > SimTime::ZERO {
             self.queue.push(warmup, Ev::WarmupEnd);
+        }
+        for (i, f) in self.model.faults.iter().enumerate() {
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            if f.at <= self.end {
+                self.queue.push(f.at, Ev::FaultStart(i));
+                if let Some(d) = f.duration
+                    && f.at + d <= self.end
+                {
+                    self.queue.push(f.at + d, Ev::FaultEnd(i));
+                }
+            }
         }
         self.schedule_next_bucket();
         for wi in 0..self.workloads.len() {
@@ -667,6 +749,9 @@ impl Simulation {
             Ev::WorkDone(t) => self.work_done(t),
             Ev::Reply(t) => self.reply_arrived(t),
             Ev::Timers(l) => self.timers(l),
+            Ev::Retry(c) => self.start_attempt(c),
+            Ev::FaultStart(i) => self.fault(i, true),
+            Ev::FaultEnd(i) => self.fault(i, false),
             Ev::BucketEnd => {
                 let integrals: Vec<Integrals> =
                     self.comps.iter().map(|c| c.integrals(self.now)).collect();
@@ -762,47 +847,69 @@ impl Simulation {
         self.recorder
             .request_started(request_type as usize, counted);
         if let Some(l) = lane {
-            self.arm_deadline(l, root, generation);
+            self.arm_timer(l, root, generation, false);
         }
         let instance = self.choose_instance(target);
         let task = self.new_task(NONE, root, generation, target, instance, request_type, link);
         self.send(task);
     }
 
-    fn arm_deadline(&mut self, lane: u16, root: u32, generation: u32) {
+    /// Arms a timer in a lane: for a root (its client deadline) or a call state (its
+    /// timeout per attempt).
+    fn arm_timer(&mut self, lane: u16, id: u32, generation: u32, call: bool) {
         let seq = self.queue.take_seq();
         let l = &mut self.lanes[lane as usize];
         let due = self.now + l.timeout;
         let was_empty = l.entries.is_empty();
-        l.entries.push_back((due, seq, root, generation));
+        l.entries.push_back(LaneEntry {
+            due,
+            seq,
+            id,
+            generation,
+            call,
+        });
         if was_empty {
             self.queue.push_with_seq(due, seq, Ev::Timers(lane));
         }
     }
 
+    /// Whether a timer still guards something: its root or its call's attempt is current.
+    fn timer_is_current(&self, e: &LaneEntry) -> bool {
+        if e.call {
+            let c = &self.calls.items[e.id as usize];
+            c.generation == e.generation && c.child != NONE
+        } else {
+            let r = &self.roots.items[e.id as usize];
+            r.live && r.generation == e.generation
+        }
+    }
+
     fn timers(&mut self, lane: u16) {
-        let l = &mut self.lanes[lane as usize];
-        let Some((_, _, root, generation)) = l.entries.pop_front() else {
+        let Some(due) = self.lanes[lane as usize].entries.pop_front() else {
             return;
         };
-        // Deadlines of requests that have already ended are dropped now rather than each at
-        // its own time: most requests end long before their deadline, and this keeps a
-        // lane's cost to one heap event per live deadline instead of one per request.
-        let roots = &self.roots.items;
-        while let Some(&(_, _, r, g)) = l.entries.front() {
-            let stale = !roots[r as usize].live || roots[r as usize].generation != g;
-            if !stale {
+        // Timers of requests and attempts that have already ended are dropped now rather
+        // than each at its own time: most end long before their deadline, and this keeps a
+        // lane's cost to one heap event per live timer instead of one per request.
+        while let Some(front) = self.lanes[lane as usize].entries.front().copied() {
+            if self.timer_is_current(&front) {
                 break;
             }
-            l.entries.pop_front();
+            self.lanes[lane as usize].entries.pop_front();
         }
-        if let Some(&(due, seq, _, _)) = l.entries.front() {
-            self.queue.push_with_seq(due, seq, Ev::Timers(lane));
+        if let Some(front) = self.lanes[lane as usize].entries.front() {
+            self.queue
+                .push_with_seq(front.due, front.seq, Ev::Timers(lane));
         }
-        let r = &self.roots.items[root as usize];
-        if r.live && r.generation == generation {
+        if !self.timer_is_current(&due) {
+            return;
+        }
+        if due.call {
+            // The caller stops waiting for this attempt; the callee's work goes on, wasted.
+            self.attempt_ended(due.id, Some(Cause::Timeout));
+        } else {
             // The work already under way goes on: only the client has given up.
-            self.end_root(root, Err(Cause::Timeout));
+            self.end_root(due.id, Err(Cause::Timeout));
         }
     }
 
@@ -878,9 +985,20 @@ impl Simulation {
             step: 0,
             pending: 0,
             failed: None,
+            call: NONE,
             holds_worker: false,
             record: false,
+            inside: false,
+            working: false,
+            zombie: false,
+            live: true,
         })
+    }
+
+    #[inline]
+    fn free_task(&mut self, task: u32) {
+        self.tasks.items[task as usize].live = false;
+        self.tasks.remove(task);
     }
 
     /// Sends a task to its component over its link.
@@ -901,6 +1019,12 @@ impl Simulation {
         }
     }
 
+    /// Fails a task that its component could not take, and answers its caller at once.
+    fn turn_away(&mut self, task: u32, cause: Cause) {
+        self.tasks.items[task as usize].failed = Some(cause);
+        self.answer(task);
+    }
+
     fn deliver(&mut self, task: u32) {
         let now = self.now;
         let record = self.recorder.measuring();
@@ -908,6 +1032,7 @@ impl Simulation {
         t.arrived = now;
         t.record = record;
         let (ci, inst) = (t.comp as usize, t.instance);
+        self.recorder.arrived(ci);
         let c = &mut self.comps[ci];
         match &mut c.kind {
             KindRt::Service {
@@ -915,8 +1040,11 @@ impl Simulation {
             } => {
                 let (workers, cap) = (*workers, *queue_cap);
                 let instance = &mut self.instances[inst as usize];
-                if instance.busy < workers {
+                if !instance.up {
+                    self.turn_away(task, Cause::Unavailable);
+                } else if instance.busy < workers {
                     instance.in_system += 1;
+                    self.tasks.items[task as usize].inside = true;
                     self.start_work(task);
                 } else if (instance.queue.len() as u64) < u64::from(cap) {
                     instance.in_system += 1;
@@ -924,12 +1052,13 @@ impl Simulation {
                     c.touch(now);
                     c.queued += 1;
                     self.recorder.queue_length(ci, c.queued);
+                    self.tasks.items[task as usize].inside = true;
                 } else {
                     self.recorder.rejected(ci);
-                    self.tasks.items[task as usize].failed = Some(Cause::Rejected);
-                    self.answer(task);
+                    self.turn_away(task, Cause::Rejected);
                 }
             }
+            _ if !c.up => self.turn_away(task, Cause::Unavailable),
             KindRt::Balancer {
                 policy,
                 targets,
@@ -944,17 +1073,23 @@ impl Simulation {
                 let delay = if latency.is_zero() {
                     SimTime::ZERO
                 } else {
-                    c.work_rng.sample(latency)
+                    scale(c.work_rng.sample(latency), c.slow)
                 };
                 c.touch(now);
                 c.busy += 1;
-                self.tasks.items[task as usize].instance = slot;
+                let t = &mut self.tasks.items[task as usize];
+                t.instance = slot;
+                t.inside = true;
+                t.working = true;
                 self.now_or_later(delay, Ev::WorkDone(task));
             }
             KindRt::External { latency, .. } => {
-                let delay = c.work_rng.sample(latency);
+                let delay = scale(c.work_rng.sample(latency), c.slow);
                 c.touch(now);
                 c.busy += 1;
+                let t = &mut self.tasks.items[task as usize];
+                t.inside = true;
+                t.working = true;
                 self.at(delay, Ev::WorkDone(task));
             }
         }
@@ -964,12 +1099,13 @@ impl Simulation {
         let now = self.now;
         let t = &mut self.tasks.items[task as usize];
         t.holds_worker = true;
+        t.working = true;
         let (ci, inst, handler) = (t.comp as usize, t.instance as usize, t.handler as usize);
         self.instances[inst].busy += 1;
         let c = &mut self.comps[ci];
         c.touch(now);
         c.busy += 1;
-        let work = c.work_rng.sample(&self.handlers[handler].work);
+        let work = scale(c.work_rng.sample(&self.handlers[handler].work), c.slow);
         self.at(work, Ev::WorkDone(task));
     }
 
@@ -991,19 +1127,35 @@ impl Simulation {
     }
 
     fn work_done(&mut self, task: u32) {
-        let t = &self.tasks.items[task as usize];
+        let t = &mut self.tasks.items[task as usize];
+        t.working = false;
+        if t.zombie {
+            if t.pending == 0 {
+                self.free_task(task);
+            }
+            return;
+        }
         let (ci, slot) = (t.comp as usize, t.instance);
         let (root, root_gen, request_type) = (t.root, t.root_gen, t.request_type);
         let now = self.now;
         let c = &mut self.comps[ci];
+        let injected = c.fault_errors > 0.0 && c.route_rng.unit() < c.fault_errors;
         match &c.kind {
             KindRt::Service { io_async, .. } => {
                 if *io_async {
                     self.release_worker(task);
                 }
+                if injected {
+                    self.tasks.items[task as usize].failed = Some(Cause::Error);
+                }
                 self.next_step(task);
             }
             KindRt::Balancer { targets, .. } => {
+                if injected {
+                    self.tasks.items[task as usize].failed = Some(Cause::Error);
+                    self.balancer_done(task);
+                    return;
+                }
                 let target = &targets[slot as usize];
                 let (to, instance, link) = (target.comp, target.instance, target.link);
                 let child = self.new_task(task, root, root_gen, to, instance, request_type, link);
@@ -1014,7 +1166,7 @@ impl Simulation {
                 let p = *error_fraction;
                 c.touch(now);
                 c.busy -= 1;
-                if p > 0.0 && c.route_rng.unit() < p {
+                if injected || (p > 0.0 && c.route_rng.unit() < p) {
                     self.tasks.items[task as usize].failed = Some(Cause::Error);
                 }
                 self.finish_task(task);
@@ -1033,22 +1185,94 @@ impl Simulation {
         }
         let step = t.step as usize;
         t.step += 1;
-        let (root, root_gen, incoming) = (t.root, t.root_gen, t.request_type);
+        let (root, root_gen, incoming, h) = (t.root, t.root_gen, t.request_type, t.handler);
         let n = handler.steps[step].len();
         t.pending = u16::try_from(n).unwrap_or(u16::MAX);
         for i in 0..n {
-            let call =
-                &self.handlers[self.tasks.items[task as usize].handler as usize].steps[step][i];
-            let (to, request_type, link) = (call.to, call.request.unwrap_or(incoming), call.link);
-            let instance = self.choose_instance(to);
-            let child = self.new_task(task, root, root_gen, to, instance, request_type, link);
-            self.send(child);
+            let call = &self.handlers[h as usize].steps[step][i];
+            let request_type = call.request.unwrap_or(incoming);
+            if call.timeout_lane.is_some() || call.retry.is_some() {
+                let id = self.calls.insert_call(CallState {
+                    parent: task,
+                    handler: h,
+                    step: u16::try_from(step).unwrap_or(u16::MAX),
+                    index: u16::try_from(i).unwrap_or(u16::MAX),
+                    request_type,
+                    attempts: 0,
+                    child: NONE,
+                    generation: 0,
+                    last_backoff: SimTime::ZERO,
+                });
+                self.start_attempt(id);
+            } else {
+                let (to, link) = (call.to, call.link);
+                let instance = self.choose_instance(to);
+                let child = self.new_task(task, root, root_gen, to, instance, request_type, link);
+                self.send(child);
+            }
         }
+    }
+
+    /// Sends the next attempt of a call that has a timeout or retries.
+    fn start_attempt(&mut self, id: u32) {
+        let cs = &self.calls.items[id as usize];
+        let (parent, request_type, attempts) = (cs.parent, cs.request_type, cs.attempts);
+        let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
+        let (to, link, lane) = (call.to, call.link, call.timeout_lane);
+        let p = &self.tasks.items[parent as usize];
+        let (root, root_gen, caller) = (p.root, p.root_gen, p.comp);
+        if attempts > 0 {
+            self.recorder.retried(caller as usize);
+        }
+        let instance = self.choose_instance(to);
+        let child = self.new_task(parent, root, root_gen, to, instance, request_type, link);
+        self.tasks.items[child as usize].call = id;
+        let cs = &mut self.calls.items[id as usize];
+        cs.attempts += 1;
+        cs.child = child;
+        let generation = cs.generation;
+        if let Some(lane) = lane {
+            self.arm_timer(lane, id, generation, true);
+        }
+        self.send(child);
+    }
+
+    /// The current attempt of a call ended (answered, or timed out): retry it, or hand the
+    /// outcome to the caller.
+    fn attempt_ended(&mut self, id: u32, outcome: Option<Cause>) {
+        let cs = &mut self.calls.items[id as usize];
+        cs.generation = cs.generation.wrapping_add(1);
+        cs.child = NONE;
+        let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
+        // A caller lost in a crash has no one left to retry for.
+        let caller_alive = !self.tasks.items[cs.parent as usize].zombie;
+        if let (Some(cause), Some(retry)) = (outcome, &call.retry)
+            && caller_alive
+            && retry.on[cause.index()]
+            && cs.attempts < retry.attempts
+        {
+            let caller = self.tasks.items[cs.parent as usize].comp as usize;
+            let wait = backoff(
+                retry,
+                cs.attempts,
+                cs.last_backoff,
+                &mut self.comps[caller].retry_rng,
+            );
+            cs.last_backoff = wait;
+            // Through the queues even when the wait is zero: a chain of instant retries must
+            // not recurse.
+            self.at(wait, Ev::Retry(id));
+            return;
+        }
+        let parent = cs.parent;
+        self.calls.remove(id);
+        self.child_done(parent, outcome);
     }
 
     /// The component is done with the task: free what it holds and answer the parent.
     fn finish_task(&mut self, task: u32) {
-        let t = &self.tasks.items[task as usize];
+        let t = &mut self.tasks.items[task as usize];
+        t.inside = false;
         let (ci, inst, holds, record, arrived) = (
             t.comp as usize,
             t.instance,
@@ -1077,16 +1301,33 @@ impl Simulation {
 
     fn reply_arrived(&mut self, child: u32) {
         let c = &self.tasks.items[child as usize];
-        let (parent, failed, root, root_gen) = (c.parent, c.failed, c.root, c.root_gen);
-        self.tasks.remove(child);
+        let (parent, failed, root, root_gen, call, comp) =
+            (c.parent, c.failed, c.root, c.root_gen, c.call, c.comp);
+        self.free_task(child);
+        if call != NONE {
+            if self.calls.items[call as usize].child == child {
+                self.attempt_ended(call, failed);
+            } else {
+                // Its caller stopped waiting for this attempt: the work was for nothing.
+                self.recorder.abandoned(comp as usize);
+            }
+            return;
+        }
         if parent == NONE {
             let r = &self.roots.items[root as usize];
             // A root that timed out has moved on; its late answer is wasted work.
             if r.live && r.generation == root_gen {
                 self.end_root(root, failed.map_or(Ok(()), Err));
+            } else {
+                self.recorder.abandoned(comp as usize);
             }
             return;
         }
+        self.child_done(parent, failed);
+    }
+
+    /// One of a task's calls has its final outcome.
+    fn child_done(&mut self, parent: u32, failed: Option<Cause>) {
         let p = &mut self.tasks.items[parent as usize];
         if p.failed.is_none() {
             p.failed = failed;
@@ -1095,18 +1336,214 @@ impl Simulation {
         if p.pending > 0 {
             return;
         }
-        let (ci, slot) = (p.comp as usize, p.instance);
+        if p.zombie {
+            if !p.working {
+                self.free_task(parent);
+            }
+            return;
+        }
+        match self.comps[p.comp as usize].kind {
+            KindRt::Service { .. } => self.next_step(parent),
+            KindRt::Balancer { .. } => self.balancer_done(parent),
+            KindRt::External { .. } => {}
+        }
+    }
+
+    fn balancer_done(&mut self, task: u32) {
+        let t = &self.tasks.items[task as usize];
+        let (ci, slot) = (t.comp as usize, t.instance);
         let now = self.now;
         let c = &mut self.comps[ci];
-        match &mut c.kind {
-            KindRt::Service { .. } => self.next_step(parent),
+        if let KindRt::Balancer { outstanding, .. } = &mut c.kind {
+            outstanding[slot as usize] -= 1;
+        }
+        c.touch(now);
+        c.busy -= 1;
+        self.finish_task(task);
+    }
+
+    // ---- faults -------------------------------------------------------------------------
+
+    fn fault(&mut self, index: u16, starts: bool) {
+        let f: Fault = self.model.faults[index as usize].clone();
+        let comp = f.target.0 as usize;
+        let name = self.model.components[comp].name.clone();
+        let place = match f.replica {
+            Some(r) => format!("{name} replica {r}"),
+            None => name,
+        };
+        let message = match (f.action, starts) {
+            (FaultAction::Crash, true) => format!("crash {place}"),
+            (FaultAction::Crash, false) => format!("restart {place}"),
+            (FaultAction::Slow { factor }, true) => format!("slow {place} ×{factor}"),
+            (FaultAction::Slow { .. }, false) => format!("{place} back to normal speed"),
+            (FaultAction::Error { fraction }, true) => {
+                format!("{place} fails {:.1}% of requests", fraction * 100.0)
+            }
+            (FaultAction::Error { .. }, false) => format!("{place} stops failing requests"),
+        };
+        let kind = if starts { "fault" } else { "recovery" };
+        self.recorder.log(self.now, kind, message);
+        match f.action {
+            FaultAction::Crash => self.set_down(comp, f.replica, starts),
+            FaultAction::Slow { factor } => self.comps[comp].slow = starts.then_some(factor),
+            FaultAction::Error { fraction } => {
+                self.comps[comp].fault_errors = if starts { fraction } else { 0.0 };
+            }
+        }
+    }
+
+    /// Takes a component (or one replica) down or brings it back. Going down loses what is
+    /// inside: queued requests and those in service fail with `dropped`, their callers told
+    /// at once, as by a connection reset.
+    fn set_down(&mut self, comp: usize, replica: Option<u32>, down: bool) {
+        let replicas: Vec<u32> = match self.comps[comp].kind {
+            KindRt::Service {
+                first_instance,
+                replicas,
+                ..
+            } => match replica {
+                Some(r) => vec![first_instance + r],
+                None => (first_instance..first_instance + replicas).collect(),
+            },
+            _ => Vec::new(),
+        };
+        if replicas.is_empty() {
+            self.comps[comp].up = !down;
+        }
+        for &i in &replicas {
+            self.instances[i as usize].up = !down;
+        }
+        if !down {
+            return;
+        }
+        let now = self.now;
+        for &i in &replicas {
+            let queued: Vec<u32> = self.instances[i as usize].queue.drain(..).collect();
+            let c = &mut self.comps[comp];
+            c.touch(now);
+            c.queued -= u32::try_from(queued.len()).unwrap_or(0);
+            for task in queued {
+                self.instances[i as usize].in_system -= 1;
+                self.tasks.items[task as usize].inside = false;
+                self.turn_away(task, Cause::Dropped);
+            }
+        }
+        // Whatever else is inside — working, or waiting for its own calls — is lost too.
+        // A scan of all tasks costs O(tasks) but happens only when something crashes.
+        let victims: Vec<u32> = (0..self.tasks.items.len())
+            .filter_map(|i| {
+                let t = &self.tasks.items[i];
+                let here = t.comp as usize == comp
+                    && (replicas.is_empty() || replicas.contains(&t.instance));
+                (t.live && t.inside && !t.zombie && here).then(|| u32::try_from(i).unwrap_or(NONE))
+            })
+            .collect();
+        for task in victims {
+            self.lose(task);
+        }
+    }
+
+    /// A task lost in a crash: its caller is answered `dropped` now through a stand-in, and
+    /// the task itself lingers as a zombie until its pending events have passed.
+    fn lose(&mut self, task: u32) {
+        let now = self.now;
+        let t = &self.tasks.items[task as usize];
+        let (ci, holds) = (t.comp as usize, t.holds_worker);
+        let stand_in = Task {
+            failed: Some(Cause::Dropped),
+            inside: false,
+            working: false,
+            holds_worker: false,
+            pending: 0,
+            record: false,
+            zombie: false,
+            live: true,
+            ..*t
+        };
+        let call = t.call;
+        let stand_in = self.tasks.insert(stand_in);
+        if call != NONE && self.calls.items[call as usize].child == task {
+            self.calls.items[call as usize].child = stand_in;
+        }
+        if holds {
+            self.release_worker(task);
+        }
+        match &mut self.comps[ci].kind {
+            KindRt::Service { .. } => {
+                let inst = self.tasks.items[task as usize].instance;
+                self.instances[inst as usize].in_system -= 1;
+            }
             KindRt::Balancer { outstanding, .. } => {
+                let slot = self.tasks.items[task as usize].instance;
                 outstanding[slot as usize] -= 1;
+                let c = &mut self.comps[ci];
                 c.touch(now);
                 c.busy -= 1;
-                self.finish_task(parent);
             }
-            KindRt::External { .. } => {}
+            KindRt::External { .. } => {
+                let c = &mut self.comps[ci];
+                c.touch(now);
+                c.busy -= 1;
+            }
+        }
+        let t = &mut self.tasks.items[task as usize];
+        t.inside = false;
+        t.zombie = true;
+        t.parent = NONE;
+        t.call = NONE;
+        t.root = NONE;
+        let idle = !t.working && t.pending == 0;
+        if idle {
+            self.free_task(task);
+        }
+        self.answer(stand_in);
+    }
+}
+
+/// A duration multiplied by a `slow` fault's factor.
+#[inline]
+fn scale(t: SimTime, factor: Option<f64>) -> SimTime {
+    match factor {
+        None => t,
+        Some(f) => ns_to_time(nanos_f64(t) * f),
+    }
+}
+
+/// The wait before retry number `done` (attempts made so far, at least 1).
+fn backoff(retry: &Retry, done: u32, last: SimTime, rng: &mut Stream) -> SimTime {
+    let base = nanos_f64(retry.base);
+    let cap = nanos_f64(retry.max_backoff);
+    let raw = match retry.backoff {
+        Backoff::Constant => base,
+        Backoff::Exponential => {
+            base * f64::from(2u32.saturating_pow(done.saturating_sub(1).min(62)))
+        }
+        Backoff::Decorrelated => {
+            let upper = (3.0 * nanos_f64(last)).max(base);
+            base + (upper - base) * rng.unit()
+        }
+    };
+    let capped = raw.min(cap);
+    let waited = match retry.jitter {
+        Jitter::None => capped,
+        Jitter::Full => capped * rng.unit(),
+        Jitter::Equal => capped / 2.0 + capped / 2.0 * rng.unit(),
+    };
+    ns_to_time(waited)
+}
+
+impl Slab<CallState> {
+    /// Keeps the slot's generation across reuse, so a stale timer never matches a new call.
+    fn insert_call(&mut self, call: CallState) -> u32 {
+        if let Some(i) = self.free.pop() {
+            let slot = &mut self.items[i as usize];
+            let generation = slot.generation.wrapping_add(1);
+            *slot = CallState { generation, ..call };
+            i
+        } else {
+            self.items.push(call);
+            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
         }
     }
 }

@@ -21,6 +21,17 @@ struct ServiceSpec {
     /// Calls to later services (indices are offsets to the right), or to the external.
     calls: Vec<(usize, bool)>,
     parallel: bool,
+    call_timeout_ms: Option<u32>,
+    retry_attempts: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct FaultSpec {
+    kind: usize,
+    service: usize,
+    at_ms: u32,
+    for_ms: Option<u32>,
+    one_replica: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +44,7 @@ struct Topology {
     timeout_ms: Option<u32>,
     link_latency_us: Option<u32>,
     two_types: bool,
+    faults: Vec<FaultSpec>,
 }
 
 const POLICIES: [&str; 4] = ["round_robin", "random", "least_connections", "power_of_two"];
@@ -47,9 +59,22 @@ fn service() -> impl Strategy<Value = ServiceSpec> {
         0.05f64..8.0,
         prop::collection::vec((1usize..4, any::<bool>()), 0..3),
         any::<bool>(),
+        prop::option::of(1u32..60),
+        prop::option::of(1u32..5),
     )
         .prop_map(
-            |(replicas, workers, queue, io_async, policy, work_ms, calls, parallel)| ServiceSpec {
+            |(
+                replicas,
+                workers,
+                queue,
+                io_async,
+                policy,
+                work_ms,
+                calls,
+                parallel,
+                call_timeout_ms,
+                retry_attempts,
+            )| ServiceSpec {
                 replicas,
                 workers,
                 queue,
@@ -58,8 +83,27 @@ fn service() -> impl Strategy<Value = ServiceSpec> {
                 work_ms,
                 calls,
                 parallel,
+                call_timeout_ms,
+                retry_attempts,
             },
         )
+}
+
+fn fault() -> impl Strategy<Value = FaultSpec> {
+    (
+        0usize..3,
+        0usize..6,
+        0u32..3000,
+        prop::option::of(1u32..1500),
+        any::<bool>(),
+    )
+        .prop_map(|(kind, service, at_ms, for_ms, one_replica)| FaultSpec {
+            kind,
+            service,
+            at_ms,
+            for_ms,
+            one_replica,
+        })
 }
 
 fn topology() -> impl Strategy<Value = Topology> {
@@ -72,9 +116,20 @@ fn topology() -> impl Strategy<Value = Topology> {
         prop::option::of(1u32..300),
         prop::option::of(1u32..2000),
         any::<bool>(),
+        prop::collection::vec(fault(), 0..3),
     )
         .prop_map(
-            |(services, lb, external_errors, open_rate, users, timeout_ms, link, two_types)| {
+            |(
+                services,
+                lb,
+                external_errors,
+                open_rate,
+                users,
+                timeout_ms,
+                link,
+                two_types,
+                faults,
+            )| {
                 Topology {
                     services,
                     front_balancer: lb.map(|i| POLICIES[i]),
@@ -84,6 +139,7 @@ fn topology() -> impl Strategy<Value = Topology> {
                     timeout_ms,
                     link_latency_us: link,
                     two_types,
+                    faults,
                 }
             },
         )
@@ -140,9 +196,19 @@ fn yaml(t: &Topology) -> String {
             format!("[ {} ]", calls.join(", "))
         };
         let queue = s.queue.map_or("unbounded".to_string(), |q| q.to_string());
+        let mut policy = String::new();
+        if let Some(ms) = s.call_timeout_ms {
+            let _ = write!(policy, "timeout: {ms}ms, ");
+        }
+        if let Some(n) = s.retry_attempts {
+            let _ = write!(
+                policy,
+                "retry: {{ attempts: {n}, backoff: exponential 1ms, jitter: full }}, "
+            );
+        }
         let _ = writeln!(
             y,
-            "  s{i}: {{ kind: service, replicas: {}, workers: {}, queue: {queue}, io: {}, balance: {}, handlers: {{ \"*\": {{ work: exp {:.3}ms, calls: {steps} }} }} }}",
+            "  s{i}: {{ kind: service, replicas: {}, workers: {}, queue: {queue}, io: {}, balance: {}, {policy}handlers: {{ \"*\": {{ work: exp {:.3}ms, calls: {steps} }} }} }}",
             s.replicas,
             s.workers,
             if s.io_async { "async" } else { "blocking" },
@@ -156,6 +222,26 @@ fn yaml(t: &Topology) -> String {
             "  ext: {{ kind: external, latency: lognormal 2ms p99 20ms, errors: {:.3} }}",
             t.external_errors
         );
+    }
+    if !t.faults.is_empty() {
+        y.push_str("faults:\n");
+        for f in &t.faults {
+            let target = f.service % n;
+            let what = match f.kind {
+                0 => format!("crash: s{target}"),
+                1 => format!("slow: s{target}, factor: 7"),
+                _ => format!("error: s{target}, fraction: 40%"),
+            };
+            let replica = if f.one_replica && t.services[target].replicas > 1 {
+                ", replica: 1"
+            } else {
+                ""
+            };
+            let duration = f
+                .for_ms
+                .map_or(String::new(), |ms| format!(", for: {ms}ms"));
+            let _ = writeln!(y, "  - {{ at: {}ms{duration}, {what}{replica} }}", f.at_ms);
+        }
     }
     if let Some(us) = t.link_latency_us {
         let _ = writeln!(y, "links:\n  default: {{ latency: exp {us}us }}");

@@ -4,9 +4,12 @@
 #![allow(clippy::many_single_char_names, clippy::doc_markdown)]
 // A test's helper that meets the unexpected should stop the test with a message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
+// Rates compared with exactly 0.0 stand for counts of zero, which are exact.
+#![allow(clippy::float_cmp)]
 
 mod bad_models;
 mod conservation;
 mod determinism;
+mod resilience;
 mod support;
 mod theory;

@@ -1,0 +1,410 @@
+//! Timeouts, retries and scripted faults, checked against what they must do: the retry
+//! formulas, exact amplification through layers, timeouts that abandon work, and faults at
+//! their scheduled times — with every request still accounted for.
+
+use std::sync::Arc;
+
+use archsim::experiment::{self, stats::Summary};
+use archsim::model::Model;
+use archsim::observe::Report;
+use archsim::sim::{RunOptions, Simulation};
+
+use crate::support::model;
+
+fn run(m: &Arc<Model>, seed: u64) -> Report {
+    Simulation::new(
+        Arc::clone(m),
+        RunOptions {
+            seed: Some(seed),
+            ..RunOptions::default()
+        },
+    )
+    .run()
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Independent failures with probability p and n attempts: a call succeeds with probability
+/// 1 − pⁿ and makes (1 − pⁿ)/(1 − p) attempts on average.
+#[test]
+fn retries_follow_the_geometric_formulas() {
+    let (p, n) = (0.3_f64, 3_i32);
+    let m = model(
+        "
+duration: 200s
+warmup: 1s
+workloads:
+  - { name: users, target: app, rate: 500/s, request: a }
+components:
+  app:
+    kind: service
+    workers: 100
+    retry: { attempts: 3, on: [error] }
+    handlers: { a: { work: 0.1ms, calls: [ { to: flaky } ] } }
+  flaky: { kind: external, latency: 1ms, errors: 30% }
+",
+    );
+    let reports = experiment::run_replications(
+        &m,
+        RunOptions {
+            seed: Some(100),
+            ..RunOptions::default()
+        },
+        8,
+    )
+    .expect("runs");
+    let success: Vec<f64> = reports
+        .iter()
+        .map(|r| {
+            let a = &r.requests["a"];
+            a.ok as f64 / (a.ok + a.failed) as f64
+        })
+        .collect();
+    let attempts: Vec<f64> = reports
+        .iter()
+        .map(|r| r.components["flaky"].arrivals as f64 / r.components["app"].arrivals as f64)
+        .collect();
+    let want_success = 1.0 - p.powi(n);
+    let want_attempts = (1.0 - p.powi(n)) / (1.0 - p);
+    let (s, a) = (Summary::of(&success), Summary::of(&attempts));
+    eprintln!(
+        "retry | success {:.5} ± {:.5} (theory {want_success:.5}); attempts {:.5} ± {:.5} (theory {want_attempts:.5})",
+        s.mean, s.half_width_95, a.mean, a.half_width_95
+    );
+    // Tolerance: the 99.9% interval over 8 replications of ~100,000 calls each (t = 5.408
+    // for 7 degrees of freedom). Power: the interval must be narrower than 0.5% of the value.
+    for (got, want, name) in [(s, want_success, "success"), (a, want_attempts, "attempts")] {
+        let hw = got.half_width(5.408);
+        assert!(
+            (got.mean - want).abs() <= hw,
+            "{name}: {} vs {want} (± {hw})",
+            got.mean
+        );
+        assert!(
+            got.half_width_95 < 0.005 * want,
+            "{name}: too noisy to test"
+        );
+    }
+    // Every failure is the leaf's error, surfacing after all attempts failed.
+    let r = &reports[0];
+    assert_eq!(
+        r.requests["a"].failed,
+        r.requests["a"].failed_by_cause["error"]
+    );
+    assert_eq!(
+        r.components["app"].retries_sent,
+        r.components["flaky"].arrivals - r.components["app"].arrivals
+    );
+}
+
+/// Two layers that each retry 3 times over a leaf that always fails: 9 attempts reach the
+/// leaf for every request, exactly.
+#[test]
+fn retries_multiply_through_layers() {
+    let m = model(
+        "
+duration: 20s
+workloads:
+  - { name: users, target: front, rate: 100/s, request: a }
+components:
+  front:
+    kind: service
+    workers: 50
+    retry: { attempts: 3 }
+    handlers: { a: { work: 1ms, calls: [ { to: middle } ] } }
+  middle:
+    kind: service
+    workers: 50
+    retry: { attempts: 3 }
+    handlers: { a: { work: 1ms, calls: [ { to: leaf } ] } }
+  leaf: { kind: external, latency: 1ms, errors: 100% }
+",
+    );
+    let r = run(&m, 1);
+    let front = r.components["front"].arrivals;
+    // Requests still in flight at the end have made only some of their attempts.
+    let finished = r.requests["a"].ok + r.requests["a"].failed;
+    assert_eq!(r.requests["a"].ok, 0);
+    assert!(finished > 1900);
+    assert_eq!(
+        r.components["middle"].arrivals,
+        3 * finished + in_flight_share(&r, 3)
+    );
+    assert_eq!(
+        r.components["leaf"].arrivals,
+        9 * finished + in_flight_share(&r, 9)
+    );
+    assert_eq!(front, finished + r.requests["a"].in_flight);
+}
+
+/// Attempts made so far by the requests still in flight at the end, read off the report as
+/// what is left over; bounded by the full count per request.
+fn in_flight_share(r: &Report, per_request: u64) -> u64 {
+    let finished = r.requests["a"].ok + r.requests["a"].failed;
+    let layer = if per_request == 3 { "middle" } else { "leaf" };
+    let extra = r.components[layer].arrivals - per_request * finished;
+    assert!(
+        extra <= per_request * r.requests["a"].in_flight,
+        "{layer}: {extra} extra attempts"
+    );
+    extra
+}
+
+/// With a partly failing leaf, the leaf's attempts per request are the product of the two
+/// layers' expected attempts: the inner call fails with q = p³, so the outer layer makes
+/// (1 − q³)/(1 − q) attempts, each making (1 − p³)/(1 − p) at the leaf.
+#[test]
+fn amplification_matches_its_expectation() {
+    let p = 0.5_f64;
+    let m = model(
+        "
+duration: 300s
+warmup: 1s
+workloads:
+  - { name: users, target: front, rate: 300/s, request: a }
+components:
+  front:
+    kind: service
+    workers: 100
+    retry: { attempts: 3 }
+    handlers: { a: { work: 0.1ms, calls: [ { to: middle } ] } }
+  middle:
+    kind: service
+    workers: 100
+    retry: { attempts: 3 }
+    handlers: { a: { work: 0.1ms, calls: [ { to: leaf } ] } }
+  leaf: { kind: external, latency: 0.5ms, errors: 50% }
+",
+    );
+    let q = p.powi(3);
+    let outer = (1.0 - q.powi(3)) / (1.0 - q);
+    let inner = (1.0 - p.powi(3)) / (1.0 - p);
+    let want = outer * inner;
+    let reports = experiment::run_replications(
+        &m,
+        RunOptions {
+            seed: Some(7),
+            ..RunOptions::default()
+        },
+        8,
+    )
+    .expect("runs");
+    let per_request: Vec<f64> = reports
+        .iter()
+        .map(|r| r.components["leaf"].arrivals as f64 / r.components["front"].arrivals as f64)
+        .collect();
+    let s = Summary::of(&per_request);
+    eprintln!(
+        "amplification | leaf attempts per request {:.5} ± {:.5} (theory {want:.5})",
+        s.mean, s.half_width_95
+    );
+    assert!(
+        (s.mean - want).abs() <= s.half_width(5.408),
+        "{} vs {want}",
+        s.mean
+    );
+    assert!(s.half_width_95 < 0.005 * want);
+}
+
+/// A call timeout shorter than the callee's latency: every attempt times out, the caller
+/// answers after exactly the timeout, and the callee's work is counted as abandoned.
+#[test]
+fn a_call_timeout_abandons_the_attempt() {
+    let m = model(
+        "
+duration: 10s
+workloads:
+  - { name: users, target: app, request: a, rate: [ { at: 0s, rate: 50/s }, { at: 9s, rate: 0/s } ] }
+components:
+  app:
+    kind: service
+    workers: 100
+    handlers: { a: { calls: [ { to: slow, timeout: 50ms } ] } }
+  slow: { kind: external, latency: 100ms }
+",
+    );
+    let r = run(&m, 3);
+    let a = &r.requests["a"];
+    assert_eq!(a.ok, 0);
+    assert_eq!(a.failed, a.failed_by_cause["timeout"]);
+    assert!(a.failed > 400);
+    // Arrivals stop at 9s, so by the end every attempt has finished: the external did all of
+    // them, 100ms each, for nothing.
+    assert_eq!(a.in_flight, 0);
+    let slow = &r.components["slow"];
+    assert_eq!(slow.response_s.p50, Some(0.1));
+    assert_eq!(slow.abandoned, slow.arrivals);
+    assert_eq!(r.components["app"].response_s.p50, Some(0.05));
+}
+
+/// A non-idempotent call is never retried, whatever its service's default policy.
+#[test]
+fn non_idempotent_calls_are_not_retried() {
+    let m = model(
+        "
+duration: 10s
+workloads:
+  - { name: users, target: app, rate: 100/s, request: pay }
+components:
+  app:
+    kind: service
+    workers: 20
+    retry: { attempts: 5 }
+    handlers: { pay: { calls: [ { to: bank, idempotent: false } ] } }
+  bank: { kind: external, latency: 1ms, errors: 50% }
+",
+    );
+    let r = run(&m, 2);
+    assert_eq!(r.components["app"].retries_sent, 0);
+    assert_eq!(r.components["bank"].arrivals, r.components["app"].arrivals);
+}
+
+/// A crash at 10s for 5s: requests fail `unavailable` only inside the window, the event log
+/// has the crash and the restart at their times, and service resumes.
+#[test]
+fn a_crash_happens_at_its_time_and_ends() {
+    let m = model(
+        "
+duration: 30s
+series_buckets: 30
+workloads:
+  - { name: users, target: app, rate: 200/s, request: a }
+components:
+  app: { kind: service, workers: 4, handlers: { a: { work: exp 5ms } } }
+faults:
+  - { at: 10s, for: 5s, crash: app }
+",
+    );
+    let r = run(&m, 4);
+    let kinds: Vec<(f64, &str, &str)> = r
+        .events
+        .iter()
+        .map(|e| (e.t_s, e.kind.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (10.0, "fault", "crash app"),
+            (15.0, "recovery", "restart app")
+        ]
+    );
+    let failed = &r.series.failed_per_s;
+    let ok = &r.series.throughput_per_s;
+    for (second, (f, o)) in failed.iter().zip(ok).enumerate() {
+        if (10..15).contains(&second) {
+            assert!(
+                *o == 0.0 || second == 10,
+                "second {second}: {o} ok/s while down"
+            );
+            assert!(
+                *f > 150.0,
+                "second {second}: only {f} failures/s while down"
+            );
+        } else if second > 10 {
+            assert_eq!(*f, 0.0, "second {second}: failures after the restart");
+            assert!(*o > 150.0, "second {second}: {o} ok/s after the restart");
+        }
+    }
+    let a = &r.requests["a"];
+    // Those inside at the crash are dropped; everything else in the window is unavailable.
+    assert!(a.failed_by_cause["dropped"] <= 4 + 50);
+    assert!(a.failed_by_cause["unavailable"] > 900);
+    assert_eq!(a.count, a.ok + a.failed + a.in_flight);
+}
+
+/// Retries across a short crash of one of two replicas turn most failures into successes.
+#[test]
+fn retries_ride_out_a_replica_crash() {
+    let base = "
+duration: 60s
+workloads:
+  - { name: users, target: app, rate: 200/s, request: a }
+components:
+  app:
+    kind: service
+    workers: 10
+    RETRY
+    handlers: { a: { work: 1ms, calls: [ { to: db } ] } }
+  db: { kind: service, replicas: 2, balance: random, workers: 8, handlers: { a: { work: exp 2ms } } }
+faults:
+  - { at: 20s, for: 10s, crash: db, replica: 1 }
+";
+    let without = run(&model(&base.replace("RETRY", "")), 5);
+    let with = run(&model(&base.replace("RETRY", "retry: { attempts: 4 }")), 5);
+    let lost = |r: &Report| r.requests["a"].failed;
+    // Without retries, about half the requests of the 10 s window fail (~1000).
+    assert!(lost(&without) > 800, "{}", lost(&without));
+    // With 4 attempts, a request fails only if all four pick the dead replica: 1/16 of them.
+    assert!(
+        lost(&with) < lost(&without) / 8,
+        "{} vs {}",
+        lost(&with),
+        lost(&without)
+    );
+}
+
+/// Slow and error faults change what they should, only while they last.
+#[test]
+fn slow_and_error_faults_apply_in_their_window() {
+    let m = model(
+        "
+duration: 30s
+series_buckets: 30
+workloads:
+  - { name: users, target: app, rate: 100/s, request: a }
+components:
+  app: { kind: service, workers: 50, handlers: { a: { work: 10ms } } }
+faults:
+  - { at: 5s, for: 5s, slow: app, factor: 10 }
+  - { at: 20s, for: 5s, error: app, fraction: 100% }
+",
+    );
+    let r = run(&m, 6);
+    let p50 = &r.series.latency_p50_s;
+    assert_eq!(p50[2], Some(0.01));
+    assert_eq!(p50[7], Some(0.1));
+    assert_eq!(p50[12], Some(0.01));
+    let failed = &r.series.failed_per_s;
+    assert_eq!(failed[15], 0.0);
+    assert!(failed[22] > 80.0);
+    assert_eq!(failed[27], 0.0);
+    assert_eq!(
+        r.requests["a"].failed,
+        r.requests["a"].failed_by_cause["error"]
+    );
+    assert_eq!(r.events.len(), 4);
+}
+
+/// Faults, retries and timeouts keep runs deterministic.
+#[test]
+fn runs_with_faults_are_deterministic() {
+    let m = model(
+        "
+duration: 30s
+workloads:
+  - { name: users, target: lb, rate: 300/s, mix: { a: 0.5, b: 0.5 }, timeout: 300ms }
+components:
+  lb: { kind: load_balancer, policy: least_connections, backends: app }
+  app:
+    kind: service
+    replicas: 3
+    workers: 4
+    queue: 20
+    timeout: 50ms
+    retry: { attempts: 3, backoff: exponential 5ms, jitter: full }
+    handlers: { \"*\": { work: exp 3ms, calls: [ { to: db } ] } }
+  db: { kind: service, workers: 4, handlers: { \"*\": { work: exp 4ms } } }
+faults:
+  - { at: 5s, for: 3s, crash: app, replica: 0 }
+  - { at: 12s, for: 4s, slow: db, factor: 8 }
+  - { at: 20s, for: 2s, crash: db }
+",
+    );
+    let mut a = run(&m, 9);
+    let mut b = run(&m, 9);
+    a.wall_s = 0.0;
+    b.wall_s = 0.0;
+    assert_eq!(a.to_json(), b.to_json());
+    let t = a.totals;
+    assert_eq!(t.generated, t.ok + t.failed + t.in_flight);
+    assert!(a.components["app"].retries_sent > 0);
+}
