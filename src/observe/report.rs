@@ -194,7 +194,12 @@ impl Report {
         table(&mut out, &rows);
         out.push('\n');
 
-        let mut rows = vec![vec![
+        // Retry and waste columns only when something retried or was abandoned.
+        let resilience = self
+            .components
+            .values()
+            .any(|c| c.retries_sent > 0 || c.abandoned > 0);
+        let mut header = vec![
             "component".to_string(),
             "kind".into(),
             "done/s".into(),
@@ -204,9 +209,13 @@ impl Report {
             "rejected".into(),
             "resp mean".into(),
             "resp p99".into(),
-        ]];
+        ];
+        if resilience {
+            header.extend(["arrivals".into(), "retries".into(), "abandoned".into()]);
+        }
+        let mut rows = vec![header];
         for (name, c) in &self.components {
-            rows.push(vec![
+            let mut row = vec![
                 if c.replicas > 1 {
                     format!("{name} ×{}", c.replicas)
                 } else {
@@ -221,7 +230,15 @@ impl Report {
                 c.rejected.to_string(),
                 dur(c.response_s.mean),
                 dur(c.response_s.p99),
-            ]);
+            ];
+            if resilience {
+                row.extend([
+                    c.arrivals.to_string(),
+                    c.retries_sent.to_string(),
+                    c.abandoned.to_string(),
+                ]);
+            }
+            rows.push(row);
         }
         table(&mut out, &rows);
         if !self.events.is_empty() {

@@ -408,3 +408,37 @@ faults:
     assert_eq!(t.generated, t.ok + t.failed + t.in_flight);
     assert!(a.components["app"].retries_sent > 0);
 }
+
+/// The bundled retry storm: after a 10 s slowdown ends, the overload goes on (metastable);
+/// the same model with a bounded database queue recovers within seconds.
+#[test]
+fn a_retry_storm_outlives_its_trigger_unless_load_is_shed() {
+    let load = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(name);
+        let (m, _) = archsim::model::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render()));
+        Arc::new(m)
+    };
+    let storm = run(&load("retry_storm.yaml"), 1);
+    let shed = run(&load("retry_storm_shed.yaml"), 1);
+    // One-second buckets; the slowdown is from 60 s to 70 s. Look at 100 s to 180 s.
+    let late = |r: &Report| -> (f64, f64) {
+        let ok: f64 = r.series.throughput_per_s[100..].iter().sum();
+        let failed: f64 = r.series.failed_per_s[100..].iter().sum();
+        (ok, failed)
+    };
+    let (storm_ok, storm_failed) = late(&storm);
+    let (shed_ok, shed_failed) = late(&shed);
+    assert!(
+        storm_failed > 0.95 * (storm_ok + storm_failed),
+        "the storm subsided: {storm_ok} ok, {storm_failed} failed"
+    );
+    assert!(storm.components["db"].abandoned > storm.components["db"].arrivals / 4);
+    assert_eq!(
+        shed_failed, 0.0,
+        "the shedding model still fails after recovery"
+    );
+    // 80 s at 700/s; Poisson noise on 56,000 requests is about 0.4%.
+    assert!(shed_ok > 0.97 * 700.0 * 80.0, "{shed_ok}");
+}
