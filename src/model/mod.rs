@@ -265,14 +265,15 @@ pub struct Fault {
     pub at: SimTime,
     /// `None`: until the end of the run.
     pub duration: Option<SimTime>,
-    pub target: ComponentId,
+    /// The component a crash, slow or error fault applies to; `None` for network faults.
+    pub target: Option<ComponentId>,
     /// One replica of a service (0-based), or all of them.
     pub replica: Option<u32>,
     pub action: FaultAction,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FaultAction {
     /// Down: requests inside are lost (`dropped`), new ones fail at once (`unavailable`).
     Crash,
@@ -280,6 +281,22 @@ pub enum FaultAction {
     Slow { factor: f64 },
     /// This fraction of requests fail with `error` after their work.
     Error { fraction: f64 },
+    /// Messages between different groups vanish: callers wait until their timeout.
+    Partition { groups: Vec<Vec<String>> },
+    /// Trouble on the link between two endpoints (either direction), in the spirit of
+    /// Toxiproxy.
+    Link {
+        a: String,
+        b: String,
+        /// Added to every crossing.
+        latency: Option<Dist>,
+        /// Share of messages that vanish.
+        loss: f64,
+        /// New requests fail at once with `unavailable` (connection refused or reset).
+        reset: bool,
+        /// Every message vanishes: no answer until the caller's timeout.
+        blackhole: bool,
+    },
 }
 
 impl FaultAction {
@@ -289,6 +306,8 @@ impl FaultAction {
             FaultAction::Crash => "crash",
             FaultAction::Slow { .. } => "slow",
             FaultAction::Error { .. } => "error",
+            FaultAction::Partition { .. } => "partition",
+            FaultAction::Link { .. } => "link",
         }
     }
 }

@@ -882,7 +882,7 @@ impl Reader {
             None => Some(None),
             Some(n) => self.positive_duration(n, "for").map(Some),
         };
-        let verbs: Vec<&str> = ["crash", "slow", "error"]
+        let verbs: Vec<&str> = ["crash", "slow", "error", "partition", "link"]
             .into_iter()
             .filter(|v| f.get(v).is_some())
             .collect();
@@ -890,7 +890,8 @@ impl Reader {
             self.error_hint(
                 f.span,
                 if verbs.is_empty() {
-                    "a fault says what breaks: `crash`, `slow` or `error`".to_string()
+                    "a fault says what breaks: `crash`, `slow`, `error`, `partition` or `link`"
+                        .to_string()
                 } else {
                     format!("a fault does one thing, not {}", verbs.join(" and "))
                 },
@@ -899,6 +900,25 @@ impl Reader {
             return None;
         };
         let target_node = f.get(verb)?;
+        if *verb == "partition" || *verb == "link" {
+            let action = self.network_fault(verb, target_node, &f);
+            return Some(Fault {
+                at: at?,
+                duration: duration?,
+                target: None,
+                replica: None,
+                action: action?,
+                span: target_node.span,
+            });
+        }
+        for key in ["latency", "loss", "reset", "blackhole"] {
+            if f.get(key).is_some() {
+                self.error(
+                    f.key_span(key),
+                    format!("`{key}` belongs to a `link` fault, not a `{verb}` one"),
+                );
+            }
+        }
         let target = self.component_ref(target_node, verb);
         let action = match *verb {
             "crash" => Some(FaultAction::Crash),
@@ -977,10 +997,136 @@ impl Reader {
         Some(Fault {
             at: at?,
             duration: duration?,
-            target: target?,
+            target: Some(target?),
             replica: replica?,
             action: action?,
             span: target_node.span,
+        })
+    }
+
+    /// An endpoint of a link: a component or a workload (its clients).
+    fn endpoint(&mut self, node: &Node, what: &str) -> Option<String> {
+        let name = self.text(node, what)?;
+        if self.components.iter().any(|c| c == name)
+            || self.workload_names.iter().any(|w| w == name)
+        {
+            return Some(name.to_string());
+        }
+        let mut all: Vec<&str> = self.components.iter().map(String::as_str).collect();
+        all.extend(self.workload_names.iter().map(String::as_str));
+        let hint = suggestion(name, "components and workloads", &all);
+        self.error_hint(
+            node.span,
+            format!("unknown component or workload `{name}`"),
+            hint,
+        );
+        None
+    }
+
+    fn network_fault(&mut self, verb: &str, node: &Node, f: &Fields<'_>) -> Option<FaultAction> {
+        for key in ["factor", "fraction", "replica"] {
+            if f.get(key).is_some() {
+                self.error(
+                    f.key_span(key),
+                    format!("`{key}` does not apply to a `{verb}` fault"),
+                );
+            }
+        }
+        let NodeKind::Seq(items) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!("`{verb}` should be a list"),
+                if verb == "link" {
+                    "write `link: [app, db]`"
+                } else {
+                    "write `partition: [[app], [db, cache]]`"
+                },
+            );
+            return None;
+        };
+        if verb == "partition" {
+            for key in ["latency", "loss", "reset", "blackhole"] {
+                if f.get(key).is_some() {
+                    self.error(
+                        f.key_span(key),
+                        format!("`{key}` belongs to a `link` fault, not a `partition` one"),
+                    );
+                }
+            }
+            if items.len() < 2 {
+                self.error_hint(
+                    node.span,
+                    "a partition needs at least two groups",
+                    "write `partition: [[app], [db, cache]]`",
+                );
+                return None;
+            }
+            let mut groups = Vec::with_capacity(items.len());
+            for item in items {
+                let members: Vec<&Node> = match &item.kind {
+                    NodeKind::Seq(m) => m.iter().collect(),
+                    _ => vec![item],
+                };
+                let names: Vec<String> = members
+                    .iter()
+                    .filter_map(|m| self.endpoint(m, "partition"))
+                    .collect();
+                if names.len() != members.len() {
+                    return None;
+                }
+                if let Some(twice) = names
+                    .iter()
+                    .find(|n| groups.iter().any(|g: &Vec<String>| g.contains(n)))
+                {
+                    self.error_hint(
+                        item.span,
+                        format!("`{twice}` is in two groups of the partition"),
+                        "each endpoint belongs to one side",
+                    );
+                    return None;
+                }
+                groups.push(names);
+            }
+            return Some(FaultAction::Partition { groups });
+        }
+        let [a, b] = items.as_slice() else {
+            self.error_hint(
+                node.span,
+                format!("`link` names {} endpoints, not 2", items.len()),
+                "write `link: [app, db]`",
+            );
+            return None;
+        };
+        let (a, b) = (self.endpoint(a, "link"), self.endpoint(b, "link"));
+        let latency = match f.get("latency") {
+            None => Some(None),
+            Some(n) => self.dist(n, "latency").map(Some),
+        };
+        let loss = f
+            .get("loss")
+            .map_or(Some(0.0), |n| self.parsed(n, "loss", parse_fraction));
+        let reset = f
+            .get("reset")
+            .map_or(Some(false), |n| self.boolean(n, "reset"));
+        let blackhole = f
+            .get("blackhole")
+            .map_or(Some(false), |n| self.boolean(n, "blackhole"));
+        let (latency, loss, reset, blackhole) = (latency?, loss?, reset?, blackhole?);
+        if latency.is_none() && loss == 0.0 && !reset && !blackhole {
+            self.error_hint(
+                f.span,
+                "a `link` fault says what goes wrong",
+                "add `latency: 50ms`, `loss: 10%`, `reset: true` or `blackhole: true`",
+            );
+            return None;
+        }
+        Some(FaultAction::Link {
+            a: a?,
+            b: b?,
+            latency,
+            loss,
+            reset,
+            blackhole,
         })
     }
 

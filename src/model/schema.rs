@@ -139,6 +139,39 @@ pub static FAULT: &[Key] = &[
         "The component that fails `fraction` of its requests with `error`.",
     ),
     key(
+        "partition",
+        Ty::List(&Ty::AnyOf(&[Ty::Str, Ty::List(&Ty::Str)])),
+        "Groups of components (or workloads) that can no longer reach each other: \
+         `[[app], [db, cache]]`. Messages between groups vanish; callers wait for their timeout.",
+    ),
+    key(
+        "link",
+        Ty::List(&Ty::Str),
+        "The two endpoints of a troubled link, either direction: `[app, db]`. Say what \
+         happens with `latency`, `loss`, `reset` or `blackhole`.",
+    ),
+    key(
+        "latency",
+        Ty::Dist,
+        "For `link`: delay added to every crossing, e.g. `exp 50ms`.",
+    ),
+    key(
+        "loss",
+        Ty::Fraction,
+        "For `link`: share of messages that vanish, e.g. `10%`.",
+    ),
+    key(
+        "reset",
+        Ty::Bool,
+        "For `link`: new requests fail at once with `unavailable`, as on a refused or reset \
+         connection.",
+    ),
+    key(
+        "blackhole",
+        Ty::Bool,
+        "For `link`: every message vanishes, with no error: callers wait for their timeout.",
+    ),
+    key(
         "factor",
         Ty::Positive,
         "For `slow`: the multiplier, e.g. `10`.",

@@ -228,8 +228,37 @@ fn nanos_f64(t: SimTime) -> f64 {
 
 struct LinkRt {
     latency: Dist,
+    /// No latency and no fault: crossing it takes no time and no draw.
     zero: bool,
     rng: Stream,
+    from: String,
+    to: String,
+    trouble: LinkTrouble,
+}
+
+/// What network faults currently do to a link.
+#[derive(Default)]
+struct LinkTrouble {
+    extra: Option<Dist>,
+    loss: f64,
+    reset: bool,
+    /// Black-holed, by a `blackhole` link fault or a partition.
+    cut: bool,
+}
+
+impl LinkTrouble {
+    fn any(&self) -> bool {
+        self.extra.is_some() || self.loss > 0.0 || self.reset || self.cut
+    }
+}
+
+/// What happens to a message sent over a link.
+enum Crossing {
+    After(SimTime),
+    /// It vanishes: nobody hears of it.
+    Lost,
+    /// The connection is refused at once.
+    Refused,
 }
 
 struct WorkloadRt {
@@ -1005,18 +1034,37 @@ impl Simulation {
     #[inline]
     fn send(&mut self, task: u32) {
         let link = self.tasks.items[task as usize].link;
-        let delay = self.link_delay(link);
-        self.now_or_later(delay, Ev::Deliver(task));
+        match self.cross(link, true) {
+            Crossing::After(delay) => self.now_or_later(delay, Ev::Deliver(task)),
+            // The caller hears nothing; only its timeout (if any) ends the wait.
+            Crossing::Lost => self.free_task(task),
+            Crossing::Refused => {
+                self.tasks.items[task as usize].failed = Some(Cause::Unavailable);
+                self.now_or_later(SimTime::ZERO, Ev::Reply(task));
+            }
+        }
     }
 
     #[inline]
-    fn link_delay(&mut self, link: u32) -> SimTime {
+    fn cross(&mut self, link: u32, request: bool) -> Crossing {
         let l = &mut self.links[link as usize];
         if l.zero {
-            SimTime::ZERO
-        } else {
-            l.rng.sample(&l.latency)
+            return Crossing::After(SimTime::ZERO);
         }
+        let mut delay = l.rng.sample(&l.latency);
+        let t = &l.trouble;
+        if t.any() {
+            if t.cut || (t.loss > 0.0 && l.rng.unit() < t.loss) {
+                return Crossing::Lost;
+            }
+            if t.reset && request {
+                return Crossing::Refused;
+            }
+            if let Some(extra) = &t.extra {
+                delay += l.rng.sample(extra);
+            }
+        }
+        Crossing::After(delay)
     }
 
     /// Fails a task that its component could not take, and answers its caller at once.
@@ -1295,8 +1343,10 @@ impl Simulation {
     #[inline]
     fn answer(&mut self, task: u32) {
         let link = self.tasks.items[task as usize].link;
-        let delay = self.link_delay(link);
-        self.now_or_later(delay, Ev::Reply(task));
+        match self.cross(link, false) {
+            Crossing::After(delay) => self.now_or_later(delay, Ev::Reply(task)),
+            Crossing::Lost | Crossing::Refused => self.free_task(task),
+        }
     }
 
     fn reply_arrived(&mut self, child: u32) {
@@ -1366,13 +1416,17 @@ impl Simulation {
 
     fn fault(&mut self, index: u16, starts: bool) {
         let f: Fault = self.model.faults[index as usize].clone();
-        let comp = f.target.0 as usize;
+        let Some(target) = f.target else {
+            self.network_fault(&f.action, starts);
+            return;
+        };
+        let comp = target.0 as usize;
         let name = self.model.components[comp].name.clone();
         let place = match f.replica {
             Some(r) => format!("{name} replica {r}"),
             None => name,
         };
-        let message = match (f.action, starts) {
+        let message = match (f.action.clone(), starts) {
             (FaultAction::Crash, true) => format!("crash {place}"),
             (FaultAction::Crash, false) => format!("restart {place}"),
             (FaultAction::Slow { factor }, true) => format!("slow {place} ×{factor}"),
@@ -1381,6 +1435,7 @@ impl Simulation {
                 format!("{place} fails {:.1}% of requests", fraction * 100.0)
             }
             (FaultAction::Error { .. }, false) => format!("{place} stops failing requests"),
+            (FaultAction::Partition { .. } | FaultAction::Link { .. }, _) => return,
         };
         let kind = if starts { "fault" } else { "recovery" };
         self.recorder.log(self.now, kind, message);
@@ -1390,7 +1445,82 @@ impl Simulation {
             FaultAction::Error { fraction } => {
                 self.comps[comp].fault_errors = if starts { fraction } else { 0.0 };
             }
+            FaultAction::Partition { .. } | FaultAction::Link { .. } => {}
         }
+    }
+
+    /// Starts or ends a partition or a link fault: every link between the named endpoints
+    /// (in either direction) gets the trouble, or loses it.
+    fn network_fault(&mut self, action: &FaultAction, starts: bool) {
+        let message = match action {
+            FaultAction::Partition { groups } => {
+                let text: Vec<String> = groups
+                    .iter()
+                    .map(|g| format!("[{}]", g.join(", ")))
+                    .collect();
+                for l in &mut self.links {
+                    let group_of =
+                        |name: &str| groups.iter().position(|g| g.iter().any(|m| m == name));
+                    if let (Some(a), Some(b)) = (group_of(&l.from), group_of(&l.to))
+                        && a != b
+                    {
+                        l.trouble.cut = starts;
+                    }
+                }
+                if starts {
+                    format!("partition {}", text.join(" | "))
+                } else {
+                    format!("partition healed {}", text.join(" | "))
+                }
+            }
+            FaultAction::Link {
+                a,
+                b,
+                latency,
+                loss,
+                reset,
+                blackhole,
+            } => {
+                for l in &mut self.links {
+                    if (l.from == *a && l.to == *b) || (l.from == *b && l.to == *a) {
+                        l.trouble = if starts {
+                            LinkTrouble {
+                                extra: latency.clone(),
+                                loss: *loss,
+                                reset: *reset,
+                                cut: *blackhole,
+                            }
+                        } else {
+                            LinkTrouble::default()
+                        };
+                    }
+                }
+                let mut what = Vec::new();
+                if let Some(d) = latency {
+                    what.push(format!("+{d} latency"));
+                }
+                if *loss > 0.0 {
+                    what.push(format!("{:.1}% loss", loss * 100.0));
+                }
+                if *reset {
+                    what.push("connections reset".to_string());
+                }
+                if *blackhole {
+                    what.push("black hole".to_string());
+                }
+                if starts {
+                    format!("link {a}–{b}: {}", what.join(", "))
+                } else {
+                    format!("link {a}–{b} repaired")
+                }
+            }
+            _ => return,
+        };
+        for l in &mut self.links {
+            l.zero = l.latency.is_zero() && !l.trouble.any();
+        }
+        let kind = if starts { "fault" } else { "recovery" };
+        self.recorder.log(self.now, kind, message);
     }
 
     /// Takes a component (or one replica) down or brings it back. Going down loses what is
@@ -1637,6 +1767,9 @@ impl<'m> LinkTable<'m> {
             zero: latency.is_zero(),
             latency,
             rng: Stream::derive(self.seed, &format!("{from}->{to}"), "latency"),
+            from: from.to_string(),
+            to: to.to_string(),
+            trouble: LinkTrouble::default(),
         });
         self.ids.insert(key, id);
         id

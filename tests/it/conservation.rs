@@ -91,7 +91,7 @@ fn service() -> impl Strategy<Value = ServiceSpec> {
 
 fn fault() -> impl Strategy<Value = FaultSpec> {
     (
-        0usize..3,
+        0usize..6,
         0usize..6,
         0u32..3000,
         prop::option::of(1u32..1500),
@@ -227,12 +227,23 @@ fn yaml(t: &Topology) -> String {
         y.push_str("faults:\n");
         for f in &t.faults {
             let target = f.service % n;
-            let what = match f.kind {
-                0 => format!("crash: s{target}"),
-                1 => format!("slow: s{target}, factor: 7"),
-                _ => format!("error: s{target}, fraction: 40%"),
+            let other = (target + 1) % n;
+            let (what, per_replica) = match f.kind {
+                0 => (format!("crash: s{target}"), true),
+                1 => (format!("slow: s{target}, factor: 7"), true),
+                2 => (format!("error: s{target}, fraction: 40%"), true),
+                3 => (
+                    format!("link: [s{target}, s{other}], latency: exp 2ms, loss: 30%"),
+                    false,
+                ),
+                4 => (format!("link: [users, s{target}], reset: true"), false),
+                _ if other == target => (format!("partition: [[s{target}], [users]]"), false),
+                _ => (
+                    format!("partition: [[s{target}], [users, s{other}]]"),
+                    false,
+                ),
             };
-            let replica = if f.one_replica && t.services[target].replicas > 1 {
+            let replica = if per_replica && f.one_replica && t.services[target].replicas > 1 {
                 ", replica: 1"
             } else {
                 ""

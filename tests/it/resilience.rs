@@ -442,3 +442,87 @@ fn a_retry_storm_outlives_its_trigger_unless_load_is_shed() {
     // 80 s at 700/s; Poisson noise on 56,000 requests is about 0.4%.
     assert!(shed_ok > 0.97 * 700.0 * 80.0, "{shed_ok}");
 }
+
+/// A partition cuts only the links between its groups: calls across it vanish (callers
+/// time out), calls within a group go on.
+#[test]
+fn a_partition_blocks_only_the_named_pairs() {
+    let m = model(
+        "
+duration: 30s
+workloads:
+  - { name: users, target: app, rate: 100/s, mix: { a: 0.5, b: 0.5 } }
+components:
+  app:
+    kind: service
+    workers: 100
+    timeout: 200ms
+    handlers:
+      a: { calls: [ { to: db } ] }
+      b: { calls: [ { to: cache } ] }
+  db: { kind: service, workers: 10, handlers: { a: { work: 1ms } } }
+  cache: { kind: service, workers: 10, handlers: { b: { work: 1ms } } }
+links:
+  default: { latency: 0.1ms }
+faults:
+  - { at: 10s, for: 10s, partition: [[app, cache], [db]] }
+",
+    );
+    let r = run(&m, 8);
+    let (a, b) = (&r.requests["a"], &r.requests["b"]);
+    assert_eq!(b.failed, 0, "calls within a group must not fail");
+    // About a third of the `a` requests fall in the 10 s window; each times out.
+    let share = a.failed as f64 / a.count as f64;
+    assert!((share - 1.0 / 3.0).abs() < 0.05, "{share}");
+    assert_eq!(a.failed, a.failed_by_cause["timeout"]);
+    assert_eq!(
+        r.events
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            "partition [app, cache] | [db]",
+            "partition healed [app, cache] | [db]"
+        ]
+    );
+}
+
+/// Link faults: added latency shows in the latency, a reset fails at once with
+/// `unavailable`, a black hole leaves callers waiting for their timeout.
+#[test]
+fn link_faults_delay_refuse_or_swallow() {
+    let text = "
+duration: 20s
+series_buckets: 20
+workloads:
+  - { name: users, target: app, rate: 100/s, request: a }
+components:
+  app:
+    kind: service
+    workers: 100
+    handlers: { a: { calls: [ { to: db, timeout: 500ms } ] } }
+  db: { kind: service, workers: 10, handlers: { a: { work: 1ms } } }
+links:
+  default: { latency: 1ms }
+faults:
+  - { at: 5s, for: 5s, link: [app, db], FAULT }
+";
+    let run_with = |fault: &str| run(&model(&text.replace("FAULT", fault)), 10);
+    let slow = run_with("latency: 20ms");
+    // 4 crossings of 1ms normally; the app-db link adds 20ms each way during the fault.
+    assert_eq!(slow.series.latency_p50_s[2], Some(0.005));
+    assert_eq!(slow.series.latency_p50_s[7], Some(0.045));
+    assert_eq!(slow.requests["a"].failed, 0);
+
+    let reset = run_with("reset: true");
+    let a = &reset.requests["a"];
+    assert_eq!(a.failed, a.failed_by_cause["unavailable"]);
+    assert!(a.failed > 400 && a.failed < 600, "{}", a.failed);
+    // Refused at once: the failures land in the fault's buckets, not 500ms later.
+    assert!(reset.series.failed_per_s[5] > 80.0);
+
+    let hole = run_with("blackhole: true");
+    let h = &hole.requests["a"];
+    assert_eq!(h.failed, h.failed_by_cause["timeout"]);
+    assert!(h.failed > 400 && h.failed < 600, "{}", h.failed);
+}
