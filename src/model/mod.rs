@@ -178,7 +178,21 @@ pub struct Call {
     /// How failed attempts are retried; `None` for a single attempt (and always for a call
     /// marked `idempotent: false`).
     pub retry: Option<Retry>,
+    /// A circuit breaker guarding this call (the call's own, or its service's default).
+    pub breaker: Option<Breaker>,
     pub span: Span,
+}
+
+/// A circuit breaker: opens after consecutive failures, refuses calls while open, then lets
+/// probes through to decide whether to close again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breaker {
+    /// Consecutive failed attempts that open it.
+    pub failures: u32,
+    /// How long it stays open before letting probes through.
+    pub open_for: SimTime,
+    /// Attempts let through at once while half-open.
+    pub probes: u32,
 }
 
 /// Why a request or a call failed. Every request that does not end `ok` ends with exactly

@@ -12,8 +12,8 @@ use super::schema::{self, Key};
 use super::units::{parse_duration, parse_fraction, parse_rate};
 use super::yaml::{self, Node, NodeKind};
 use super::{
-    Arrivals, Backoff, Call, Cause, Component, ComponentId, ComponentKind, External, Fault,
-    FaultAction, Handler, Io, Jitter, LinkOverride, Links, LoadBalancer, Model, Policy,
+    Arrivals, Backoff, Breaker, Call, Cause, Component, ComponentId, ComponentKind, External,
+    Fault, FaultAction, Handler, Io, Jitter, LinkOverride, Links, LoadBalancer, Model, Policy,
     RequestTypeId, Retry, Service, Step, Workload,
 };
 use crate::sim::time::SimTime;
@@ -43,7 +43,7 @@ pub fn read(text: &str) -> Outcome {
         components: Vec::new(),
         request_types: Vec::new(),
         workload_names: Vec::new(),
-        call_defaults: (None, None),
+        call_defaults: (None, None, None),
     };
     let model = reader.model(&root);
     Outcome {
@@ -59,8 +59,8 @@ struct Reader {
     /// Request type names, sorted; their index is the [`RequestTypeId`].
     request_types: Vec<String>,
     workload_names: Vec<String>,
-    /// The timeout and retry policy of the service whose calls are being read.
-    call_defaults: (Option<SimTime>, Option<Retry>),
+    /// The timeout, retry policy and breaker of the service whose calls are being read.
+    call_defaults: (Option<SimTime>, Option<Retry>, Option<Breaker>),
 }
 
 /// The longest wait between retries when the model does not say.
@@ -573,9 +573,10 @@ impl Reader {
             .get("timeout")
             .map(|n| self.positive_duration(n, "timeout"));
         let retry = f.get("retry").map(|n| self.retry(n));
-        self.call_defaults = (timeout.flatten(), retry.flatten());
+        let breaker = f.get("breaker").map(|n| self.breaker(n));
+        self.call_defaults = (timeout.flatten(), retry.flatten(), breaker.flatten());
         let handlers = f.get("handlers").and_then(|n| self.handlers(what, n));
-        self.call_defaults = (None, None);
+        self.call_defaults = (None, None, None);
         Some(Service {
             replicas: replicas?,
             workers: workers?,
@@ -718,7 +719,11 @@ impl Reader {
             None => Some(None),
             Some(n) => self.request_type_ref(n, "`request`").map(Some),
         };
-        let (default_timeout, default_retry) = self.call_defaults.clone();
+        let (default_timeout, default_retry, default_breaker) = self.call_defaults.clone();
+        let breaker = match f.get("breaker") {
+            None => Some(default_breaker),
+            Some(n) => self.breaker(n).map(Some),
+        };
         let timeout = match f.get("timeout") {
             None => Some(default_timeout),
             Some(n) => self.positive_duration(n, "timeout").map(Some),
@@ -748,6 +753,7 @@ impl Reader {
             timeout: timeout?,
             // A non-idempotent call is never retried, whatever its service's default.
             retry: if idempotent? { retry? } else { None },
+            breaker: breaker?,
             span: to_node.span,
         })
     }
@@ -773,6 +779,24 @@ impl Reader {
                 None
             }
         }
+    }
+
+    fn breaker(&mut self, node: &Node) -> Option<Breaker> {
+        let f = self.fields(node, "a circuit breaker", schema::BREAKER)?;
+        let failures = f
+            .get("failures")
+            .and_then(|n| self.int_u32(n, "failures", 1));
+        let open_for = f.get("open_for").map_or(Some(SimTime::from_secs(10)), |n| {
+            self.positive_duration(n, "open_for")
+        });
+        let probes = f
+            .get("probes")
+            .map_or(Some(1), |n| self.int_u32(n, "probes", 1));
+        Some(Breaker {
+            failures: failures?,
+            open_for: open_for?,
+            probes: probes?,
+        })
     }
 
     fn retry(&mut self, node: &Node) -> Option<Retry> {

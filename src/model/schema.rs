@@ -115,6 +115,26 @@ pub static TOP: &[Key] = &[
     ),
 ];
 
+pub static BREAKER: &[Key] = &[
+    required(
+        "failures",
+        Ty::Int { min: 1 },
+        "Consecutive failed attempts that open the breaker.",
+    ),
+    key(
+        "open_for",
+        Ty::Duration,
+        "How long it stays open, refusing calls at once, before letting probes through. \
+         Default 10s.",
+    ),
+    key(
+        "probes",
+        Ty::Int { min: 1 },
+        "Attempts let through at once while half-open; one success closes it, one failure \
+         opens it again. Default 1.",
+    ),
+];
+
 pub static FAULT: &[Key] = &[
     required("at", Ty::Duration, "When the fault starts."),
     key(
@@ -317,6 +337,12 @@ pub static SERVICE: &[Key] = &[
         Ty::Ref("retry"),
         "Default retry policy of this service's calls.",
     ),
+    key(
+        "breaker",
+        Ty::Ref("breaker"),
+        "Default circuit breaker of this service's calls (one per call, shared by the \
+         service's replicas).",
+    ),
     required(
         "handlers",
         Ty::MapOf(&Ty::AnyOf(&[Ty::Ref("handler"), Ty::Null])),
@@ -406,6 +432,11 @@ pub static CALL: &[Key] = &[
         "This call's retry policy (overrides the service's `retry`).",
     ),
     key(
+        "breaker",
+        Ty::Ref("breaker"),
+        "This call's circuit breaker (overrides the service's `breaker`).",
+    ),
+    key(
         "idempotent",
         Ty::Bool,
         "`false` forbids retrying this call (a payment, say). Default `true`.",
@@ -465,6 +496,7 @@ static DEFS: &[(&str, Ty)] = &[
     ("step", Ty::AnyOf(&[Ty::Ref("call"), Ty::Object(PARALLEL)])),
     ("call", Ty::Object(CALL)),
     ("retry", Ty::Object(RETRY)),
+    ("breaker", Ty::Object(BREAKER)),
     ("fault", Ty::Object(FAULT)),
     ("links", Ty::Object(LINKS)),
     ("link", Ty::Object(LINK)),

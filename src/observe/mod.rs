@@ -43,6 +43,7 @@ struct ComponentStats {
     arrivals: u64,
     retries: u64,
     abandoned: u64,
+    short_circuited: u64,
     rejected: u64,
     queue_max: u32,
     response: LatencyHistogram,
@@ -105,6 +106,7 @@ impl Recorder {
                     arrivals: 0,
                     retries: 0,
                     abandoned: 0,
+                    short_circuited: 0,
                     rejected: 0,
                     queue_max: 0,
                     response: LatencyHistogram::new(3),
@@ -199,6 +201,14 @@ impl Recorder {
     pub fn retried(&mut self, component: usize) {
         if self.measuring {
             self.components[component].retries += 1;
+        }
+    }
+
+    /// One of the component's calls was refused at once by its open circuit breaker.
+    #[inline]
+    pub fn short_circuited(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].short_circuited += 1;
         }
     }
 
@@ -325,6 +335,7 @@ impl Recorder {
                     arrivals: stats.arrivals,
                     retries_sent: stats.retries,
                     abandoned: stats.abandoned,
+                    short_circuited: stats.short_circuited,
                     utilization: capacity.map(|cap| busy / (cap * window_ns)),
                     queue_mean: queues.then(|| queued / window_ns),
                     queue_max: queues.then_some(stats.queue_max),

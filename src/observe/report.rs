@@ -73,6 +73,8 @@ pub struct ComponentReport {
     /// Answers it produced after their caller had stopped waiting (a call timeout or the
     /// client's deadline): wasted work.
     pub abandoned: u64,
+    /// Calls this component's open circuit breakers refused at once.
+    pub short_circuited: u64,
     /// Busy workers over available workers; services only.
     pub utilization: Option<f64>,
     /// Mean number of requests waiting (all replicas together); services only.
@@ -198,7 +200,7 @@ impl Report {
         let resilience = self
             .components
             .values()
-            .any(|c| c.retries_sent > 0 || c.abandoned > 0);
+            .any(|c| c.retries_sent > 0 || c.abandoned > 0 || c.short_circuited > 0);
         let mut header = vec![
             "component".to_string(),
             "kind".into(),
@@ -211,7 +213,12 @@ impl Report {
             "resp p99".into(),
         ];
         if resilience {
-            header.extend(["arrivals".into(), "retries".into(), "abandoned".into()]);
+            header.extend([
+                "arrivals".into(),
+                "retries".into(),
+                "abandoned".into(),
+                "refused".into(),
+            ]);
         }
         let mut rows = vec![header];
         for (name, c) in &self.components {
@@ -236,6 +243,7 @@ impl Report {
                     c.arrivals.to_string(),
                     c.retries_sent.to_string(),
                     c.abandoned.to_string(),
+                    c.short_circuited.to_string(),
                 ]);
             }
             rows.push(row);

@@ -115,6 +115,8 @@ struct CallState {
     /// Bumped whenever an attempt ends, so that its timer is recognised as stale.
     generation: u32,
     last_backoff: SimTime,
+    /// The current attempt went through a half-open breaker as a probe.
+    probe: bool,
 }
 
 struct Root {
@@ -139,6 +141,25 @@ struct CallRt {
     link: u32,
     timeout_lane: Option<u16>,
     retry: Option<Retry>,
+    /// Index into the simulation's breakers.
+    breaker: Option<u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+struct BreakerRt {
+    config: crate::model::Breaker,
+    /// `caller → callee`, for the event log.
+    name: String,
+    state: BreakerState,
+    consecutive_failures: u32,
+    opened_at: SimTime,
+    probes_out: u32,
 }
 
 struct HandlerRt {
@@ -366,6 +387,7 @@ pub struct Simulation {
     tasks: Slab<Task>,
     roots: Slab<Root>,
     calls: Slab<CallState>,
+    breakers: Vec<BreakerRt>,
     recorder: Recorder,
     buckets_left: u32,
 }
@@ -380,6 +402,7 @@ impl Simulation {
         let mut links = LinkTable::new(&model, seed);
 
         let mut lanes: Vec<Lane> = Vec::new();
+        let mut breakers: Vec<BreakerRt> = Vec::new();
         let mut comps = Vec::with_capacity(model.components.len());
         let mut instances = Vec::new();
         let mut handlers = Vec::new();
@@ -418,6 +441,21 @@ impl Simulation {
                                                 .timeout
                                                 .map(|t| lane_for(&mut lanes, t)),
                                             retry: c.retry.clone(),
+                                            breaker: c.breaker.clone().map(|config| {
+                                                breakers.push(BreakerRt {
+                                                    config,
+                                                    name: format!(
+                                                        "{} → {}",
+                                                        comp.name,
+                                                        model.component(c.to).name
+                                                    ),
+                                                    state: BreakerState::Closed,
+                                                    consecutive_failures: 0,
+                                                    opened_at: SimTime::ZERO,
+                                                    probes_out: 0,
+                                                });
+                                                u32::try_from(breakers.len() - 1).unwrap_or(NONE)
+                                            }),
                                         })
                                         .collect()
                                 })
@@ -554,6 +592,7 @@ impl Simulation {
             tasks: Slab::new(),
             roots: Slab::new(),
             calls: Slab::new(),
+            breakers,
             recorder,
             buckets_left: model.series_buckets.max(1),
             model,
@@ -935,7 +974,7 @@ impl Simulation {
         }
         if due.call {
             // The caller stops waiting for this attempt; the callee's work goes on, wasted.
-            self.attempt_ended(due.id, Some(Cause::Timeout));
+            self.attempt_ended(due.id, Some(Cause::Timeout), true);
         } else {
             // The work already under way goes on: only the client has given up.
             self.end_root(due.id, Err(Cause::Timeout));
@@ -1239,7 +1278,7 @@ impl Simulation {
         for i in 0..n {
             let call = &self.handlers[h as usize].steps[step][i];
             let request_type = call.request.unwrap_or(incoming);
-            if call.timeout_lane.is_some() || call.retry.is_some() {
+            if call.timeout_lane.is_some() || call.retry.is_some() || call.breaker.is_some() {
                 let id = self.calls.insert_call(CallState {
                     parent: task,
                     handler: h,
@@ -1250,6 +1289,7 @@ impl Simulation {
                     child: NONE,
                     generation: 0,
                     last_backoff: SimTime::ZERO,
+                    probe: false,
                 });
                 self.start_attempt(id);
             } else {
@@ -1266,11 +1306,25 @@ impl Simulation {
         let cs = &self.calls.items[id as usize];
         let (parent, request_type, attempts) = (cs.parent, cs.request_type, cs.attempts);
         let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
-        let (to, link, lane) = (call.to, call.link, call.timeout_lane);
+        let (to, link, lane, breaker) = (call.to, call.link, call.timeout_lane, call.breaker);
         let p = &self.tasks.items[parent as usize];
         let (root, root_gen, caller) = (p.root, p.root_gen, p.comp);
         if attempts > 0 {
             self.recorder.retried(caller as usize);
+        }
+        let mut probe = false;
+        if let Some(b) = breaker {
+            if let Some(is_probe) = self.breaker_admits(b) {
+                probe = is_probe;
+            } else {
+                // Refused by the open breaker: fails at once, without reaching the callee.
+                self.recorder.short_circuited(caller as usize);
+                let cs = &mut self.calls.items[id as usize];
+                cs.attempts += 1;
+                cs.child = NONE;
+                self.attempt_ended(id, Some(Cause::Unavailable), false);
+                return;
+            }
         }
         let instance = self.choose_instance(to);
         let child = self.new_task(parent, root, root_gen, to, instance, request_type, link);
@@ -1278,6 +1332,7 @@ impl Simulation {
         let cs = &mut self.calls.items[id as usize];
         cs.attempts += 1;
         cs.child = child;
+        cs.probe = probe;
         let generation = cs.generation;
         if let Some(lane) = lane {
             self.arm_timer(lane, id, generation, true);
@@ -1287,10 +1342,17 @@ impl Simulation {
 
     /// The current attempt of a call ended (answered, or timed out): retry it, or hand the
     /// outcome to the caller.
-    fn attempt_ended(&mut self, id: u32, outcome: Option<Cause>) {
+    fn attempt_ended(&mut self, id: u32, outcome: Option<Cause>, reached_callee: bool) {
         let cs = &mut self.calls.items[id as usize];
         cs.generation = cs.generation.wrapping_add(1);
         cs.child = NONE;
+        let probe = std::mem::take(&mut cs.probe);
+        let breaker =
+            self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize].breaker;
+        if reached_callee && let Some(b) = breaker {
+            self.breaker_saw(b, outcome.is_none(), probe);
+        }
+        let cs = &mut self.calls.items[id as usize];
         let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
         // A caller lost in a crash has no one left to retry for.
         let caller_alive = !self.tasks.items[cs.parent as usize].zombie;
@@ -1315,6 +1377,68 @@ impl Simulation {
         let parent = cs.parent;
         self.calls.remove(id);
         self.child_done(parent, outcome);
+    }
+
+    /// Whether a breaker lets an attempt through now: `Some(true)` as a half-open probe,
+    /// `Some(false)` while closed, `None` when it refuses.
+    fn breaker_admits(&mut self, b: u32) -> Option<bool> {
+        let now = self.now;
+        let br = &mut self.breakers[b as usize];
+        if br.state == BreakerState::Open && now >= br.opened_at + br.config.open_for {
+            br.state = BreakerState::HalfOpen;
+            br.probes_out = 0;
+            let message = format!("breaker {} half-open", br.name);
+            self.recorder.log(now, "breaker", message);
+        }
+        let br = &mut self.breakers[b as usize];
+        match br.state {
+            BreakerState::Closed => Some(false),
+            BreakerState::HalfOpen if br.probes_out < br.config.probes => {
+                br.probes_out += 1;
+                Some(true)
+            }
+            BreakerState::Open | BreakerState::HalfOpen => None,
+        }
+    }
+
+    /// A breaker learns the outcome of an attempt that went through it.
+    fn breaker_saw(&mut self, b: u32, success: bool, probe: bool) {
+        let now = self.now;
+        let br = &mut self.breakers[b as usize];
+        if probe {
+            br.probes_out = br.probes_out.saturating_sub(1);
+        }
+        let before = br.state;
+        match (br.state, success) {
+            (BreakerState::HalfOpen, true) if probe => {
+                br.state = BreakerState::Closed;
+                br.consecutive_failures = 0;
+            }
+            (BreakerState::HalfOpen, false) if probe => {
+                br.state = BreakerState::Open;
+                br.opened_at = now;
+            }
+            (BreakerState::Closed, true) => br.consecutive_failures = 0,
+            (BreakerState::Closed, false) => {
+                br.consecutive_failures += 1;
+                if br.consecutive_failures >= br.config.failures {
+                    br.state = BreakerState::Open;
+                    br.opened_at = now;
+                }
+            }
+            // Answers to attempts sent before it opened, or non-probes while half-open,
+            // change nothing.
+            _ => {}
+        }
+        if br.state != before {
+            let word = match br.state {
+                BreakerState::Open => "opens",
+                BreakerState::Closed => "closes",
+                BreakerState::HalfOpen => "half-open",
+            };
+            let message = format!("breaker {} {word}", br.name);
+            self.recorder.log(now, "breaker", message);
+        }
     }
 
     /// The component is done with the task: free what it holds and answer the parent.
@@ -1356,7 +1480,7 @@ impl Simulation {
         self.free_task(child);
         if call != NONE {
             if self.calls.items[call as usize].child == child {
-                self.attempt_ended(call, failed);
+                self.attempt_ended(call, failed, true);
             } else {
                 // Its caller stopped waiting for this attempt: the work was for nothing.
                 self.recorder.abandoned(comp as usize);

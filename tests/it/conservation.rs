@@ -205,6 +205,13 @@ fn yaml(t: &Topology) -> String {
                 policy,
                 "retry: {{ attempts: {n}, backoff: exponential 1ms, jitter: full }}, "
             );
+            // Services that retry also guard their calls with a breaker that opens fast, so
+            // that all its states occur in a short run.
+            let _ = write!(
+                policy,
+                "breaker: {{ failures: {}, open_for: 50ms, probes: {n} }}, ",
+                n + 1
+            );
         }
         let _ = writeln!(
             y,

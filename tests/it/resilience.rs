@@ -526,3 +526,56 @@ faults:
     assert_eq!(h.failed, h.failed_by_cause["timeout"]);
     assert!(h.failed > 400 && h.failed < 600, "{}", h.failed);
 }
+
+/// A breaker stops calls to a dead dependency within its threshold, probes it while it is
+/// down, and closes again soon after it returns.
+#[test]
+fn a_breaker_stops_calls_to_a_dead_dependency_and_recovers() {
+    let text = "
+duration: 40s
+series_buckets: 40
+workloads:
+  - { name: users, target: app, rate: 200/s, request: a }
+components:
+  app:
+    kind: service
+    workers: 50
+    timeout: 100ms
+    BREAKER
+    handlers: { a: { calls: [ { to: db } ] } }
+  db: { kind: service, workers: 8, handlers: { a: { work: exp 2ms } } }
+faults:
+  - { at: 10s, for: 10s, crash: db }
+";
+    let guarded = run(
+        &model(&text.replace("BREAKER", "breaker: { failures: 5, open_for: 2s }")),
+        11,
+    );
+    let bare = run(&model(&text.replace("BREAKER", "")), 11);
+    // Without a breaker every request of the 10 s crash reaches the dead database (~2000);
+    // with one, 5 failures open it and then only one probe every 2 s gets through.
+    let reached = |r: &Report| r.components["db"].arrivals;
+    let extra_bare = reached(&bare) - 6000;
+    let refused = guarded.components["app"].short_circuited;
+    assert!(refused > 1900, "only {refused} calls refused");
+    assert!(reached(&guarded) + refused >= reached(&bare) - 100);
+    assert!(extra_bare > 1800);
+    let log: Vec<&str> = guarded.events.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(log.first(), Some(&"crash db"));
+    assert_eq!(log[1], "breaker app → db opens");
+    let opened_at = guarded.events[1].t_s;
+    assert!((10.0..10.1).contains(&opened_at), "opened at {opened_at}");
+    // It closes at the first probe after the restart at 20 s: within one `open_for`.
+    let closed = guarded
+        .events
+        .iter()
+        .find(|e| e.message == "breaker app → db closes")
+        .expect("it closes");
+    assert!(
+        closed.t_s >= 20.0 && closed.t_s <= 22.1,
+        "closed at {}",
+        closed.t_s
+    );
+    assert_eq!(guarded.series.failed_per_s[25], 0.0);
+    assert!(guarded.series.throughput_per_s[25] > 150.0);
+}
