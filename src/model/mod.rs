@@ -272,6 +272,15 @@ pub struct Retry {
     pub jitter: Jitter,
     /// Which causes are retried, indexed by [`Cause::index`].
     pub on: [bool; 5],
+    /// A retry budget: retries may add at most this share of extra attempts, with a burst
+    /// of `burst` retries saved up (a token bucket).
+    pub budget: Option<RetryBudget>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryBudget {
+    pub ratio: f64,
+    pub burst: f64,
 }
 
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use super::yaml::{self, Node, NodeKind};
 use super::{
     Arrivals, Backoff, Breaker, Call, Cause, Component, ComponentId, ComponentKind, External,
     Fault, FaultAction, Handler, Io, Jitter, LinkOverride, Links, LoadBalancer, Model, Policy,
-    RequestTypeId, Retry, Service, Step, Workload,
+    RequestTypeId, Retry, RetryBudget, Service, Step, Workload,
 };
 use crate::sim::time::SimTime;
 
@@ -868,8 +868,30 @@ impl Reader {
                 ok.then_some(on)
             }
         };
+        let ratio = match f.get("budget") {
+            None => Some(None),
+            Some(n) => self.parsed(n, "budget", parse_fraction).map(Some),
+        };
+        let burst = f
+            .get("burst")
+            .map_or(Some(10), |n| self.int_u32(n, "burst", 1));
+        if f.get("burst").is_some() && f.get("budget").is_none() {
+            self.error_hint(
+                f.key_span("burst"),
+                "`burst` needs a `budget`",
+                "add `budget: 10%`, or remove `burst`",
+            );
+        }
+        let budget = match (ratio?, burst?) {
+            (Some(ratio), burst) => Some(RetryBudget {
+                ratio,
+                burst: f64::from(burst),
+            }),
+            (None, _) => None,
+        };
         let (backoff, base) = backoff?;
         Some(Retry {
+            budget,
             attempts: attempts?,
             backoff,
             base,

@@ -236,6 +236,19 @@ pub static RETRY: &[Key] = &[
         Ty::List(&Ty::Enum(CAUSES)),
         "Which failures are retried. Default: all of them.",
     ),
+    key(
+        "budget",
+        Ty::Fraction,
+        "A retry budget: retries add at most this share of extra attempts, e.g. `10%` \
+         (a token bucket per call: each first attempt earns this much of a token, each \
+         retry spends one). Default: no budget.",
+    ),
+    key(
+        "burst",
+        Ty::Int { min: 1 },
+        "With `budget`: tokens the bucket holds (and starts with): retries allowed in a \
+         burst. Default 10.",
+    ),
 ];
 
 pub static WORKLOAD: &[Key] = &[

@@ -143,6 +143,8 @@ struct CallRt {
     retry: Option<Retry>,
     /// Index into the simulation's breakers.
     breaker: Option<u32>,
+    /// Index into the simulation's retry budgets (token counts).
+    budget: Option<u32>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -388,6 +390,8 @@ pub struct Simulation {
     roots: Slab<Root>,
     calls: Slab<CallState>,
     breakers: Vec<BreakerRt>,
+    /// Tokens left in each call's retry budget.
+    budgets: Vec<f64>,
     recorder: Recorder,
     buckets_left: u32,
 }
@@ -403,6 +407,7 @@ impl Simulation {
 
         let mut lanes: Vec<Lane> = Vec::new();
         let mut breakers: Vec<BreakerRt> = Vec::new();
+        let mut budgets: Vec<f64> = Vec::new();
         let mut comps = Vec::with_capacity(model.components.len());
         let mut instances = Vec::new();
         let mut handlers = Vec::new();
@@ -456,6 +461,12 @@ impl Simulation {
                                                 });
                                                 u32::try_from(breakers.len() - 1).unwrap_or(NONE)
                                             }),
+                                            budget: c.retry.as_ref().and_then(|r| r.budget).map(
+                                                |b| {
+                                                    budgets.push(b.burst);
+                                                    u32::try_from(budgets.len() - 1).unwrap_or(NONE)
+                                                },
+                                            ),
                                         })
                                         .collect()
                                 })
@@ -593,6 +604,7 @@ impl Simulation {
             roots: Slab::new(),
             calls: Slab::new(),
             breakers,
+            budgets,
             recorder,
             buckets_left: model.series_buckets.max(1),
             model,
@@ -1307,6 +1319,13 @@ impl Simulation {
         let (parent, request_type, attempts) = (cs.parent, cs.request_type, cs.attempts);
         let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
         let (to, link, lane, breaker) = (call.to, call.link, call.timeout_lane, call.breaker);
+        if attempts == 0
+            && let (Some(b), Some(budget)) =
+                (call.budget, call.retry.as_ref().and_then(|r| r.budget))
+        {
+            let tokens = &mut self.budgets[b as usize];
+            *tokens = (*tokens + budget.ratio).min(budget.burst);
+        }
         let p = &self.tasks.items[parent as usize];
         let (root, root_gen, caller) = (p.root, p.root_gen, p.comp);
         if attempts > 0 {
@@ -1360,6 +1379,7 @@ impl Simulation {
             && caller_alive
             && retry.on[cause.index()]
             && cs.attempts < retry.attempts
+            && spend_token(&mut self.budgets, call.budget)
         {
             let caller = self.tasks.items[cs.parent as usize].comp as usize;
             let wait = backoff(
@@ -1761,6 +1781,23 @@ fn scale(t: SimTime, factor: Option<f64>) -> SimTime {
     match factor {
         None => t,
         Some(f) => ns_to_time(nanos_f64(t) * f),
+    }
+}
+
+/// Takes one token from a retry budget if it has one; a call without a budget may always
+/// retry.
+fn spend_token(budgets: &mut [f64], budget: Option<u32>) -> bool {
+    match budget {
+        None => true,
+        Some(b) => {
+            let tokens = &mut budgets[b as usize];
+            if *tokens >= 1.0 {
+                *tokens -= 1.0;
+                true
+            } else {
+                false
+            }
+        }
     }
 }
 

@@ -579,3 +579,54 @@ faults:
     assert_eq!(guarded.series.failed_per_s[25], 0.0);
     assert!(guarded.series.throughput_per_s[25] > 150.0);
 }
+
+/// The same storm with a 10% retry budget: retries cannot feed the overload, the backlog of
+/// abandoned work drains, and the system recovers (later than with load shedding, since
+/// the database first works off what piled up during the slowdown).
+#[test]
+fn a_retry_budget_ends_the_storm() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/retry_storm.yaml");
+    let text = std::fs::read_to_string(path).expect("bundled model");
+    let budgeted = text.replace(
+        "retry: { attempts: 4 }",
+        "retry: { attempts: 4, budget: 10% }",
+    );
+    assert_ne!(text, budgeted);
+    let r = run(&model(&budgeted), 1);
+    let failed_late: f64 = r.series.failed_per_s[100..].iter().sum();
+    assert_eq!(failed_late, 0.0, "still failing after 100 s");
+    // Retries stay within the budget: 10% of first attempts plus the initial burst of 10.
+    let api = &r.components["api"];
+    let first_attempts = r.components["db"].arrivals - api.retries_sent;
+    assert!(api.retries_sent as f64 <= 0.1 * first_attempts as f64 + 10.0);
+}
+
+/// Over a dependency that always fails, a budget of 20% lets through retries worth 20% of
+/// the first attempts, however many attempts the policy allows.
+#[test]
+fn a_retry_budget_bounds_the_extra_load() {
+    let m = model(
+        "
+duration: 100s
+workloads:
+  - { name: users, target: app, rate: 100/s, request: a }
+components:
+  app:
+    kind: service
+    workers: 20
+    retry: { attempts: 5, budget: 20%, burst: 5 }
+    handlers: { a: { calls: [ { to: down } ] } }
+  down: { kind: external, latency: 1ms, errors: 100% }
+",
+    );
+    let r = run(&m, 12);
+    let first = r.components["app"].arrivals;
+    let retries = r.components["app"].retries_sent;
+    let ratio = retries as f64 / first as f64;
+    // Tokens earned: 0.2 per first attempt, plus the 5 the bucket starts with.
+    assert!(
+        retries as f64 <= 0.2 * first as f64 + 5.0,
+        "{retries} retries for {first}"
+    );
+    assert!(ratio > 0.19, "the budget was not used: {ratio}");
+}
