@@ -180,6 +180,8 @@ pub struct Call {
     pub retry: Option<Retry>,
     /// A circuit breaker guarding this call (the call's own, or its service's default).
     pub breaker: Option<Breaker>,
+    /// When the call fails for good, the caller goes on with a degraded answer instead.
+    pub fallback: bool,
     pub span: Span,
 }
 

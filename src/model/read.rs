@@ -728,6 +728,9 @@ impl Reader {
             None => Some(default_timeout),
             Some(n) => self.positive_duration(n, "timeout").map(Some),
         };
+        let fallback = f
+            .get("fallback")
+            .map_or(Some(false), |n| self.boolean(n, "fallback"));
         let idempotent = match f.get("idempotent") {
             None => Some(true),
             Some(n) => self.boolean(n, "idempotent"),
@@ -754,6 +757,7 @@ impl Reader {
             // A non-idempotent call is never retried, whatever its service's default.
             retry: if idempotent? { retry? } else { None },
             breaker: breaker?,
+            fallback: fallback?,
             span: to_node.span,
         })
     }

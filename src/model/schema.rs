@@ -450,6 +450,13 @@ pub static CALL: &[Key] = &[
         "This call's circuit breaker (overrides the service's `breaker`).",
     ),
     key(
+        "fallback",
+        Ty::Bool,
+        "`true`: when this call fails for good (after its retries), the caller carries on \
+         with a degraded answer (a default, a stale value, a skipped optional part) and the \
+         request ends `ok_degraded` instead of failing.",
+    ),
+    key(
         "idempotent",
         Ty::Bool,
         "`false` forbids retrying this call (a payment, say). Default `true`.",

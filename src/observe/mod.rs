@@ -21,6 +21,14 @@ use crate::sim::time::SimTime;
 
 pub use crate::model::Cause;
 
+/// How a request that did not fail was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Full,
+    /// Some part of it came from a fallback.
+    Degraded,
+}
+
 /// Time integrals of one component up to an instant: worker-nanoseconds busy and
 /// request-nanoseconds waiting, summed over its replicas.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,6 +41,7 @@ pub struct Integrals {
 struct TypeStats {
     count: u64,
     ok: u64,
+    ok_degraded: u64,
     failed: [u64; 5],
     latency: LatencyHistogram,
 }
@@ -44,6 +53,7 @@ struct ComponentStats {
     retries: u64,
     abandoned: u64,
     short_circuited: u64,
+    fallbacks: u64,
     rejected: u64,
     queue_max: u32,
     response: LatencyHistogram,
@@ -53,6 +63,7 @@ struct ComponentStats {
 #[derive(Debug, Default, Clone)]
 struct Bucket {
     ok: u64,
+    degraded: u64,
     failed: [u64; 5],
     p50_s: Option<f64>,
     p99_s: Option<f64>,
@@ -68,6 +79,7 @@ pub struct Recorder {
     measuring: bool,
     generated: u64,
     ok: u64,
+    ok_degraded: u64,
     failed: [u64; 5],
     types: Vec<TypeStats>,
     components: Vec<ComponentStats>,
@@ -89,6 +101,7 @@ impl Recorder {
             measuring: warmup == SimTime::ZERO,
             generated: 0,
             ok: 0,
+            ok_degraded: 0,
             failed: [0; 5],
             types: model
                 .request_types
@@ -96,6 +109,7 @@ impl Recorder {
                 .map(|_| TypeStats {
                     count: 0,
                     ok: 0,
+                    ok_degraded: 0,
                     failed: [0; 5],
                     latency: LatencyHistogram::new(3),
                 })
@@ -107,6 +121,7 @@ impl Recorder {
                     retries: 0,
                     abandoned: 0,
                     short_circuited: 0,
+                    fallbacks: 0,
                     rejected: 0,
                     queue_max: 0,
                     response: LatencyHistogram::new(3),
@@ -150,16 +165,26 @@ impl Recorder {
         request_type: usize,
         counted: bool,
         latency: SimTime,
-        outcome: Result<(), Cause>,
+        outcome: Result<Answer, Cause>,
     ) {
         match outcome {
-            Ok(()) => {
-                self.ok += 1;
-                self.open.ok += 1;
+            Ok(answer) => {
+                let degraded = answer == Answer::Degraded;
+                if degraded {
+                    self.ok_degraded += 1;
+                    self.open.degraded += 1;
+                } else {
+                    self.ok += 1;
+                    self.open.ok += 1;
+                }
                 self.bucket_latency.record(latency.as_nanos());
                 if counted {
                     let t = &mut self.types[request_type];
-                    t.ok += 1;
+                    if degraded {
+                        t.ok_degraded += 1;
+                    } else {
+                        t.ok += 1;
+                    }
                     t.latency.record(latency.as_nanos());
                 }
             }
@@ -201,6 +226,14 @@ impl Recorder {
     pub fn retried(&mut self, component: usize) {
         if self.measuring {
             self.components[component].retries += 1;
+        }
+    }
+
+    /// The component served a fallback for a call that failed for good.
+    #[inline]
+    pub fn fell_back(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].fallbacks += 1;
         }
     }
 
@@ -294,10 +327,11 @@ impl Recorder {
                     RequestReport {
                         count: t.count,
                         ok: t.ok,
+                        ok_degraded: t.ok_degraded,
                         failed,
                         in_flight,
                         failed_by_cause: causes(&t.failed),
-                        throughput_per_s: t.ok as f64 / window_s,
+                        throughput_per_s: (t.ok + t.ok_degraded) as f64 / window_s,
                         latency_s: LatencySummary {
                             mean: h.mean_s(),
                             p50: h.quantile_s(0.5),
@@ -336,6 +370,7 @@ impl Recorder {
                     retries_sent: stats.retries,
                     abandoned: stats.abandoned,
                     short_circuited: stats.short_circuited,
+                    fallbacks: stats.fallbacks,
                     utilization: capacity.map(|cap| busy / (cap * window_ns)),
                     queue_mean: queues.then(|| queued / window_ns),
                     queue_max: queues.then_some(stats.queue_max),
@@ -383,7 +418,16 @@ impl Recorder {
             t_s: (0..self.buckets.len())
                 .map(|k| k as f64 * width_s)
                 .collect(),
-            throughput_per_s: self.buckets.iter().map(|b| b.ok as f64 / width_s).collect(),
+            throughput_per_s: self
+                .buckets
+                .iter()
+                .map(|b| (b.ok + b.degraded) as f64 / width_s)
+                .collect(),
+            degraded_per_s: self
+                .buckets
+                .iter()
+                .map(|b| b.degraded as f64 / width_s)
+                .collect(),
             failed_per_s: self
                 .buckets
                 .iter()
@@ -403,6 +447,7 @@ impl Recorder {
             totals: Totals {
                 generated: self.generated,
                 ok: self.ok,
+                ok_degraded: self.ok_degraded,
                 failed: self.failed.iter().sum(),
                 in_flight,
             },

@@ -31,7 +31,10 @@ pub struct Report {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct Totals {
     pub generated: u64,
+    /// Answered in full.
     pub ok: u64,
+    /// Answered, with some part from a fallback.
+    pub ok_degraded: u64,
     pub failed: u64,
     pub in_flight: u64,
 }
@@ -40,12 +43,13 @@ pub struct Totals {
 pub struct RequestReport {
     pub count: u64,
     pub ok: u64,
+    pub ok_degraded: u64,
     pub failed: u64,
     pub in_flight: u64,
     pub failed_by_cause: BTreeMap<String, u64>,
-    /// Successful requests per second of the measured window.
+    /// Answered requests (full or degraded) per second of the measured window.
     pub throughput_per_s: f64,
-    /// End-to-end latency of successful requests.
+    /// End-to-end latency of answered requests (full or degraded).
     pub latency_s: LatencySummary,
 }
 
@@ -75,6 +79,8 @@ pub struct ComponentReport {
     pub abandoned: u64,
     /// Calls this component's open circuit breakers refused at once.
     pub short_circuited: u64,
+    /// Calls of this component that failed for good and were served by a fallback.
+    pub fallbacks: u64,
     /// Busy workers over available workers; services only.
     pub utilization: Option<f64>,
     /// Mean number of requests waiting (all replicas together); services only.
@@ -97,7 +103,10 @@ pub struct SeriesReport {
     pub bucket_s: f64,
     /// Start of each bucket.
     pub t_s: Vec<f64>,
+    /// Answered requests (full or degraded) per second.
     pub throughput_per_s: Vec<f64>,
+    /// The degraded share of `throughput_per_s`.
+    pub degraded_per_s: Vec<f64>,
     pub failed_per_s: Vec<f64>,
     /// Only the causes that occurred.
     pub failed_by_cause: BTreeMap<String, Vec<f64>>,
@@ -151,8 +160,8 @@ impl Report {
         let t = &self.totals;
         let _ = writeln!(
             out,
-            "requests: {} generated, {} ok, {} failed, {} in flight\n",
-            t.generated, t.ok, t.failed, t.in_flight
+            "requests: {} generated, {} ok, {} ok degraded, {} failed, {} in flight\n",
+            t.generated, t.ok, t.ok_degraded, t.failed, t.in_flight
         );
 
         let mut rows = vec![vec![

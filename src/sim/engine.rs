@@ -20,7 +20,7 @@ use crate::model::{
     Arrivals, Backoff, ComponentKind, Dist, Fault, FaultAction, Io, Jitter, Model, Policy, Retry,
     Step,
 };
-use crate::observe::{Cause, Finish, Integrals, Recorder, Report};
+use crate::observe::{Answer, Cause, Finish, Integrals, Recorder, Report};
 
 /// Marks "no task" in a parent field, and "no instance" for components without replicas.
 const NONE: u32 = u32::MAX;
@@ -89,6 +89,8 @@ struct Task {
     failed: Option<Cause>,
     /// The call (with a timeout or retries) this task is an attempt of, or `NONE`.
     call: u32,
+    /// Some part of its answer came from a fallback.
+    degraded: bool,
     holds_worker: bool,
     record: bool,
     /// Accepted by its component and not finished: what a crash there loses.
@@ -141,6 +143,7 @@ struct CallRt {
     link: u32,
     timeout_lane: Option<u16>,
     retry: Option<Retry>,
+    fallback: bool,
     /// Index into the simulation's breakers.
     breaker: Option<u32>,
     /// Index into the simulation's retry budgets (token counts).
@@ -446,6 +449,7 @@ impl Simulation {
                                                 .timeout
                                                 .map(|t| lane_for(&mut lanes, t)),
                                             retry: c.retry.clone(),
+                                            fallback: c.fallback,
                                             breaker: c.breaker.clone().map(|config| {
                                                 breakers.push(BreakerRt {
                                                     config,
@@ -766,22 +770,22 @@ impl Simulation {
             sim_events: self.events,
         });
         let t = report.totals;
-        if t.generated != t.ok + t.failed + t.in_flight {
+        if t.generated != t.ok + t.ok_degraded + t.failed + t.in_flight {
             return Err(SimError::Invariant {
                 seed: self.seed,
                 message: format!(
-                    "requests not conserved: {} generated but {} ok + {} failed + {} in flight",
-                    t.generated, t.ok, t.failed, t.in_flight
+                    "requests not conserved: {} generated but {} ok + {} degraded + {} failed + {} in flight",
+                    t.generated, t.ok, t.ok_degraded, t.failed, t.in_flight
                 ),
             });
         }
         for (name, r) in &report.requests {
-            if r.count != r.ok + r.failed + r.in_flight {
+            if r.count != r.ok + r.ok_degraded + r.failed + r.in_flight {
                 return Err(SimError::Invariant {
                     seed: self.seed,
                     message: format!(
-                        "requests of type `{name}` not conserved: {} counted but {} ok + {} failed + {} in flight",
-                        r.count, r.ok, r.failed, r.in_flight
+                        "requests of type `{name}` not conserved: {} counted but {} ok + {} degraded + {} failed + {} in flight",
+                        r.count, r.ok, r.ok_degraded, r.failed, r.in_flight
                     ),
                 });
             }
@@ -986,14 +990,14 @@ impl Simulation {
         }
         if due.call {
             // The caller stops waiting for this attempt; the callee's work goes on, wasted.
-            self.attempt_ended(due.id, Some(Cause::Timeout), true);
+            self.attempt_ended(due.id, Some(Cause::Timeout), true, false);
         } else {
             // The work already under way goes on: only the client has given up.
             self.end_root(due.id, Err(Cause::Timeout));
         }
     }
 
-    fn end_root(&mut self, root: u32, outcome: Result<(), Cause>) {
+    fn end_root(&mut self, root: u32, outcome: Result<Answer, Cause>) {
         let r = &mut self.roots.items[root as usize];
         debug_assert!(
             r.live,
@@ -1066,6 +1070,7 @@ impl Simulation {
             pending: 0,
             failed: None,
             call: NONE,
+            degraded: false,
             holds_worker: false,
             record: false,
             inside: false,
@@ -1290,7 +1295,11 @@ impl Simulation {
         for i in 0..n {
             let call = &self.handlers[h as usize].steps[step][i];
             let request_type = call.request.unwrap_or(incoming);
-            if call.timeout_lane.is_some() || call.retry.is_some() || call.breaker.is_some() {
+            if call.timeout_lane.is_some()
+                || call.retry.is_some()
+                || call.breaker.is_some()
+                || call.fallback
+            {
                 let id = self.calls.insert_call(CallState {
                     parent: task,
                     handler: h,
@@ -1341,7 +1350,7 @@ impl Simulation {
                 let cs = &mut self.calls.items[id as usize];
                 cs.attempts += 1;
                 cs.child = NONE;
-                self.attempt_ended(id, Some(Cause::Unavailable), false);
+                self.attempt_ended(id, Some(Cause::Unavailable), false, false);
                 return;
             }
         }
@@ -1361,7 +1370,13 @@ impl Simulation {
 
     /// The current attempt of a call ended (answered, or timed out): retry it, or hand the
     /// outcome to the caller.
-    fn attempt_ended(&mut self, id: u32, outcome: Option<Cause>, reached_callee: bool) {
+    fn attempt_ended(
+        &mut self,
+        id: u32,
+        outcome: Option<Cause>,
+        reached_callee: bool,
+        degraded: bool,
+    ) {
         let cs = &mut self.calls.items[id as usize];
         cs.generation = cs.generation.wrapping_add(1);
         cs.child = NONE;
@@ -1395,8 +1410,16 @@ impl Simulation {
             return;
         }
         let parent = cs.parent;
+        let fallback = call.fallback && outcome.is_some();
         self.calls.remove(id);
-        self.child_done(parent, outcome);
+        if fallback {
+            // The caller serves a degraded answer instead of failing.
+            let caller = self.tasks.items[parent as usize].comp as usize;
+            self.recorder.fell_back(caller);
+            self.child_done(parent, None, true);
+        } else {
+            self.child_done(parent, outcome, degraded);
+        }
     }
 
     /// Whether a breaker lets an attempt through now: `Some(true)` as a half-open probe,
@@ -1495,12 +1518,13 @@ impl Simulation {
 
     fn reply_arrived(&mut self, child: u32) {
         let c = &self.tasks.items[child as usize];
-        let (parent, failed, root, root_gen, call, comp) =
-            (c.parent, c.failed, c.root, c.root_gen, c.call, c.comp);
+        let (parent, failed, root, root_gen, call, comp, degraded) = (
+            c.parent, c.failed, c.root, c.root_gen, c.call, c.comp, c.degraded,
+        );
         self.free_task(child);
         if call != NONE {
             if self.calls.items[call as usize].child == child {
-                self.attempt_ended(call, failed, true);
+                self.attempt_ended(call, failed, true, degraded);
             } else {
                 // Its caller stopped waiting for this attempt: the work was for nothing.
                 self.recorder.abandoned(comp as usize);
@@ -1511,21 +1535,27 @@ impl Simulation {
             let r = &self.roots.items[root as usize];
             // A root that timed out has moved on; its late answer is wasted work.
             if r.live && r.generation == root_gen {
-                self.end_root(root, failed.map_or(Ok(()), Err));
+                let answer = if degraded {
+                    Answer::Degraded
+                } else {
+                    Answer::Full
+                };
+                self.end_root(root, failed.map_or(Ok(answer), Err));
             } else {
                 self.recorder.abandoned(comp as usize);
             }
             return;
         }
-        self.child_done(parent, failed);
+        self.child_done(parent, failed, degraded);
     }
 
     /// One of a task's calls has its final outcome.
-    fn child_done(&mut self, parent: u32, failed: Option<Cause>) {
+    fn child_done(&mut self, parent: u32, failed: Option<Cause>, degraded: bool) {
         let p = &mut self.tasks.items[parent as usize];
         if p.failed.is_none() {
             p.failed = failed;
         }
+        p.degraded |= degraded;
         p.pending -= 1;
         if p.pending > 0 {
             return;
@@ -1726,6 +1756,7 @@ impl Simulation {
         let (ci, holds) = (t.comp as usize, t.holds_worker);
         let stand_in = Task {
             failed: Some(Cause::Dropped),
+            degraded: false,
             inside: false,
             working: false,
             holds_worker: false,

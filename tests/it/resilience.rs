@@ -308,7 +308,7 @@ faults:
     // Those inside at the crash are dropped; everything else in the window is unavailable.
     assert!(a.failed_by_cause["dropped"] <= 4 + 50);
     assert!(a.failed_by_cause["unavailable"] > 900);
-    assert_eq!(a.count, a.ok + a.failed + a.in_flight);
+    assert_eq!(a.count, a.ok + a.ok_degraded + a.failed + a.in_flight);
 }
 
 /// Retries across a short crash of one of two replicas turn most failures into successes.
@@ -405,7 +405,7 @@ faults:
     b.wall_s = 0.0;
     assert_eq!(a.to_json(), b.to_json());
     let t = a.totals;
-    assert_eq!(t.generated, t.ok + t.failed + t.in_flight);
+    assert_eq!(t.generated, t.ok + t.ok_degraded + t.failed + t.in_flight);
     assert!(a.components["app"].retries_sent > 0);
 }
 
@@ -629,4 +629,40 @@ components:
         "{retries} retries for {first}"
     );
     assert!(ratio > 0.19, "the budget was not used: {ratio}");
+}
+
+/// A fallback turns a failed optional call into a degraded answer: requests end
+/// `ok_degraded` in the proportion the dependency fails, and none fail.
+#[test]
+fn a_fallback_degrades_instead_of_failing() {
+    let m = model(
+        "
+duration: 100s
+workloads:
+  - { name: users, target: app, rate: 200/s, request: page }
+components:
+  app:
+    kind: service
+    workers: 20
+    handlers:
+      page: { work: 1ms, calls: [ { to: recommendations, fallback: true }, { to: db } ] }
+  recommendations: { kind: external, latency: 2ms, errors: 25% }
+  db: { kind: service, workers: 8, handlers: { page: { work: exp 1ms } } }
+",
+    );
+    let r = run(&m, 13);
+    let p = &r.requests["page"];
+    assert_eq!(p.failed, 0);
+    let answered = (p.ok + p.ok_degraded) as f64;
+    let share = p.ok_degraded as f64 / answered;
+    // 20,000 requests: the standard error of a 25% share is 0.3%; 4 of them is 1.2%.
+    assert!((share - 0.25).abs() < 0.012, "degraded share {share}");
+    let t = r.totals;
+    // Each degraded request used one fallback; requests still in flight may have used one.
+    let fallbacks = r.components["app"].fallbacks;
+    assert!(fallbacks >= t.ok_degraded && fallbacks <= t.ok_degraded + t.in_flight);
+    assert_eq!(t.generated, t.ok + t.ok_degraded + t.failed + t.in_flight);
+    // The degraded series is part of throughput.
+    let degraded: f64 = r.series.degraded_per_s.iter().sum::<f64>() * r.series.bucket_s;
+    assert!((degraded - t.ok_degraded as f64).abs() < 0.5);
 }
