@@ -149,6 +149,11 @@ pub struct Service {
     pub queue: Option<u32>,
     pub io: Io,
     pub balance: Policy,
+    /// Requests that waited longer than this are dropped when a worker would take them.
+    pub queue_timeout: Option<SimTime>,
+    /// Last in, first out: under overload the newest requests (whose callers still wait)
+    /// are served first.
+    pub lifo: bool,
     pub handlers: Vec<Handler>,
 }
 
@@ -182,6 +187,9 @@ pub struct Call {
     pub breaker: Option<Breaker>,
     /// When the call fails for good, the caller goes on with a degraded answer instead.
     pub fallback: bool,
+    /// Bulkhead: at most this many attempts of this call outstanding at once (across the
+    /// service's replicas); more fail at once with `rejected`.
+    pub concurrency: Option<u32>,
     pub span: Span,
 }
 

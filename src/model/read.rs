@@ -569,6 +569,16 @@ impl Reader {
             }),
         };
         let balance = self.policy(f.get("balance"), "balance");
+        let queue_timeout = match f.get("queue_timeout") {
+            None => Some(None),
+            Some(n) => self.positive_duration(n, "queue_timeout").map(Some),
+        };
+        let lifo = match f.get("queue_order") {
+            None => Some(false),
+            Some(n) => self
+                .choice(n, "queue_order", &["fifo", "lifo"])
+                .map(|o| o == "lifo"),
+        };
         let timeout = f
             .get("timeout")
             .map(|n| self.positive_duration(n, "timeout"));
@@ -583,6 +593,8 @@ impl Reader {
             queue: queue?,
             io: io?,
             balance: balance?,
+            queue_timeout: queue_timeout?,
+            lifo: lifo?,
             handlers: handlers?,
         })
     }
@@ -728,6 +740,10 @@ impl Reader {
             None => Some(default_timeout),
             Some(n) => self.positive_duration(n, "timeout").map(Some),
         };
+        let concurrency = match f.get("concurrency") {
+            None => Some(None),
+            Some(n) => self.int_u32(n, "concurrency", 1).map(Some),
+        };
         let fallback = f
             .get("fallback")
             .map_or(Some(false), |n| self.boolean(n, "fallback"));
@@ -758,6 +774,7 @@ impl Reader {
             retry: if idempotent? { retry? } else { None },
             breaker: breaker?,
             fallback: fallback?,
+            concurrency: concurrency?,
             span: to_node.span,
         })
     }

@@ -340,6 +340,18 @@ pub static SERVICE: &[Key] = &[
          (not through a load balancer). Default `round_robin`.",
     ),
     key(
+        "queue_timeout",
+        Ty::Duration,
+        "Load shedding: a request that has waited longer than this in the queue is turned \
+         away (`rejected`) when a worker would take it, instead of being served late.",
+    ),
+    key(
+        "queue_order",
+        Ty::Enum(&["fifo", "lifo"]),
+        "`fifo` (default) or `lifo`: serve the newest waiting request first, so that under \
+         overload the requests whose callers still wait are served.",
+    ),
+    key(
         "timeout",
         Ty::Duration,
         "Default timeout of this service's calls: an attempt not answered by then fails \
@@ -448,6 +460,12 @@ pub static CALL: &[Key] = &[
         "breaker",
         Ty::Ref("breaker"),
         "This call's circuit breaker (overrides the service's `breaker`).",
+    ),
+    key(
+        "concurrency",
+        Ty::Int { min: 1 },
+        "A bulkhead: at most this many attempts of this call outstanding at once (across \
+         the service's replicas); more fail at once with `rejected`.",
     ),
     key(
         "fallback",

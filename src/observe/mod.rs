@@ -54,6 +54,7 @@ struct ComponentStats {
     abandoned: u64,
     short_circuited: u64,
     fallbacks: u64,
+    bulkhead_rejected: u64,
     rejected: u64,
     queue_max: u32,
     response: LatencyHistogram,
@@ -122,6 +123,7 @@ impl Recorder {
                     abandoned: 0,
                     short_circuited: 0,
                     fallbacks: 0,
+                    bulkhead_rejected: 0,
                     rejected: 0,
                     queue_max: 0,
                     response: LatencyHistogram::new(3),
@@ -234,6 +236,14 @@ impl Recorder {
     pub fn fell_back(&mut self, component: usize) {
         if self.measuring {
             self.components[component].fallbacks += 1;
+        }
+    }
+
+    /// One of the component's calls was refused at once by its full bulkhead.
+    #[inline]
+    pub fn bulkhead_rejected(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].bulkhead_rejected += 1;
         }
     }
 
@@ -371,6 +381,7 @@ impl Recorder {
                     abandoned: stats.abandoned,
                     short_circuited: stats.short_circuited,
                     fallbacks: stats.fallbacks,
+                    bulkhead_rejected: stats.bulkhead_rejected,
                     utilization: capacity.map(|cap| busy / (cap * window_ns)),
                     queue_mean: queues.then(|| queued / window_ns),
                     queue_max: queues.then_some(stats.queue_max),

@@ -119,6 +119,8 @@ struct CallState {
     last_backoff: SimTime,
     /// The current attempt went through a half-open breaker as a probe.
     probe: bool,
+    /// The current attempt holds a place in the call's bulkhead.
+    in_bulkhead: bool,
 }
 
 struct Root {
@@ -144,6 +146,8 @@ struct CallRt {
     timeout_lane: Option<u16>,
     retry: Option<Retry>,
     fallback: bool,
+    /// Index into the simulation's bulkheads (limit, attempts outstanding).
+    bulkhead: Option<u32>,
     /// Index into the simulation's breakers.
     breaker: Option<u32>,
     /// Index into the simulation's retry budgets (token counts).
@@ -186,6 +190,8 @@ enum KindRt {
         queue_cap: u32,
         io_async: bool,
         balance: Policy,
+        queue_timeout: Option<SimTime>,
+        lifo: bool,
     },
     Balancer {
         policy: Policy,
@@ -393,6 +399,8 @@ pub struct Simulation {
     roots: Slab<Root>,
     calls: Slab<CallState>,
     breakers: Vec<BreakerRt>,
+    /// Each bulkhead's limit and the attempts it has outstanding.
+    bulkheads: Vec<(u32, u32)>,
     /// Tokens left in each call's retry budget.
     budgets: Vec<f64>,
     recorder: Recorder,
@@ -411,6 +419,7 @@ impl Simulation {
         let mut lanes: Vec<Lane> = Vec::new();
         let mut breakers: Vec<BreakerRt> = Vec::new();
         let mut budgets: Vec<f64> = Vec::new();
+        let mut bulkheads: Vec<(u32, u32)> = Vec::new();
         let mut comps = Vec::with_capacity(model.components.len());
         let mut instances = Vec::new();
         let mut handlers = Vec::new();
@@ -450,6 +459,10 @@ impl Simulation {
                                                 .map(|t| lane_for(&mut lanes, t)),
                                             retry: c.retry.clone(),
                                             fallback: c.fallback,
+                                            bulkhead: c.concurrency.map(|limit| {
+                                                bulkheads.push((limit, 0));
+                                                u32::try_from(bulkheads.len() - 1).unwrap_or(NONE)
+                                            }),
                                             breaker: c.breaker.clone().map(|config| {
                                                 breakers.push(BreakerRt {
                                                     config,
@@ -494,6 +507,8 @@ impl Simulation {
                         queue_cap: s.queue.unwrap_or(u32::MAX),
                         io_async: s.io == Io::Async,
                         balance: s.balance,
+                        queue_timeout: s.queue_timeout,
+                        lifo: s.lifo,
                     }
                 }
                 ComponentKind::LoadBalancer(lb) => {
@@ -608,6 +623,7 @@ impl Simulation {
             roots: Slab::new(),
             calls: Slab::new(),
             breakers,
+            bulkheads,
             budgets,
             recorder,
             buckets_left: model.series_buckets.max(1),
@@ -1218,15 +1234,40 @@ impl Simulation {
         let t = &mut self.tasks.items[task as usize];
         t.holds_worker = false;
         let (ci, inst) = (t.comp as usize, t.instance as usize);
-        let instance = &mut self.instances[inst];
-        instance.busy -= 1;
-        let next = instance.queue.pop_front();
+        self.instances[inst].busy -= 1;
         let c = &mut self.comps[ci];
         c.touch(now);
         c.busy -= 1;
-        if let Some(next) = next {
-            c.queued -= 1;
+        let (queue_timeout, lifo) = match c.kind {
+            KindRt::Service {
+                queue_timeout,
+                lifo,
+                ..
+            } => (queue_timeout, lifo),
+            _ => (None, false),
+        };
+        loop {
+            let queue = &mut self.instances[inst].queue;
+            let next = if lifo {
+                queue.pop_back()
+            } else {
+                queue.pop_front()
+            };
+            let Some(next) = next else {
+                return;
+            };
+            self.comps[ci].queued -= 1;
+            let waited = now - self.tasks.items[next as usize].arrived;
+            if queue_timeout.is_some_and(|limit| waited > limit) {
+                // Shed: serving it now would be work for a caller that has likely gone.
+                self.instances[inst].in_system -= 1;
+                self.tasks.items[next as usize].inside = false;
+                self.recorder.rejected(ci);
+                self.turn_away(next, Cause::Rejected);
+                continue;
+            }
             self.start_work(next);
+            return;
         }
     }
 
@@ -1299,6 +1340,7 @@ impl Simulation {
                 || call.retry.is_some()
                 || call.breaker.is_some()
                 || call.fallback
+                || call.bulkhead.is_some()
             {
                 let id = self.calls.insert_call(CallState {
                     parent: task,
@@ -1311,6 +1353,7 @@ impl Simulation {
                     generation: 0,
                     last_backoff: SimTime::ZERO,
                     probe: false,
+                    in_bulkhead: false,
                 });
                 self.start_attempt(id);
             } else {
@@ -1327,7 +1370,13 @@ impl Simulation {
         let cs = &self.calls.items[id as usize];
         let (parent, request_type, attempts) = (cs.parent, cs.request_type, cs.attempts);
         let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
-        let (to, link, lane, breaker) = (call.to, call.link, call.timeout_lane, call.breaker);
+        let (to, link, lane, breaker, bulkhead) = (
+            call.to,
+            call.link,
+            call.timeout_lane,
+            call.breaker,
+            call.bulkhead,
+        );
         if attempts == 0
             && let (Some(b), Some(budget)) =
                 (call.budget, call.retry.as_ref().and_then(|r| r.budget))
@@ -1354,6 +1403,19 @@ impl Simulation {
                 return;
             }
         }
+        if let Some(b) = bulkhead {
+            let (limit, outstanding) = &mut self.bulkheads[b as usize];
+            if *outstanding >= *limit {
+                // The bulkhead is full: fail at once rather than queue behind a slow callee.
+                self.recorder.bulkhead_rejected(caller as usize);
+                let cs = &mut self.calls.items[id as usize];
+                cs.attempts += 1;
+                cs.probe = probe;
+                self.attempt_ended(id, Some(Cause::Rejected), false, false);
+                return;
+            }
+            *outstanding += 1;
+        }
         let instance = self.choose_instance(to);
         let child = self.new_task(parent, root, root_gen, to, instance, request_type, link);
         self.tasks.items[child as usize].call = id;
@@ -1361,6 +1423,7 @@ impl Simulation {
         cs.attempts += 1;
         cs.child = child;
         cs.probe = probe;
+        cs.in_bulkhead = bulkhead.is_some();
         let generation = cs.generation;
         if let Some(lane) = lane {
             self.arm_timer(lane, id, generation, true);
@@ -1381,8 +1444,12 @@ impl Simulation {
         cs.generation = cs.generation.wrapping_add(1);
         cs.child = NONE;
         let probe = std::mem::take(&mut cs.probe);
-        let breaker =
-            self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize].breaker;
+        let in_bulkhead = std::mem::take(&mut cs.in_bulkhead);
+        let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
+        let (breaker, bulkhead) = (call.breaker, call.bulkhead);
+        if in_bulkhead && let Some(b) = bulkhead {
+            self.bulkheads[b as usize].1 -= 1;
+        }
         if reached_callee && let Some(b) = breaker {
             self.breaker_saw(b, outcome.is_none(), probe);
         }

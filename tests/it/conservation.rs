@@ -195,7 +195,12 @@ fn yaml(t: &Topology) -> String {
                 );
                 external_used = true;
             } else {
-                calls.push(format!("{{ to: s{} }}", i + offset));
+                // Some calls go through a small bulkhead.
+                calls.push(if s.parallel {
+                    format!("{{ to: s{}, concurrency: 2 }}", i + offset)
+                } else {
+                    format!("{{ to: s{} }}", i + offset)
+                });
             }
         }
         let steps = if s.parallel && calls.len() > 1 {
@@ -207,6 +212,12 @@ fn yaml(t: &Topology) -> String {
         let mut policy = String::new();
         if let Some(ms) = s.call_timeout_ms {
             let _ = write!(policy, "timeout: {ms}ms, ");
+            // Services with call timeouts also shed stale requests, newest first.
+            let _ = write!(
+                policy,
+                "queue_timeout: {}ms, queue_order: lifo, ",
+                ms / 2 + 1
+            );
         }
         if let Some(n) = s.retry_attempts {
             let _ = write!(

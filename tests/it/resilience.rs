@@ -666,3 +666,82 @@ components:
     let degraded: f64 = r.series.degraded_per_s.iter().sum::<f64>() * r.series.bucket_s;
     assert!((degraded - t.ok_degraded as f64).abs() < 0.5);
 }
+
+/// A bulkhead caps the attempts outstanding to a slow dependency: the rest fail at once
+/// with `rejected`, and the dependency sees at most `concurrency / latency` per second.
+#[test]
+fn a_bulkhead_caps_calls_to_a_slow_dependency() {
+    let m = model(
+        "
+duration: 60s
+workloads:
+  - { name: users, target: app, rate: 100/s, request: a }
+components:
+  app:
+    kind: service
+    workers: 200
+    handlers: { a: { calls: [ { to: slow, concurrency: 5 } ] } }
+  slow: { kind: external, latency: 100ms }
+",
+    );
+    let r = run(&m, 14);
+    let a = &r.requests["a"];
+    let through = r.components["slow"].arrivals as f64 / 60.0;
+    assert!(
+        through <= 50.0 + 0.5,
+        "{through}/s got through a bulkhead of 5 × 100ms"
+    );
+    assert!(
+        through > 40.0,
+        "the bulkhead let too few through: {through}/s"
+    );
+    assert_eq!(a.failed, a.failed_by_cause["rejected"]);
+    assert_eq!(r.components["app"].bulkhead_rejected, a.failed);
+    // Refused at once: their latency is not counted, and the answered ones take 100ms.
+    assert_eq!(a.latency_s.max, Some(0.1));
+}
+
+/// Overload with a queue time limit: requests that waited too long are shed, so those
+/// served are served fast; without the limit, everyone waits longer and longer.
+#[test]
+fn a_queue_timeout_sheds_stale_requests() {
+    let text = "
+duration: 60s
+workloads:
+  - { name: users, target: app, rate: 1200/s, request: a }
+components:
+  app: { kind: service, workers: 1, LIMIT handlers: { a: { work: exp 1ms } } }
+";
+    let shed = run(&model(&text.replace("LIMIT", "queue_timeout: 50ms,")), 15);
+    let bare = run(&model(&text.replace("LIMIT", "")), 15);
+    let s = &shed.requests["a"];
+    assert!(
+        s.failed_by_cause["rejected"] > 5000,
+        "{}",
+        s.failed_by_cause["rejected"]
+    );
+    assert!(s.latency_s.max.expect("answered") < 0.05 + 0.02);
+    assert!(bare.requests["a"].latency_s.p50.expect("answered") > 1.0);
+}
+
+/// Under overload with impatient clients, LIFO serves the requests whose clients still
+/// wait; FIFO serves requests that have already timed out.
+#[test]
+fn lifo_keeps_goodput_under_overload() {
+    let text = "
+duration: 60s
+workloads:
+  - { name: users, target: app, rate: 1300/s, request: a, timeout: 200ms }
+components:
+  app: { kind: service, workers: 1, ORDER handlers: { a: { work: exp 1ms } } }
+";
+    let lifo = run(&model(&text.replace("ORDER", "queue_order: lifo,")), 16);
+    let fifo = run(&model(&text.replace("ORDER", "")), 16);
+    let good = |r: &Report| r.requests["a"].ok;
+    assert!(
+        good(&lifo) > 3 * good(&fifo),
+        "lifo {} vs fifo {}",
+        good(&lifo),
+        good(&fifo)
+    );
+}
