@@ -350,6 +350,26 @@ pub struct LoadBalancer {
     pub policy: Policy,
     pub backends: Vec<ComponentId>,
     pub latency: Dist,
+    pub health_check: Option<HealthCheck>,
+    pub outlier: Option<Outlier>,
+}
+
+/// Active health checks: a probe of every backend replica each `interval`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    pub interval: SimTime,
+    /// Consecutive failed probes that eject a replica.
+    pub unhealthy: u32,
+    /// Consecutive successful probes that bring it back.
+    pub healthy: u32,
+}
+
+/// Passive outlier ejection: a replica whose answers fail this many times in a row is left
+/// out for `eject_for`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outlier {
+    pub failures: u32,
+    pub eject_for: SimTime,
 }
 
 #[derive(Debug, Clone)]

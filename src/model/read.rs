@@ -13,8 +13,8 @@ use super::units::{parse_duration, parse_fraction, parse_rate};
 use super::yaml::{self, Node, NodeKind};
 use super::{
     Arrivals, Backoff, Breaker, Call, Cause, Component, ComponentId, ComponentKind, External,
-    Fault, FaultAction, Handler, Io, Jitter, LinkOverride, Links, LoadBalancer, Model, Policy,
-    RequestTypeId, Retry, RetryBudget, Service, Step, Workload,
+    Fault, FaultAction, Handler, HealthCheck, Io, Jitter, LinkOverride, Links, LoadBalancer, Model,
+    Outlier, Policy, RequestTypeId, Retry, RetryBudget, Service, Step, Workload,
 };
 use crate::sim::time::SimTime;
 
@@ -1037,6 +1037,14 @@ impl Reader {
         }
         let replica = match f.get("replica") {
             None => Some(None),
+            Some(n) if *verb != "crash" => {
+                self.error_hint(
+                    n.span,
+                    format!("`replica` applies to a `crash` fault, not a `{verb}` one"),
+                    "a slow or erroring component is slow or erroring on every replica",
+                );
+                None
+            }
             Some(n) => {
                 let r = self.int_u32(n, "replica", 0);
                 let replicas = target.and_then(|t| match &components[t.0 as usize].kind {
@@ -1219,10 +1227,52 @@ impl Reader {
                 .collect();
             (ids.len() == list.len()).then_some(ids)
         });
+        let health_check = match f.get("health_check") {
+            None => Some(None),
+            Some(n) => self
+                .fields(n, "a health check", schema::HEALTH_CHECK)
+                .and_then(|h| {
+                    let interval = h.get("interval").map_or(Some(SimTime::from_secs(5)), |n| {
+                        self.positive_duration(n, "interval")
+                    });
+                    let unhealthy = h
+                        .get("unhealthy")
+                        .map_or(Some(3), |n| self.int_u32(n, "unhealthy", 1));
+                    let healthy = h
+                        .get("healthy")
+                        .map_or(Some(2), |n| self.int_u32(n, "healthy", 1));
+                    Some(Some(HealthCheck {
+                        interval: interval?,
+                        unhealthy: unhealthy?,
+                        healthy: healthy?,
+                    }))
+                }),
+        };
+        let outlier = match f.get("outlier") {
+            None => Some(None),
+            Some(n) => self
+                .fields(n, "outlier ejection", schema::OUTLIER)
+                .and_then(|o| {
+                    let failures = o
+                        .get("failures")
+                        .and_then(|n| self.int_u32(n, "failures", 1));
+                    let eject_for = o
+                        .get("eject_for")
+                        .map_or(Some(SimTime::from_secs(30)), |n| {
+                            self.positive_duration(n, "eject_for")
+                        });
+                    Some(Some(Outlier {
+                        failures: failures?,
+                        eject_for: eject_for?,
+                    }))
+                }),
+        };
         Some(LoadBalancer {
             policy: policy?,
             backends: backends?,
             latency: latency?,
+            health_check: health_check?,
+            outlier: outlier?,
         })
     }
 

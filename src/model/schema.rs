@@ -401,6 +401,49 @@ pub static LOAD_BALANCER: &[Key] = &[
         Ty::Dist,
         "Time the balancer adds to each request, e.g. `50us`. Default 0.",
     ),
+    key(
+        "health_check",
+        Ty::Ref("health_check"),
+        "Active health checks: probe every backend replica each `interval`, eject it after \
+         `unhealthy` failed probes in a row, bring it back after `healthy` good ones.",
+    ),
+    key(
+        "outlier",
+        Ty::Ref("outlier"),
+        "Outlier ejection: leave out a replica whose answers fail `failures` times in a row, \
+         for `eject_for`.",
+    ),
+];
+
+pub static HEALTH_CHECK: &[Key] = &[
+    key(
+        "interval",
+        Ty::Duration,
+        "Time between probes of each replica. Default 5s.",
+    ),
+    key(
+        "unhealthy",
+        Ty::Int { min: 1 },
+        "Failed probes in a row that eject a replica. Default 3.",
+    ),
+    key(
+        "healthy",
+        Ty::Int { min: 1 },
+        "Good probes in a row that bring an ejected replica back. Default 2.",
+    ),
+];
+
+pub static OUTLIER: &[Key] = &[
+    required(
+        "failures",
+        Ty::Int { min: 1 },
+        "Failed answers in a row from one replica that eject it.",
+    ),
+    key(
+        "eject_for",
+        Ty::Duration,
+        "How long it is left out. Default 30s.",
+    ),
 ];
 
 pub static EXTERNAL: &[Key] = &[
@@ -535,6 +578,8 @@ static DEFS: &[(&str, Ty)] = &[
     ("call", Ty::Object(CALL)),
     ("retry", Ty::Object(RETRY)),
     ("breaker", Ty::Object(BREAKER)),
+    ("health_check", Ty::Object(HEALTH_CHECK)),
+    ("outlier", Ty::Object(OUTLIER)),
     ("fault", Ty::Object(FAULT)),
     ("links", Ty::Object(LINKS)),
     ("link", Ty::Object(LINK)),

@@ -17,8 +17,8 @@ use super::queue::EventQueue;
 use super::random::{Stream, ns_to_time};
 use super::time::SimTime;
 use crate::model::{
-    Arrivals, Backoff, ComponentKind, Dist, Fault, FaultAction, Io, Jitter, Model, Policy, Retry,
-    Step,
+    Arrivals, Backoff, ComponentKind, Dist, Fault, FaultAction, HealthCheck, Io, Jitter, Model,
+    Outlier, Policy, Retry, Step,
 };
 use crate::observe::{Answer, Cause, Finish, Integrals, Recorder, Report};
 
@@ -61,6 +61,8 @@ enum Ev {
     Timers(u16),
     /// A call's backoff is over: send its next attempt.
     Retry(u32),
+    /// A balancer probes its backends.
+    HealthCheck(u32),
     FaultStart(u16),
     FaultEnd(u16),
     BucketEnd,
@@ -199,11 +201,57 @@ enum KindRt {
         /// Requests forwarded to each target and not yet answered: the balancer's own view.
         outstanding: Vec<u32>,
         latency: Dist,
+        /// Boxed: large, and read only by balancers.
+        health: Box<Health>,
     },
     External {
         latency: Dist,
         error_fraction: f64,
     },
+}
+
+/// A balancer's view of which targets it may use: active health checks and passive
+/// outlier ejection.
+struct Health {
+    check: Option<HealthCheck>,
+    outlier: Option<Outlier>,
+    /// Per target: ejected by health checks.
+    ejected: Vec<bool>,
+    /// Per target: left out by outlier ejection until then.
+    out_until: Vec<SimTime>,
+    probe_fails: Vec<u32>,
+    probe_oks: Vec<u32>,
+    failures_in_row: Vec<u32>,
+    /// Targets ejected by health checks, and the latest outlier ejection's end: when both
+    /// are nil, every target is eligible and the plain pick runs.
+    ejected_count: u32,
+    latest_out_until: SimTime,
+}
+
+impl Health {
+    fn new(n: usize, check: Option<HealthCheck>, outlier: Option<Outlier>) -> Self {
+        Health {
+            check,
+            outlier,
+            ejected: vec![false; n],
+            out_until: vec![SimTime::ZERO; n],
+            probe_fails: vec![0; n],
+            probe_oks: vec![0; n],
+            failures_in_row: vec![0; n],
+            ejected_count: 0,
+            latest_out_until: SimTime::ZERO,
+        }
+    }
+
+    #[inline]
+    fn restricted(&self, now: SimTime) -> bool {
+        self.ejected_count > 0 || now < self.latest_out_until
+    }
+
+    #[inline]
+    fn eligible(&self, i: usize, now: SimTime) -> bool {
+        !self.ejected[i] && now >= self.out_until[i]
+    }
 }
 
 struct CompRt {
@@ -537,6 +585,11 @@ impl Simulation {
                     KindRt::Balancer {
                         policy: lb.policy,
                         outstanding: vec![0; targets.len()],
+                        health: Box::new(Health::new(
+                            targets.len(),
+                            lb.health_check.clone(),
+                            lb.outlier.clone(),
+                        )),
                         targets,
                         latency: lb.latency.clone(),
                     }
@@ -636,6 +689,16 @@ impl Simulation {
     fn schedule_start(&mut self, warmup: SimTime) {
         if warmup > SimTime::ZERO {
             self.queue.push(warmup, Ev::WarmupEnd);
+        }
+        for (ci, c) in self.comps.iter().enumerate() {
+            if let KindRt::Balancer { health, .. } = &c.kind
+                && let Some(check) = &health.check
+            {
+                self.queue.push(
+                    check.interval,
+                    Ev::HealthCheck(u32::try_from(ci).unwrap_or(NONE)),
+                );
+            }
         }
         for (i, f) in self.model.faults.iter().enumerate() {
             let i = u16::try_from(i).unwrap_or(u16::MAX);
@@ -850,6 +913,7 @@ impl Simulation {
             Ev::Reply(t) => self.reply_arrived(t),
             Ev::Timers(l) => self.timers(l),
             Ev::Retry(c) => self.start_attempt(c),
+            Ev::HealthCheck(c) => self.health_check(c),
             Ev::FaultStart(i) => self.fault(i, true),
             Ev::FaultEnd(i) => self.fault(i, false),
             Ev::BucketEnd => {
@@ -1184,11 +1248,25 @@ impl Simulation {
                 targets,
                 outstanding,
                 latency,
+                health,
             } => {
                 let n = u32::try_from(targets.len()).unwrap_or(NONE);
-                let slot = pick(*policy, n, &mut c.next_rr, &mut c.route_rng, |i| {
-                    outstanding[i as usize]
-                });
+                let slot = if health.restricted(now) {
+                    pick_eligible(*policy, n, &mut c.next_rr, &mut c.route_rng, |i| {
+                        health
+                            .eligible(i as usize, now)
+                            .then(|| outstanding[i as usize])
+                    })
+                } else {
+                    Some(pick(*policy, n, &mut c.next_rr, &mut c.route_rng, |i| {
+                        outstanding[i as usize]
+                    }))
+                };
+                let Some(slot) = slot else {
+                    // Every backend is ejected: nothing is left to send to.
+                    self.turn_away(task, Cause::Unavailable);
+                    return;
+                };
                 outstanding[slot as usize] += 1;
                 let delay = if latency.is_zero() {
                     SimTime::ZERO
@@ -1298,7 +1376,7 @@ impl Simulation {
             KindRt::Balancer { targets, .. } => {
                 if injected {
                     self.tasks.items[task as usize].failed = Some(Cause::Error);
-                    self.balancer_done(task);
+                    self.balancer_done(task, false);
                     return;
                 }
                 let target = &targets[slot as usize];
@@ -1635,22 +1713,128 @@ impl Simulation {
         }
         match self.comps[p.comp as usize].kind {
             KindRt::Service { .. } => self.next_step(parent),
-            KindRt::Balancer { .. } => self.balancer_done(parent),
+            KindRt::Balancer { .. } => self.balancer_done(parent, true),
             KindRt::External { .. } => {}
         }
     }
 
-    fn balancer_done(&mut self, task: u32) {
+    fn balancer_done(&mut self, task: u32, from_backend: bool) {
         let t = &self.tasks.items[task as usize];
-        let (ci, slot) = (t.comp as usize, t.instance);
+        let (ci, slot, failed) = (t.comp as usize, t.instance, t.failed.is_some());
         let now = self.now;
         let c = &mut self.comps[ci];
-        if let KindRt::Balancer { outstanding, .. } = &mut c.kind {
+        let mut ejected = false;
+        if let KindRt::Balancer {
+            outstanding,
+            health,
+            ..
+        } = &mut c.kind
+        {
             outstanding[slot as usize] -= 1;
+            if from_backend && let Some(o) = &health.outlier {
+                let s = slot as usize;
+                if failed {
+                    health.failures_in_row[s] += 1;
+                    if health.failures_in_row[s] >= o.failures {
+                        health.failures_in_row[s] = 0;
+                        health.out_until[s] = now + o.eject_for;
+                        health.latest_out_until = health.latest_out_until.max(health.out_until[s]);
+                        ejected = true;
+                    }
+                } else {
+                    health.failures_in_row[s] = 0;
+                }
+            }
         }
+        if ejected {
+            let message = format!(
+                "{} ejects {} (outlier)",
+                self.model.components[ci].name,
+                self.target_label(ci, slot)
+            );
+            self.recorder.log(now, "balancer", message);
+        }
+        let c = &mut self.comps[ci];
         c.touch(now);
         c.busy -= 1;
         self.finish_task(task);
+    }
+
+    /// A name for a balancer's target in the event log: `app replica 1`, or `app`.
+    fn target_label(&self, lb: usize, slot: u32) -> String {
+        let KindRt::Balancer { targets, .. } = &self.comps[lb].kind else {
+            return String::new();
+        };
+        let t = &targets[slot as usize];
+        let name = &self.model.components[t.comp as usize].name;
+        match self.comps[t.comp as usize].kind {
+            KindRt::Service {
+                first_instance,
+                replicas,
+                ..
+            } if replicas > 1 => format!("{name} replica {}", t.instance - first_instance),
+            _ => name.clone(),
+        }
+    }
+
+    /// A balancer probes each backend replica: a probe fails when the replica (or the
+    /// component) is down or the link to it is cut.
+    fn health_check(&mut self, lb: u32) {
+        let now = self.now;
+        let li = lb as usize;
+        let KindRt::Balancer {
+            targets, health, ..
+        } = &self.comps[li].kind
+        else {
+            return;
+        };
+        let Some(check) = health.check.clone() else {
+            return;
+        };
+        let alive: Vec<bool> = targets
+            .iter()
+            .map(|t| {
+                let up = if t.instance == NONE {
+                    self.comps[t.comp as usize].up
+                } else {
+                    self.instances[t.instance as usize].up
+                };
+                up && !self.links[t.link as usize].trouble.cut
+            })
+            .collect();
+        let mut changes = Vec::new();
+        if let KindRt::Balancer { health, .. } = &mut self.comps[li].kind {
+            for (i, ok) in alive.into_iter().enumerate() {
+                if ok {
+                    health.probe_fails[i] = 0;
+                    health.probe_oks[i] += 1;
+                    if health.ejected[i] && health.probe_oks[i] >= check.healthy {
+                        health.ejected[i] = false;
+                        health.ejected_count -= 1;
+                        changes.push((i, false));
+                    }
+                } else {
+                    health.probe_oks[i] = 0;
+                    health.probe_fails[i] += 1;
+                    if !health.ejected[i] && health.probe_fails[i] >= check.unhealthy {
+                        health.ejected[i] = true;
+                        health.ejected_count += 1;
+                        changes.push((i, true));
+                    }
+                }
+            }
+        }
+        for (i, ejected) in changes {
+            let slot = u32::try_from(i).unwrap_or(NONE);
+            let verb = if ejected { "ejects" } else { "re-admits" };
+            let message = format!(
+                "{} {verb} {}",
+                self.model.components[li].name,
+                self.target_label(li, slot)
+            );
+            self.recorder.log(now, "balancer", message);
+        }
+        self.queue.push(now + check.interval, Ev::HealthCheck(lb));
     }
 
     // ---- faults -------------------------------------------------------------------------
@@ -1993,6 +2177,57 @@ fn pick(
                 b += 1;
             }
             if load(b) < load(a) { b } else { a }
+        }
+    }
+}
+
+/// Like [`pick`], among the places `load` returns a load for (the eligible ones); `None`
+/// when there is none.
+#[inline]
+fn pick_eligible(
+    policy: Policy,
+    n: u32,
+    next_rr: &mut u32,
+    rng: &mut Stream,
+    load: impl Fn(u32) -> Option<u32>,
+) -> Option<u32> {
+    let eligible = (0..n).filter(|&i| load(i).is_some()).count();
+    let count = u32::try_from(eligible).unwrap_or(0);
+    if count == 0 {
+        return None;
+    }
+    // The k-th eligible place, without allocating a list of them.
+    let nth = |k: u32| (0..n).filter(|&i| load(i).is_some()).nth(k as usize);
+    match policy {
+        Policy::RoundRobin => {
+            let start = *next_rr % n;
+            let found = (0..n).map(|k| (start + k) % n).find(|&i| load(i).is_some());
+            if let Some(i) = found {
+                *next_rr = (i + 1) % n;
+            }
+            found
+        }
+        Policy::Random => nth(rng.below(count)),
+        Policy::LeastConnections => {
+            let start = *next_rr % n;
+            *next_rr = (start + 1) % n;
+            (0..n)
+                .map(|k| (start + k) % n)
+                .filter_map(|i| load(i).map(|l| (l, i)))
+                .min_by_key(|&(l, _)| l)
+                .map(|(_, i)| i)
+        }
+        Policy::PowerOfTwo => {
+            if count == 1 {
+                return nth(0);
+            }
+            let a = rng.below(count);
+            let mut b = rng.below(count - 1);
+            if b >= a {
+                b += 1;
+            }
+            let (a, b) = (nth(a)?, nth(b)?);
+            if load(b) < load(a) { Some(b) } else { Some(a) }
         }
     }
 }

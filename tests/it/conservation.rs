@@ -175,7 +175,7 @@ fn yaml(t: &Topology) -> String {
         let backends: Vec<String> = (0..n.min(2)).map(|i| format!("s{i}")).collect();
         let _ = writeln!(
             y,
-            "  lb: {{ kind: load_balancer, policy: {policy}, backends: [{}] }}",
+            "  lb: {{ kind: load_balancer, policy: {policy}, backends: [{}], health_check: {{ interval: 200ms, unhealthy: 1, healthy: 1 }}, outlier: {{ failures: 3, eject_for: 300ms }} }}",
             backends.join(", ")
         );
     }
@@ -256,8 +256,8 @@ fn yaml(t: &Topology) -> String {
             let other = (target + 1) % n;
             let (what, per_replica) = match f.kind {
                 0 => (format!("crash: s{target}"), true),
-                1 => (format!("slow: s{target}, factor: 7"), true),
-                2 => (format!("error: s{target}, fraction: 40%"), true),
+                1 => (format!("slow: s{target}, factor: 7"), false),
+                2 => (format!("error: s{target}, fraction: 40%"), false),
                 3 => (
                     format!("link: [s{target}, s{other}], latency: exp 2ms, loss: 30%"),
                     false,

@@ -745,3 +745,80 @@ components:
         good(&fifo)
     );
 }
+
+/// A health-checked balancer stops sending to a crashed replica once its probes fail, and
+/// sends to it again once it answers them.
+#[test]
+fn a_health_checked_balancer_avoids_a_crashed_replica() {
+    let text = "
+duration: 60s
+workloads:
+  - { name: users, target: lb, rate: 300/s, request: a }
+components:
+  lb: { kind: load_balancer, policy: round_robin, backends: app CHECK }
+  app: { kind: service, replicas: 3, workers: 8, handlers: { a: { work: exp 2ms } } }
+faults:
+  - { at: 10s, for: 20s, crash: app, replica: 1 }
+";
+    let checked = run(
+        &model(&text.replace(
+            "CHECK",
+            ", health_check: { interval: 1s, unhealthy: 2, healthy: 2 }",
+        )),
+        17,
+    );
+    let blind = run(&model(&text.replace("CHECK", "")), 17);
+    // Blind: a third of 20 s × 300/s fail (≈ 2000). Checked: only until the second failed
+    // probe, at most 2 s of a third of the traffic (≈ 200).
+    let failed = |r: &Report| r.requests["a"].failed;
+    assert!(failed(&blind) > 1800, "{}", failed(&blind));
+    assert!(failed(&checked) <= 220, "{}", failed(&checked));
+    let log: Vec<(f64, &str)> = checked
+        .events
+        .iter()
+        .map(|e| (e.t_s, e.message.as_str()))
+        .collect();
+    assert_eq!(log[0], (10.0, "crash app replica 1"));
+    assert_eq!(log[1], (11.0, "lb ejects app replica 1"));
+    assert_eq!(log[2], (30.0, "restart app replica 1"));
+    // Probes at 30 s (just after the restart, which was scheduled first) and 31 s succeed.
+    assert_eq!(log[3], (31.0, "lb re-admits app replica 1"));
+    // Back in rotation: the restarted replica serves again, so the others' share drops.
+    assert_eq!(checked.series.failed_per_s[45], 0.0);
+}
+
+/// Outlier ejection leaves out a replica whose answers keep failing, for a while.
+#[test]
+fn outlier_ejection_leaves_out_a_failing_replica() {
+    let text = "
+duration: 40s
+workloads:
+  - { name: users, target: lb, rate: 200/s, request: a }
+components:
+  lb: { kind: load_balancer, policy: random, backends: app OUTLIER }
+  app: { kind: service, replicas: 2, workers: 8, handlers: { a: { work: exp 2ms } } }
+faults:
+  - { at: 10s, for: 20s, error: app, fraction: 100% }
+";
+    // An error fault applies to every replica: both fail while it lasts, outlier ejection
+    // leaves each out in turn, and with both out requests fail at once (`unavailable`).
+
+    let ejecting = run(
+        &model(&text.replace("OUTLIER", ", outlier: { failures: 5, eject_for: 5s }")),
+        18,
+    );
+    let a = &ejecting.requests["a"];
+    // While both are ejected, requests fail at once with `unavailable` instead of `error`.
+    assert!(
+        a.failed_by_cause["unavailable"] > 1000,
+        "{:?}",
+        a.failed_by_cause
+    );
+    assert!(a.failed_by_cause["error"] > 0);
+    assert!(
+        ejecting
+            .events
+            .iter()
+            .any(|e| e.message == "lb ejects app replica 0 (outlier)")
+    );
+}
