@@ -92,6 +92,8 @@ pub struct Component {
     pub name: String,
     pub description: Option<String>,
     pub kind: ComponentKind,
+    /// Random crashes: time between failures and time to repair, per replica.
+    pub random_failures: Option<RandomFailures>,
     /// Where the component's name is in the file, for messages and the editor.
     pub span: Span,
 }
@@ -112,6 +114,12 @@ impl ComponentKind {
             ComponentKind::External(_) => "external",
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomFailures {
+    pub mtbf: Dist,
+    pub mttr: Dist,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,7 +311,17 @@ pub struct Fault {
     /// One replica of a service (0-based), or all of them.
     pub replica: Option<u32>,
     pub action: FaultAction,
+    /// Within the fault's window: on for `down`, off for `up`, repeatedly.
+    pub flap: Option<Flap>,
+    /// For an `error` fault: only the first this many requests fail.
+    pub count: Option<u64>,
     pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flap {
+    pub down: SimTime,
+    pub up: SimTime,
 }
 
 #[derive(Debug, Clone, PartialEq)]

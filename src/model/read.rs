@@ -13,8 +13,9 @@ use super::units::{parse_duration, parse_fraction, parse_rate};
 use super::yaml::{self, Node, NodeKind};
 use super::{
     Arrivals, Backoff, Breaker, Call, Cause, Component, ComponentId, ComponentKind, External,
-    Fault, FaultAction, Handler, HealthCheck, Io, Jitter, LinkOverride, Links, LoadBalancer, Model,
-    Outlier, Policy, RequestTypeId, Retry, RetryBudget, Service, Step, Workload,
+    Fault, FaultAction, Flap, Handler, HealthCheck, Io, Jitter, LinkOverride, Links, LoadBalancer,
+    Model, Outlier, Policy, RandomFailures, RequestTypeId, Retry, RetryBudget, Service, Step,
+    Workload,
 };
 use crate::sim::time::SimTime;
 
@@ -522,6 +523,30 @@ impl Reader {
             .get("description")
             .and_then(|n| self.text(n, "description"))
             .map(str::to_string);
+        let random_failures = match (fields.get("mtbf"), fields.get("mttr")) {
+            (None, None) => None,
+            (Some(b), Some(r)) => {
+                let (mtbf, mttr) = (self.dist(b, "mtbf"), self.dist(r, "mttr"));
+                Some(RandomFailures {
+                    mtbf: mtbf?,
+                    mttr: mttr?,
+                })
+            }
+            _ => {
+                self.error_hint(
+                    fields.span,
+                    format!("{what} has only one of `mtbf` and `mttr`"),
+                    "random crashes need both: the time between failures and the time to repair",
+                );
+                return None;
+            }
+        };
+        if let Some(rf) = &random_failures
+            && rf.mtbf.is_zero()
+        {
+            self.error(fields.key_span("mtbf"), "mtbf: must be more than 0");
+            return None;
+        }
         let kind = match kind_name {
             "service" => ComponentKind::Service(self.service(&what, &fields)?),
             "load_balancer" => ComponentKind::LoadBalancer(self.load_balancer(&what, &fields)?),
@@ -531,6 +556,7 @@ impl Reader {
             name: name.to_string(),
             description,
             kind,
+            random_failures,
             span,
         })
     }
@@ -967,6 +993,30 @@ impl Reader {
             return None;
         };
         let target_node = f.get(verb)?;
+        let flap = match f.get("flap") {
+            None => Some(None),
+            Some(n) => self.fields(n, "`flap`", schema::FLAP).and_then(|fl| {
+                let down = fl
+                    .get("down")
+                    .and_then(|n| self.positive_duration(n, "down"));
+                let up = fl.get("up").and_then(|n| self.positive_duration(n, "up"));
+                Some(Some(Flap {
+                    down: down?,
+                    up: up?,
+                }))
+            }),
+        };
+        let count = match f.get("count") {
+            None => Some(None),
+            Some(n) if *verb != "error" => {
+                self.error(
+                    n.span,
+                    format!("`count` applies to an `error` fault, not a `{verb}` one"),
+                );
+                None
+            }
+            Some(n) => self.int(n, "count", 1).map(Some),
+        };
         if *verb == "partition" || *verb == "link" {
             let action = self.network_fault(verb, target_node, &f);
             return Some(Fault {
@@ -975,6 +1025,8 @@ impl Reader {
                 target: None,
                 replica: None,
                 action: action?,
+                flap: flap?,
+                count: count?,
                 span: target_node.span,
             });
         }
@@ -1074,6 +1126,8 @@ impl Reader {
             duration: duration?,
             target: Some(target?),
             replica: replica?,
+            flap: flap?,
+            count: count?,
             action: action?,
             span: target_node.span,
         })

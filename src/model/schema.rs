@@ -115,6 +115,11 @@ pub static TOP: &[Key] = &[
     ),
 ];
 
+pub static FLAP: &[Key] = &[
+    required("down", Ty::Duration, "How long the fault is on each time."),
+    required("up", Ty::Duration, "How long it is off in between."),
+];
+
 pub static BREAKER: &[Key] = &[
     required(
         "failures",
@@ -200,6 +205,17 @@ pub static FAULT: &[Key] = &[
         "fraction",
         Ty::Fraction,
         "For `error`: the share of requests that fail, e.g. `50%`.",
+    ),
+    key(
+        "flap",
+        Ty::Ref("flap"),
+        "Within the window (`at`, `for`): the fault is on for `down`, off for `up`, again \
+         and again.",
+    ),
+    key(
+        "count",
+        Ty::Int { min: 1 },
+        "For `error`: only the first this many requests fail.",
     ),
     key(
         "replica",
@@ -312,6 +328,16 @@ pub static SERVICE: &[Key] = &[
         "A sentence saying what this component is for.",
     ),
     key(
+        "mtbf",
+        Ty::Dist,
+        "Random crashes: time between failures of each replica, e.g. `exp 2h` (with `mttr`).",
+    ),
+    key(
+        "mttr",
+        Ty::Dist,
+        "Random crashes: time to repair, e.g. `exp 5m`; the replica restarts empty.",
+    ),
+    key(
         "replicas",
         Ty::Int { min: 1 },
         "Identical instances, each with its own workers and queue. Default 1.",
@@ -387,6 +413,16 @@ pub static LOAD_BALANCER: &[Key] = &[
         "A sentence saying what this component is for.",
     ),
     key(
+        "mtbf",
+        Ty::Dist,
+        "Random crashes: time between failures of each replica, e.g. `exp 2h` (with `mttr`).",
+    ),
+    key(
+        "mttr",
+        Ty::Dist,
+        "Random crashes: time to repair, e.g. `exp 5m`; the replica restarts empty.",
+    ),
+    key(
         "policy",
         Ty::Enum(POLICIES),
         "How a backend replica is chosen. Default `round_robin`.",
@@ -456,6 +492,16 @@ pub static EXTERNAL: &[Key] = &[
         "description",
         Ty::Str,
         "A sentence saying what this component is for.",
+    ),
+    key(
+        "mtbf",
+        Ty::Dist,
+        "Random crashes: time between failures of each replica, e.g. `exp 2h` (with `mttr`).",
+    ),
+    key(
+        "mttr",
+        Ty::Dist,
+        "Random crashes: time to repair, e.g. `exp 5m`; the replica restarts empty.",
     ),
     required(
         "latency",
@@ -578,6 +624,7 @@ static DEFS: &[(&str, Ty)] = &[
     ("call", Ty::Object(CALL)),
     ("retry", Ty::Object(RETRY)),
     ("breaker", Ty::Object(BREAKER)),
+    ("flap", Ty::Object(FLAP)),
     ("health_check", Ty::Object(HEALTH_CHECK)),
     ("outlier", Ty::Object(OUTLIER)),
     ("fault", Ty::Object(FAULT)),

@@ -65,6 +65,9 @@ enum Ev {
     HealthCheck(u32),
     FaultStart(u16),
     FaultEnd(u16),
+    /// A random crash of the replica (or component) in the `random` table, or its repair.
+    RandomDown(u32),
+    RandomUp(u32),
     BucketEnd,
     WarmupEnd,
 }
@@ -266,6 +269,8 @@ struct CompRt {
     slow: Option<f64>,
     /// Share of requests failed by an `error` fault.
     fault_errors: f64,
+    /// For an `error` fault with a `count`: how many more requests it fails.
+    fault_error_count: Option<u64>,
     next_rr: u32,
     busy: u32,
     queued: u32,
@@ -304,6 +309,12 @@ fn nanos_f64(t: SimTime) -> f64 {
     )]
     let signed = t.as_nanos() as i64;
     signed as f64
+}
+
+struct RandomTarget {
+    comp: usize,
+    replica: Option<u32>,
+    stream: Stream,
 }
 
 struct LinkRt {
@@ -443,6 +454,10 @@ pub struct Simulation {
     links: Vec<LinkRt>,
     workloads: Vec<WorkloadRt>,
     lanes: Vec<Lane>,
+    /// Whether each scripted fault is on.
+    fault_active: Vec<bool>,
+    /// Replicas (or components) with random crashes, each with its own stream.
+    random: Vec<RandomTarget>,
     tasks: Slab<Task>,
     roots: Slab<Root>,
     calls: Slab<CallState>,
@@ -607,6 +622,7 @@ impl Simulation {
                 up: true,
                 slow: None,
                 fault_errors: 0.0,
+                fault_error_count: None,
                 next_rr: 0,
                 busy: 0,
                 queued: 0,
@@ -655,6 +671,26 @@ impl Simulation {
             })
             .collect();
 
+        let mut random = Vec::new();
+        for (ci, comp) in model.components.iter().enumerate() {
+            if comp.random_failures.is_some() {
+                let replicas = match &comp.kind {
+                    ComponentKind::Service(s) => (0..s.replicas).map(Some).collect(),
+                    _ => vec![None],
+                };
+                for replica in replicas {
+                    let owner = match replica {
+                        Some(r) => format!("{}[{r}]", comp.name),
+                        None => comp.name.clone(),
+                    };
+                    random.push(RandomTarget {
+                        comp: ci,
+                        replica,
+                        stream: Stream::derive(seed, &owner, "failures"),
+                    });
+                }
+            }
+        }
         let recorder = Recorder::new(&model, end, warmup);
         let mut sim = Simulation {
             seed,
@@ -672,6 +708,8 @@ impl Simulation {
             links: links.finish(),
             workloads,
             lanes,
+            fault_active: vec![false; model.faults.len()],
+            random,
             tasks: Slab::new(),
             roots: Slab::new(),
             calls: Slab::new(),
@@ -698,6 +736,14 @@ impl Simulation {
                     check.interval,
                     Ev::HealthCheck(u32::try_from(ci).unwrap_or(NONE)),
                 );
+            }
+        }
+        for i in 0..self.random.len() {
+            let comp = self.random[i].comp;
+            if let Some(rf) = &self.model.components[comp].random_failures {
+                let first = self.random[i].stream.sample(&rf.mtbf);
+                self.queue
+                    .push(first, Ev::RandomDown(u32::try_from(i).unwrap_or(NONE)));
             }
         }
         for (i, f) in self.model.faults.iter().enumerate() {
@@ -916,6 +962,8 @@ impl Simulation {
             Ev::HealthCheck(c) => self.health_check(c),
             Ev::FaultStart(i) => self.fault(i, true),
             Ev::FaultEnd(i) => self.fault(i, false),
+            Ev::RandomDown(i) => self.random_failure(i, true),
+            Ev::RandomUp(i) => self.random_failure(i, false),
             Ev::BucketEnd => {
                 let integrals: Vec<Integrals> =
                     self.comps.iter().map(|c| c.integrals(self.now)).collect();
@@ -1362,7 +1410,14 @@ impl Simulation {
         let (root, root_gen, request_type) = (t.root, t.root_gen, t.request_type);
         let now = self.now;
         let c = &mut self.comps[ci];
-        let injected = c.fault_errors > 0.0 && c.route_rng.unit() < c.fault_errors;
+        let injected = match &mut c.fault_error_count {
+            Some(left) => {
+                let hit = *left > 0;
+                *left = left.saturating_sub(1);
+                hit
+            }
+            None => c.fault_errors > 0.0 && c.route_rng.unit() < c.fault_errors,
+        };
         match &c.kind {
             KindRt::Service { io_async, .. } => {
                 if *io_async {
@@ -1840,7 +1895,24 @@ impl Simulation {
     // ---- faults -------------------------------------------------------------------------
 
     fn fault(&mut self, index: u16, starts: bool) {
-        let f: Fault = self.model.faults[index as usize].clone();
+        let i = index as usize;
+        if self.fault_active[i] == starts {
+            // A flapping fault's own toggles and its scheduled end can meet; once is enough.
+            return;
+        }
+        self.fault_active[i] = starts;
+        let f: Fault = self.model.faults[i].clone();
+        if let Some(flap) = f.flap {
+            let window_end = f.duration.map_or(self.end, |d| f.at + d);
+            let (next, ev) = if starts {
+                (self.now + flap.down, Ev::FaultEnd(index))
+            } else {
+                (self.now + flap.up, Ev::FaultStart(index))
+            };
+            if next < window_end {
+                self.queue.push(next, ev);
+            }
+        }
         let Some(target) = f.target else {
             self.network_fault(&f.action, starts);
             return;
@@ -1868,10 +1940,47 @@ impl Simulation {
             FaultAction::Crash => self.set_down(comp, f.replica, starts),
             FaultAction::Slow { factor } => self.comps[comp].slow = starts.then_some(factor),
             FaultAction::Error { fraction } => {
-                self.comps[comp].fault_errors = if starts { fraction } else { 0.0 };
+                let c = &mut self.comps[comp];
+                c.fault_errors = if starts { fraction } else { 0.0 };
+                c.fault_error_count = if starts { f.count } else { None };
             }
             FaultAction::Partition { .. } | FaultAction::Link { .. } => {}
         }
+    }
+
+    /// A random crash (from `mtbf`) or its repair (after `mttr`), then the next one drawn.
+    fn random_failure(&mut self, index: u32, down: bool) {
+        let r = &mut self.random[index as usize];
+        let (comp, replica) = (r.comp, r.replica);
+        let (mtbf, mttr) = match &self.model.components[comp].random_failures {
+            Some(rf) => (rf.mtbf.clone(), rf.mttr.clone()),
+            None => return,
+        };
+        let next = if down {
+            r.stream.sample(&mttr)
+        } else {
+            r.stream.sample(&mtbf)
+        };
+        let name = &self.model.components[comp].name;
+        let several = matches!(&self.model.components[comp].kind, ComponentKind::Service(s) if s.replicas > 1);
+        let place = match replica {
+            Some(i) if several => format!("{name} replica {i}"),
+            _ => name.clone(),
+        };
+        let message = if down {
+            format!("random crash of {place}")
+        } else {
+            format!("{place} repaired")
+        };
+        self.recorder
+            .log(self.now, if down { "fault" } else { "recovery" }, message);
+        self.set_down(comp, replica, down);
+        let ev = if down {
+            Ev::RandomUp(index)
+        } else {
+            Ev::RandomDown(index)
+        };
+        self.queue.push(self.now + next, ev);
     }
 
     /// Starts or ends a partition or a link fault: every link between the named endpoints

@@ -822,3 +822,102 @@ faults:
             .any(|e| e.message == "lb ejects app replica 0 (outlier)")
     );
 }
+
+/// Random crashes: a replica that fails every `exp 10s` and takes `exp 2s` to repair is up
+/// a fraction mtbf / (mtbf + mttr) = 10/12 of the time, so that share of requests succeeds.
+#[test]
+fn random_crashes_give_the_expected_availability() {
+    let m = model(
+        "
+duration: 2000s
+workloads:
+  - { name: users, target: app, rate: 50/s, request: a }
+components:
+  app: { kind: service, workers: 4, mtbf: exp 10s, mttr: exp 2s, handlers: { a: { work: 1ms } } }
+",
+    );
+    let reports = experiment::run_replications(
+        &m,
+        RunOptions {
+            seed: Some(30),
+            ..RunOptions::default()
+        },
+        8,
+    )
+    .expect("runs");
+    let availability: Vec<f64> = reports
+        .iter()
+        .map(|r| {
+            let a = &r.requests["a"];
+            a.ok as f64 / (a.ok + a.failed) as f64
+        })
+        .collect();
+    let s = Summary::of(&availability);
+    let want = 10.0 / 12.0;
+    eprintln!(
+        "availability | {:.4} ± {:.4} (theory {want:.4})",
+        s.mean, s.half_width_95
+    );
+    // 99.9% interval over 8 replications of ~170 failure cycles each; power: the 95%
+    // half-width must be under 1.5% of the value.
+    assert!(
+        (s.mean - want).abs() <= s.half_width(5.408),
+        "{} vs {want}",
+        s.mean
+    );
+    assert!(s.half_width_95 < 0.015 * want);
+    assert!(
+        reports[0]
+            .events
+            .iter()
+            .any(|e| e.message == "random crash of app")
+    );
+}
+
+/// A flapping fault toggles within its window and stops with it.
+#[test]
+fn a_flapping_fault_toggles_within_its_window() {
+    let m = model(
+        "
+duration: 100s
+workloads:
+  - { name: users, target: app, rate: 10/s, request: a }
+components:
+  app: { kind: service, workers: 4, handlers: { a: { work: 1ms } } }
+faults:
+  - { at: 10s, for: 60s, crash: app, flap: { down: 5s, up: 15s } }
+",
+    );
+    let r = run(&m, 19);
+    let times: Vec<(f64, &str)> = r.events.iter().map(|e| (e.t_s, e.kind.as_str())).collect();
+    assert_eq!(
+        times,
+        vec![
+            (10.0, "fault"),
+            (15.0, "recovery"),
+            (30.0, "fault"),
+            (35.0, "recovery"),
+            (50.0, "fault"),
+            (55.0, "recovery"),
+        ]
+    );
+}
+
+/// "Fail the first N requests": exactly N fail.
+#[test]
+fn an_error_fault_with_a_count_fails_exactly_that_many() {
+    let m = model(
+        "
+duration: 30s
+workloads:
+  - { name: users, target: app, rate: 100/s, request: a }
+components:
+  app: { kind: service, workers: 4, handlers: { a: { work: 1ms } } }
+faults:
+  - { at: 5s, error: app, fraction: 100%, count: 123 }
+",
+    );
+    let r = run(&m, 20);
+    assert_eq!(r.requests["a"].failed, 123);
+    assert_eq!(r.requests["a"].failed_by_cause["error"], 123);
+}
