@@ -210,6 +210,9 @@ fn yaml(t: &Topology) -> String {
         };
         let queue = s.queue.map_or("unbounded".to_string(), |q| q.to_string());
         let mut policy = String::new();
+        if s.io_async && s.parallel {
+            policy.push_str("mtbf: exp 700ms, mttr: exp 150ms, ");
+        }
         if let Some(ms) = s.call_timeout_ms {
             let _ = write!(policy, "timeout: {ms}ms, ");
             // Services with call timeouts also shed stale requests, newest first.
@@ -274,9 +277,14 @@ fn yaml(t: &Topology) -> String {
             } else {
                 ""
             };
-            let duration = f
-                .for_ms
-                .map_or(String::new(), |ms| format!(", for: {ms}ms"));
+            // Faults with a window sometimes flap inside it.
+            let duration = f.for_ms.map_or(String::new(), |ms| {
+                if f.one_replica {
+                    format!(", for: {ms}ms, flap: {{ down: 97ms, up: 131ms }}")
+                } else {
+                    format!(", for: {ms}ms")
+                }
+            });
             let _ = writeln!(y, "  - {{ at: {}ms{duration}, {what}{replica} }}", f.at_ms);
         }
     }
