@@ -8,6 +8,7 @@
 #![allow(clippy::float_cmp)]
 
 mod bad_models;
+mod bundled;
 mod conservation;
 mod determinism;
 mod resilience;

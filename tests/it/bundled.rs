@@ -1,0 +1,89 @@
+//! Each bundled lesson demonstrates its point: the model as shipped against the same model
+//! with its protection removed (or its mistake fixed).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use archsim::model::{self, Model};
+use archsim::observe::Report;
+use archsim::sim::{RunOptions, Simulation};
+
+fn text(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(name),
+    )
+    .expect("bundled model")
+}
+
+fn parse(text: &str) -> Arc<Model> {
+    match model::parse("variant.yaml", text) {
+        Ok((m, _)) => Arc::new(m),
+        Err(d) => panic!("{}", d.render()),
+    }
+}
+
+fn run(text: &str) -> Report {
+    let m = parse(text);
+    Simulation::new(m, RunOptions::default())
+        .run()
+        .expect("run")
+}
+
+fn without_line(text: &str, needle: &str) -> String {
+    let out: Vec<&str> = text.lines().filter(|l| !l.contains(needle)).collect();
+    assert_ne!(out.len(), text.lines().count(), "`{needle}` not found");
+    out.join("\n")
+}
+
+#[test]
+fn the_breaker_keeps_pages_up_while_a_dependency_crawls() {
+    let shipped = text("breaker_slow_dependency.yaml");
+    let with = run(&shipped);
+    let without = run(&without_line(&shipped, "breaker:"));
+    assert_eq!(with.totals.failed, 0);
+    assert!(with.components["app"].short_circuited > 1000);
+    assert!(without.totals.failed > 3000, "{}", without.totals.failed);
+}
+
+#[test]
+fn timing_out_within_the_caller_fixes_the_timeouts() {
+    let broken = run(&text("timeout_longer_than_caller.yaml"));
+    let fixed = run(&text("timeout_within_caller.yaml"));
+    assert!(
+        broken.requests["pay"].failed_by_cause["timeout"]
+            > 4 * fixed.requests["pay"].failed_by_cause["timeout"]
+    );
+    assert!(broken.components["checkout"].abandoned > 1000);
+    assert_eq!(fixed.components["checkout"].abandoned, 0);
+}
+
+#[test]
+fn the_fallback_turns_failures_into_degraded_pages() {
+    let shipped = text("flaky_api_fallback.yaml");
+    let with = run(&shipped);
+    let without = run(&shipped.replace(", fallback: true", ""));
+    assert_eq!(with.totals.failed, 0);
+    assert!(with.totals.ok_degraded > 2000);
+    assert!(without.totals.failed > 2000);
+    assert_eq!(without.totals.ok_degraded, 0);
+}
+
+#[test]
+fn health_checks_contain_random_crashes() {
+    let shipped = text("crashes_behind_health_checks.yaml");
+    let with = run(&shipped);
+    let without = run(&without_line(&shipped, "health_check:"));
+    assert!(
+        with.events
+            .iter()
+            .any(|e| e.message.starts_with("lb ejects api replica"))
+    );
+    assert!(
+        without.totals.failed > 5 * with.totals.failed,
+        "{} vs {}",
+        without.totals.failed,
+        with.totals.failed
+    );
+}
