@@ -195,6 +195,9 @@ pub struct Call {
     pub breaker: Option<Breaker>,
     /// When the call fails for good, the caller goes on with a degraded answer instead.
     pub fallback: bool,
+    /// Hedging: if an attempt has not answered after this long, a second copy is sent and
+    /// the first success wins.
+    pub hedge: Option<SimTime>,
     /// Bulkhead: at most this many attempts of this call outstanding at once (across the
     /// service's replicas); more fail at once with `rejected`.
     pub concurrency: Option<u32>,

@@ -770,6 +770,10 @@ impl Reader {
             None => Some(None),
             Some(n) => self.int_u32(n, "concurrency", 1).map(Some),
         };
+        let hedge = match f.get("hedge") {
+            None => Some(None),
+            Some(n) => self.positive_duration(n, "hedge").map(Some),
+        };
         let fallback = f
             .get("fallback")
             .map_or(Some(false), |n| self.boolean(n, "fallback"));
@@ -800,6 +804,7 @@ impl Reader {
             retry: if idempotent? { retry? } else { None },
             breaker: breaker?,
             fallback: fallback?,
+            hedge: hedge?,
             concurrency: concurrency?,
             span: to_node.span,
         })

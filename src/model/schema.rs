@@ -557,6 +557,12 @@ pub static CALL: &[Key] = &[
          the service's replicas); more fail at once with `rejected`.",
     ),
     key(
+        "hedge",
+        Ty::Duration,
+        "Hedged requests: if an attempt has not answered after this long (e.g. the callee's \
+         p95), send a second copy; the first success wins and the other is abandoned.",
+    ),
+    key(
         "fallback",
         Ty::Bool,
         "`true`: when this call fails for good (after its retries), the caller carries on \

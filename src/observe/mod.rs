@@ -54,6 +54,7 @@ struct ComponentStats {
     abandoned: u64,
     short_circuited: u64,
     fallbacks: u64,
+    hedges: u64,
     bulkhead_rejected: u64,
     rejected: u64,
     queue_max: u32,
@@ -123,6 +124,7 @@ impl Recorder {
                     abandoned: 0,
                     short_circuited: 0,
                     fallbacks: 0,
+                    hedges: 0,
                     bulkhead_rejected: 0,
                     rejected: 0,
                     queue_max: 0,
@@ -236,6 +238,14 @@ impl Recorder {
     pub fn fell_back(&mut self, component: usize) {
         if self.measuring {
             self.components[component].fallbacks += 1;
+        }
+    }
+
+    /// The component sent a hedged copy of one of its calls.
+    #[inline]
+    pub fn hedged(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].hedges += 1;
         }
     }
 
@@ -381,6 +391,7 @@ impl Recorder {
                     abandoned: stats.abandoned,
                     short_circuited: stats.short_circuited,
                     fallbacks: stats.fallbacks,
+                    hedges_sent: stats.hedges,
                     bulkhead_rejected: stats.bulkhead_rejected,
                     utilization: capacity.map(|cap| busy / (cap * window_ns)),
                     queue_mean: queues.then(|| queued / window_ns),

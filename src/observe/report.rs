@@ -81,6 +81,8 @@ pub struct ComponentReport {
     pub short_circuited: u64,
     /// Calls of this component that failed for good and were served by a fallback.
     pub fallbacks: u64,
+    /// Hedged copies this component sent: the extra load hedging costs.
+    pub hedges_sent: u64,
     /// Calls of this component refused at once by a full bulkhead (`concurrency`).
     pub bulkhead_rejected: u64,
     /// Busy workers over available workers; services only.

@@ -126,6 +126,8 @@ struct CallState {
     probe: bool,
     /// The current attempt holds a place in the call's bulkhead.
     in_bulkhead: bool,
+    /// The hedged copy of the current attempt, or `NONE`.
+    hedge: u32,
 }
 
 struct Root {
@@ -151,6 +153,7 @@ struct CallRt {
     timeout_lane: Option<u16>,
     retry: Option<Retry>,
     fallback: bool,
+    hedge_lane: Option<u16>,
     /// Index into the simulation's bulkheads (limit, attempts outstanding).
     bulkhead: Option<u32>,
     /// Index into the simulation's breakers.
@@ -381,10 +384,17 @@ struct Lane {
 struct LaneEntry {
     due: SimTime,
     seq: u64,
-    /// A root (a client deadline) or a call state (a call timeout).
+    /// A root (a client deadline) or a call state (its timeout, or its hedge).
     id: u32,
     generation: u32,
-    call: bool,
+    kind: TimerKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TimerKind {
+    Deadline,
+    CallTimeout,
+    Hedge,
 }
 
 fn lane_for(lanes: &mut Vec<Lane>, timeout: SimTime) -> u16 {
@@ -522,6 +532,7 @@ impl Simulation {
                                                 .map(|t| lane_for(&mut lanes, t)),
                                             retry: c.retry.clone(),
                                             fallback: c.fallback,
+                                            hedge_lane: c.hedge.map(|t| lane_for(&mut lanes, t)),
                                             bulkhead: c.concurrency.map(|limit| {
                                                 bulkheads.push((limit, 0));
                                                 u32::try_from(bulkheads.len() - 1).unwrap_or(NONE)
@@ -1059,7 +1070,7 @@ impl Simulation {
         self.recorder
             .request_started(request_type as usize, counted);
         if let Some(l) = lane {
-            self.arm_timer(l, root, generation, false);
+            self.arm_timer(l, root, generation, TimerKind::Deadline);
         }
         let instance = self.choose_instance(target);
         let task = self.new_task(NONE, root, generation, target, instance, request_type, link);
@@ -1068,7 +1079,7 @@ impl Simulation {
 
     /// Arms a timer in a lane: for a root (its client deadline) or a call state (its
     /// timeout per attempt).
-    fn arm_timer(&mut self, lane: u16, id: u32, generation: u32, call: bool) {
+    fn arm_timer(&mut self, lane: u16, id: u32, generation: u32, kind: TimerKind) {
         let seq = self.queue.take_seq();
         let l = &mut self.lanes[lane as usize];
         let due = self.now + l.timeout;
@@ -1078,7 +1089,7 @@ impl Simulation {
             seq,
             id,
             generation,
-            call,
+            kind,
         });
         if was_empty {
             self.queue.push_with_seq(due, seq, Ev::Timers(lane));
@@ -1087,12 +1098,19 @@ impl Simulation {
 
     /// Whether a timer still guards something: its root or its call's attempt is current.
     fn timer_is_current(&self, e: &LaneEntry) -> bool {
-        if e.call {
-            let c = &self.calls.items[e.id as usize];
-            c.generation == e.generation && c.child != NONE
-        } else {
-            let r = &self.roots.items[e.id as usize];
-            r.live && r.generation == e.generation
+        match e.kind {
+            TimerKind::Deadline => {
+                let r = &self.roots.items[e.id as usize];
+                r.live && r.generation == e.generation
+            }
+            TimerKind::CallTimeout => {
+                let c = &self.calls.items[e.id as usize];
+                c.generation == e.generation && (c.child != NONE || c.hedge != NONE)
+            }
+            TimerKind::Hedge => {
+                let c = &self.calls.items[e.id as usize];
+                c.generation == e.generation && c.child != NONE && c.hedge == NONE
+            }
         }
     }
 
@@ -1116,12 +1134,12 @@ impl Simulation {
         if !self.timer_is_current(&due) {
             return;
         }
-        if due.call {
+        match due.kind {
             // The caller stops waiting for this attempt; the callee's work goes on, wasted.
-            self.attempt_ended(due.id, Some(Cause::Timeout), true, false);
-        } else {
+            TimerKind::CallTimeout => self.attempt_ended(due.id, Some(Cause::Timeout), true, false),
             // The work already under way goes on: only the client has given up.
-            self.end_root(due.id, Err(Cause::Timeout));
+            TimerKind::Deadline => self.end_root(due.id, Err(Cause::Timeout)),
+            TimerKind::Hedge => self.send_hedge(due.id),
         }
     }
 
@@ -1474,6 +1492,7 @@ impl Simulation {
                 || call.breaker.is_some()
                 || call.fallback
                 || call.bulkhead.is_some()
+                || call.hedge_lane.is_some()
             {
                 let id = self.calls.insert_call(CallState {
                     parent: task,
@@ -1487,6 +1506,7 @@ impl Simulation {
                     last_backoff: SimTime::ZERO,
                     probe: false,
                     in_bulkhead: false,
+                    hedge: NONE,
                 });
                 self.start_attempt(id);
             } else {
@@ -1503,12 +1523,13 @@ impl Simulation {
         let cs = &self.calls.items[id as usize];
         let (parent, request_type, attempts) = (cs.parent, cs.request_type, cs.attempts);
         let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
-        let (to, link, lane, breaker, bulkhead) = (
+        let (to, link, lane, breaker, bulkhead, hedge_lane) = (
             call.to,
             call.link,
             call.timeout_lane,
             call.breaker,
             call.bulkhead,
+            call.hedge_lane,
         );
         if attempts == 0
             && let (Some(b), Some(budget)) =
@@ -1559,9 +1580,28 @@ impl Simulation {
         cs.in_bulkhead = bulkhead.is_some();
         let generation = cs.generation;
         if let Some(lane) = lane {
-            self.arm_timer(lane, id, generation, true);
+            self.arm_timer(lane, id, generation, TimerKind::CallTimeout);
+        }
+        if let Some(lane) = hedge_lane {
+            self.arm_timer(lane, id, generation, TimerKind::Hedge);
         }
         self.send(child);
+    }
+
+    /// An attempt has not answered in the hedging delay: send a second copy.
+    fn send_hedge(&mut self, id: u32) {
+        let cs = &self.calls.items[id as usize];
+        let (parent, request_type) = (cs.parent, cs.request_type);
+        let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
+        let (to, link) = (call.to, call.link);
+        let p = &self.tasks.items[parent as usize];
+        let (root, root_gen, caller) = (p.root, p.root_gen, p.comp);
+        self.recorder.hedged(caller as usize);
+        let instance = self.choose_instance(to);
+        let copy = self.new_task(parent, root, root_gen, to, instance, request_type, link);
+        self.tasks.items[copy as usize].call = id;
+        self.calls.items[id as usize].hedge = copy;
+        self.send(copy);
     }
 
     /// The current attempt of a call ended (answered, or timed out): retry it, or hand the
@@ -1576,6 +1616,7 @@ impl Simulation {
         let cs = &mut self.calls.items[id as usize];
         cs.generation = cs.generation.wrapping_add(1);
         cs.child = NONE;
+        cs.hedge = NONE;
         let probe = std::mem::take(&mut cs.probe);
         let in_bulkhead = std::mem::take(&mut cs.in_bulkhead);
         let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
@@ -1723,12 +1764,25 @@ impl Simulation {
         );
         self.free_task(child);
         if call != NONE {
-            if self.calls.items[call as usize].child == child {
-                self.attempt_ended(call, failed, true, degraded);
-            } else {
-                // Its caller stopped waiting for this attempt: the work was for nothing.
+            let cs = &mut self.calls.items[call as usize];
+            let (is_primary, is_hedge) = (cs.child == child, cs.hedge == child);
+            if !is_primary && !is_hedge {
+                // Its caller stopped waiting for this attempt (a timeout, or the other copy
+                // of a hedged call won): the work was for nothing.
                 self.recorder.abandoned(comp as usize);
+                return;
             }
+            let other = if is_primary { cs.hedge } else { cs.child };
+            if failed.is_some() && other != NONE {
+                // One copy failed; the other may still succeed.
+                if is_primary {
+                    cs.child = NONE;
+                } else {
+                    cs.hedge = NONE;
+                }
+                return;
+            }
+            self.attempt_ended(call, failed, true, degraded);
             return;
         }
         if parent == NONE {
@@ -2128,8 +2182,13 @@ impl Simulation {
         };
         let call = t.call;
         let stand_in = self.tasks.insert(stand_in);
-        if call != NONE && self.calls.items[call as usize].child == task {
-            self.calls.items[call as usize].child = stand_in;
+        if call != NONE {
+            let cs = &mut self.calls.items[call as usize];
+            if cs.child == task {
+                cs.child = stand_in;
+            } else if cs.hedge == task {
+                cs.hedge = stand_in;
+            }
         }
         if holds {
             self.release_worker(task);

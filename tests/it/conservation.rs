@@ -189,7 +189,7 @@ fn yaml(t: &Topology) -> String {
                     if offset == 2 {
                         "{ to: ext, fallback: true }"
                     } else {
-                        "{ to: ext }"
+                        "{ to: ext, hedge: 3ms }"
                     }
                     .to_string(),
                 );
