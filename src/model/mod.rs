@@ -116,6 +116,21 @@ impl ComponentKind {
     }
 }
 
+/// Scaling on utilisation, as autoscaling groups and serverless platforms do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autoscale {
+    pub min: u32,
+    pub max: u32,
+    /// Target utilisation of the ready replicas' workers, 0..1.
+    pub target: f64,
+    /// The utilisation is measured over this window, and decisions are taken at its end.
+    pub window: SimTime,
+    /// A new replica serves only after this delay.
+    pub cold_start: SimTime,
+    /// No scale-in sooner than this after the last change.
+    pub cooldown: SimTime,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RandomFailures {
     pub mtbf: Dist,
@@ -162,6 +177,8 @@ pub struct Service {
     /// Last in, first out: under overload the newest requests (whose callers still wait)
     /// are served first.
     pub lifo: bool,
+    /// Replicas added and removed with the load; `replicas` is then the starting count.
+    pub autoscale: Option<Autoscale>,
     pub handlers: Vec<Handler>,
 }
 

@@ -12,10 +12,10 @@ use super::schema::{self, Key};
 use super::units::{parse_duration, parse_fraction, parse_rate};
 use super::yaml::{self, Node, NodeKind};
 use super::{
-    Arrivals, Backoff, Breaker, Call, Cause, Component, ComponentId, ComponentKind, External,
-    Fault, FaultAction, Flap, Handler, HealthCheck, Io, Jitter, LinkOverride, Links, LoadBalancer,
-    Model, Outlier, Policy, RandomFailures, RequestTypeId, Retry, RetryBudget, Service, Step,
-    Workload,
+    Arrivals, Autoscale, Backoff, Breaker, Call, Cause, Component, ComponentId, ComponentKind,
+    External, Fault, FaultAction, Flap, Handler, HealthCheck, Io, Jitter, LinkOverride, Links,
+    LoadBalancer, Model, Outlier, Policy, RandomFailures, RequestTypeId, Retry, RetryBudget,
+    Service, Step, Workload,
 };
 use crate::sim::time::SimTime;
 
@@ -599,6 +599,68 @@ impl Reader {
             None => Some(None),
             Some(n) => self.positive_duration(n, "queue_timeout").map(Some),
         };
+        let autoscale = match f.get("autoscale") {
+            None => Some(None),
+            Some(n) => self
+                .fields(n, "`autoscale`", schema::AUTOSCALE)
+                .and_then(|a| {
+                    let min = a.get("min").and_then(|n| self.int_u32(n, "min", 1));
+                    let max = a.get("max").and_then(|n| self.int_u32(n, "max", 1));
+                    let target = a
+                        .get("target")
+                        .map_or(Some(0.7), |n| self.parsed(n, "target", parse_fraction));
+                    let window = a.get("window").map_or(Some(SimTime::from_secs(30)), |n| {
+                        self.positive_duration(n, "window")
+                    });
+                    let cold_start = a
+                        .get("cold_start")
+                        .map_or(Some(SimTime::from_secs(30)), |n| {
+                            self.duration(n, "cold_start")
+                        });
+                    let cooldown = a
+                        .get("cooldown")
+                        .map_or(Some(SimTime::from_secs(120)), |n| {
+                            self.duration(n, "cooldown")
+                        });
+                    let (min, max, target) = (min?, max?, target?);
+                    if min > max {
+                        self.error(
+                            a.span,
+                            format!("autoscale: `min` ({min}) is above `max` ({max})"),
+                        );
+                        return None;
+                    }
+                    if max > 10_000 {
+                        self.error(a.key_span("max"), "autoscale: `max` is above 10000");
+                        return None;
+                    }
+                    if target <= 0.0 {
+                        self.error(a.key_span("target"), "autoscale: `target` must be above 0%");
+                        return None;
+                    }
+                    Some(Some(Autoscale {
+                        min,
+                        max,
+                        target,
+                        window: window?,
+                        cold_start: cold_start?,
+                        cooldown: cooldown?,
+                    }))
+                }),
+        };
+        if let (Some(Some(a)), Some(r)) = (
+            &autoscale,
+            f.get("replicas").map_or(Some(1), |n| {
+                n.as_scalar().and_then(|t| t.parse::<u32>().ok())
+            }),
+        ) && (r < a.min || r > a.max)
+        {
+            self.error_hint(
+                f.key_span("replicas"),
+                format!("{r} replicas is outside autoscale's {}..{}", a.min, a.max),
+                "with `autoscale`, `replicas` is the starting count, between `min` and `max`",
+            );
+        }
         let lifo = match f.get("queue_order") {
             None => Some(false),
             Some(n) => self
@@ -621,6 +683,7 @@ impl Reader {
             balance: balance?,
             queue_timeout: queue_timeout?,
             lifo: lifo?,
+            autoscale: autoscale?,
             handlers: handlers?,
         })
     }

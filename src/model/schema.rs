@@ -115,6 +115,33 @@ pub static TOP: &[Key] = &[
     ),
 ];
 
+pub static AUTOSCALE: &[Key] = &[
+    required("min", Ty::Int { min: 1 }, "Fewest replicas."),
+    required("max", Ty::Int { min: 1 }, "Most replicas."),
+    key(
+        "target",
+        Ty::Fraction,
+        "Target utilisation of the ready replicas, e.g. `70%`: the wanted count is \
+         ceil(ready × utilisation / target), as Kubernetes' horizontal autoscaler computes it. \
+         Default 70%.",
+    ),
+    key(
+        "window",
+        Ty::Duration,
+        "Utilisation is measured over this window; a decision is taken at its end. Default 30s.",
+    ),
+    key(
+        "cold_start",
+        Ty::Duration,
+        "A new replica serves only after this delay. Default 30s.",
+    ),
+    key(
+        "cooldown",
+        Ty::Duration,
+        "No scale-in sooner than this after the last change. Default 2m.",
+    ),
+];
+
 pub static FLAP: &[Key] = &[
     required("down", Ty::Duration, "How long the fault is on each time."),
     required("up", Ty::Duration, "How long it is off in between."),
@@ -364,6 +391,12 @@ pub static SERVICE: &[Key] = &[
         Ty::Enum(POLICIES),
         "How callers spread requests over this service's replicas when they call it directly \
          (not through a load balancer). Default `round_robin`.",
+    ),
+    key(
+        "autoscale",
+        Ty::Ref("autoscale"),
+        "Add and remove replicas with the load: `{ min: 2, max: 10, target: 70% }`; \
+         `replicas` is then the starting count.",
     ),
     key(
         "queue_timeout",
@@ -631,6 +664,7 @@ static DEFS: &[(&str, Ty)] = &[
     ("retry", Ty::Object(RETRY)),
     ("breaker", Ty::Object(BREAKER)),
     ("flap", Ty::Object(FLAP)),
+    ("autoscale", Ty::Object(AUTOSCALE)),
     ("health_check", Ty::Object(HEALTH_CHECK)),
     ("outlier", Ty::Object(OUTLIER)),
     ("fault", Ty::Object(FAULT)),

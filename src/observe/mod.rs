@@ -35,6 +35,9 @@ pub enum Answer {
 pub struct Integrals {
     pub busy_ns: f64,
     pub queue_ns: f64,
+    /// Worker-nanoseconds of ready replicas: the denominator of utilisation, which changes
+    /// when a service scales.
+    pub capacity_ns: f64,
 }
 
 #[derive(Debug)]
@@ -69,9 +72,10 @@ struct Bucket {
     failed: [u64; 5],
     p50_s: Option<f64>,
     p99_s: Option<f64>,
-    /// Per component: completions in the bucket and the integrals at its end.
+    /// Per component: completions in the bucket, the integrals and ready replicas at its end.
     completions: Vec<u64>,
     integrals: Vec<Integrals>,
+    replicas: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -306,7 +310,7 @@ impl Recorder {
     }
 
     /// Closes the time bucket that ends now.
-    pub fn bucket_closed(&mut self, integrals: &[Integrals]) {
+    pub fn bucket_closed(&mut self, integrals: &[Integrals], replicas: &[u32]) {
         let mut closed = std::mem::replace(
             &mut self.open,
             Bucket {
@@ -317,6 +321,7 @@ impl Recorder {
         closed.p50_s = self.bucket_latency.quantile_s(0.5);
         closed.p99_s = self.bucket_latency.quantile_s(0.99);
         closed.integrals = integrals.to_vec();
+        closed.replicas = replicas.to_vec();
         self.bucket_latency.reset();
         self.buckets.push(closed);
     }
@@ -369,14 +374,14 @@ impl Recorder {
         let mut components = BTreeMap::new();
         let mut comp_series = BTreeMap::new();
         for (ci, (comp, stats)) in model.components.iter().zip(&self.components).enumerate() {
-            let (replicas, capacity, queues) = match &comp.kind {
-                ComponentKind::Service(s) => {
-                    (s.replicas, Some(f64::from(s.replicas * s.workers)), true)
-                }
-                ComponentKind::LoadBalancer(_) | ComponentKind::External(_) => (1, None, false),
+            let (replicas, is_service) = match &comp.kind {
+                ComponentKind::Service(s) => (s.replicas, true),
+                ComponentKind::LoadBalancer(_) | ComponentKind::External(_) => (1, false),
             };
+            let queues = is_service;
             let end_i = integrals[ci];
             let busy = end_i.busy_ns - stats.at_warmup.busy_ns;
+            let capacity_ns = end_i.capacity_ns - stats.at_warmup.capacity_ns;
             let queued = end_i.queue_ns - stats.at_warmup.queue_ns;
             let window_ns = window_s * 1e9;
             let h = &stats.response;
@@ -393,7 +398,7 @@ impl Recorder {
                     fallbacks: stats.fallbacks,
                     hedges_sent: stats.hedges,
                     bulkhead_rejected: stats.bulkhead_rejected,
-                    utilization: capacity.map(|cap| busy / (cap * window_ns)),
+                    utilization: is_service.then(|| busy / capacity_ns.max(f64::MIN_POSITIVE)),
                     queue_mean: queues.then(|| queued / window_ns),
                     queue_max: queues.then_some(stats.queue_max),
                     rejected: stats.rejected,
@@ -412,9 +417,12 @@ impl Recorder {
                 series
                     .throughput_per_s
                     .push(b.completions[ci] as f64 / width_s);
-                series
-                    .utilization
-                    .push(capacity.map(|cap| (i.busy_ns - previous.busy_ns) / (cap * width_ns)));
+                let capacity = i.capacity_ns - previous.capacity_ns;
+                series.utilization.push(
+                    is_service
+                        .then(|| (i.busy_ns - previous.busy_ns) / capacity.max(f64::MIN_POSITIVE)),
+                );
+                series.replicas.push(b.replicas[ci]);
                 series
                     .queue_mean
                     .push(queues.then(|| (i.queue_ns - previous.queue_ns) / width_ns));

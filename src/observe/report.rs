@@ -122,6 +122,8 @@ pub struct SeriesReport {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ComponentSeries {
     pub throughput_per_s: Vec<f64>,
+    /// Ready replicas at the end of each bucket (1 for balancers and externals).
+    pub replicas: Vec<u32>,
     pub utilization: Vec<Option<f64>>,
     pub queue_mean: Vec<Option<f64>>,
 }

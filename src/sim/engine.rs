@@ -63,6 +63,10 @@ enum Ev {
     Retry(u32),
     /// A balancer probes its backends.
     HealthCheck(u32),
+    /// An autoscaled service decides whether to scale.
+    Autoscale(u32),
+    /// A replica started by the autoscaler is ready.
+    ReplicaReady(u32),
     FaultStart(u16),
     FaultEnd(u16),
     /// A random crash of the replica (or component) in the `random` table, or its repair.
@@ -193,7 +197,12 @@ struct LbTarget {
 enum KindRt {
     Service {
         first_instance: u32,
+        /// Replicas ready to serve: the first `replicas` of the allocated ones.
         replicas: u32,
+        /// Instances allocated: `replicas`, or the autoscaler's maximum.
+        allocated: u32,
+        workers_per_replica: u32,
+        scale: Option<Box<ScaleRt>>,
         workers: u32,
         queue_cap: u32,
         io_async: bool,
@@ -232,6 +241,9 @@ struct Health {
     /// are nil, every target is eligible and the plain pick runs.
     ejected_count: u32,
     latest_out_until: SimTime,
+    /// Per target: a ready replica (autoscaled services have replicas that are not).
+    serving: Vec<bool>,
+    not_serving: u32,
 }
 
 impl Health {
@@ -246,17 +258,19 @@ impl Health {
             failures_in_row: vec![0; n],
             ejected_count: 0,
             latest_out_until: SimTime::ZERO,
+            serving: vec![true; n],
+            not_serving: 0,
         }
     }
 
     #[inline]
     fn restricted(&self, now: SimTime) -> bool {
-        self.ejected_count > 0 || now < self.latest_out_until
+        self.ejected_count > 0 || self.not_serving > 0 || now < self.latest_out_until
     }
 
     #[inline]
     fn eligible(&self, i: usize, now: SimTime) -> bool {
-        !self.ejected[i] && now >= self.out_until[i]
+        self.serving[i] && !self.ejected[i] && now >= self.out_until[i]
     }
 }
 
@@ -280,16 +294,20 @@ struct CompRt {
     last_change: SimTime,
     busy_area: f64,
     queue_area: f64,
+    /// Workers of the ready replicas (services); changes when the service scales.
+    capacity: u32,
+    capacity_area: f64,
 }
 
 impl CompRt {
-    /// Adds the time since the last change to the busy and waiting integrals; called
-    /// before every change of `busy` or `queued`.
+    /// Adds the time since the last change to the busy, waiting and capacity integrals;
+    /// called before every change of `busy`, `queued` or `capacity`.
     #[inline]
     fn touch(&mut self, now: SimTime) {
         let dt = nanos_f64(now - self.last_change);
         self.busy_area += f64::from(self.busy) * dt;
         self.queue_area += f64::from(self.queued) * dt;
+        self.capacity_area += f64::from(self.capacity) * dt;
         self.last_change = now;
     }
 
@@ -298,8 +316,26 @@ impl CompRt {
         Integrals {
             busy_ns: self.busy_area + f64::from(self.busy) * dt,
             queue_ns: self.queue_area + f64::from(self.queued) * dt,
+            capacity_ns: self.capacity_area + f64::from(self.capacity) * dt,
         }
     }
+
+    /// Replicas ready to serve (1 for balancers and externals).
+    fn ready_replicas(&self) -> u32 {
+        match self.kind {
+            KindRt::Service { replicas, .. } => replicas,
+            _ => 1,
+        }
+    }
+}
+
+/// An autoscaled service's scaling state.
+struct ScaleRt {
+    config: crate::model::Autoscale,
+    /// Replicas started and not ready yet.
+    starting: u32,
+    last_change: SimTime,
+    at_last_decision: Integrals,
 }
 
 /// A span of simulated time as `f64` nanoseconds. Through `i64` this is one instruction on
@@ -501,7 +537,11 @@ impl Simulation {
             let kind = match &comp.kind {
                 ComponentKind::Service(s) => {
                     let first_instance = u32::try_from(instances.len()).unwrap_or(NONE);
-                    for _ in 0..s.replicas {
+                    let allocated = s
+                        .autoscale
+                        .as_ref()
+                        .map_or(s.replicas, |a| a.max.max(s.replicas));
+                    for _ in 0..allocated {
                         instances.push(Instance {
                             up: true,
                             busy: 0,
@@ -577,6 +617,16 @@ impl Simulation {
                     KindRt::Service {
                         first_instance,
                         replicas: s.replicas,
+                        allocated,
+                        workers_per_replica: s.workers,
+                        scale: s.autoscale.clone().map(|config| {
+                            Box::new(ScaleRt {
+                                config,
+                                starting: 0,
+                                last_change: SimTime::ZERO,
+                                at_last_decision: Integrals::default(),
+                            })
+                        }),
                         workers: s.workers,
                         queue_cap: s.queue.unwrap_or(u32::MAX),
                         io_async: s.io == Io::Async,
@@ -593,7 +643,11 @@ impl Simulation {
                             ComponentKind::Service(s) => {
                                 // Instances of later components are not created yet; their
                                 // numbers are fixed up below.
-                                for r in 0..s.replicas {
+                                let allocated = s
+                                    .autoscale
+                                    .as_ref()
+                                    .map_or(s.replicas, |a| a.max.max(s.replicas));
+                                for r in 0..allocated {
                                     targets.push(LbTarget {
                                         comp: b.0,
                                         instance: r,
@@ -640,6 +694,11 @@ impl Simulation {
                 last_change: SimTime::ZERO,
                 busy_area: 0.0,
                 queue_area: 0.0,
+                capacity: match &comp.kind {
+                    ComponentKind::Service(s) => s.replicas * s.workers,
+                    _ => 0,
+                },
+                capacity_area: 0.0,
             });
         }
         // Balancer targets were recorded as replica numbers; make them global instances.
@@ -739,7 +798,18 @@ impl Simulation {
         if warmup > SimTime::ZERO {
             self.queue.push(warmup, Ev::WarmupEnd);
         }
+        for ci in 0..self.comps.len() {
+            if let KindRt::Service { scale: Some(_), .. } = &self.comps[ci].kind {
+                self.refresh_serving(ci);
+            }
+        }
         for (ci, c) in self.comps.iter().enumerate() {
+            if let KindRt::Service { scale: Some(s), .. } = &c.kind {
+                self.queue.push(
+                    s.config.window,
+                    Ev::Autoscale(u32::try_from(ci).unwrap_or(NONE)),
+                );
+            }
             if let KindRt::Balancer { health, .. } = &c.kind
                 && let Some(check) = &health.check
             {
@@ -894,7 +964,8 @@ impl Simulation {
         }
         let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
         if self.buckets_left > 0 {
-            self.recorder.bucket_closed(&integrals);
+            let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
+            self.recorder.bucket_closed(&integrals, &replicas);
         }
         let report = self.recorder.finish(&Finish {
             model: &self.model,
@@ -971,6 +1042,8 @@ impl Simulation {
             Ev::Timers(l) => self.timers(l),
             Ev::Retry(c) => self.start_attempt(c),
             Ev::HealthCheck(c) => self.health_check(c),
+            Ev::Autoscale(c) => self.autoscale(c),
+            Ev::ReplicaReady(c) => self.replica_ready(c),
             Ev::FaultStart(i) => self.fault(i, true),
             Ev::FaultEnd(i) => self.fault(i, false),
             Ev::RandomDown(i) => self.random_failure(i, true),
@@ -978,7 +1051,8 @@ impl Simulation {
             Ev::BucketEnd => {
                 let integrals: Vec<Integrals> =
                     self.comps.iter().map(|c| c.integrals(self.now)).collect();
-                self.recorder.bucket_closed(&integrals);
+                let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
+                self.recorder.bucket_closed(&integrals, &replicas);
                 self.buckets_left = self.buckets_left.saturating_sub(1);
                 self.schedule_next_bucket();
             }
@@ -1946,6 +2020,126 @@ impl Simulation {
         self.queue.push(now + check.interval, Ev::HealthCheck(lb));
     }
 
+    // ---- autoscaling --------------------------------------------------------------------
+
+    /// At the end of each window: the wanted replica count is ceil(ready × utilisation /
+    /// target), within min and max. More than ready + starting: start the difference (ready
+    /// after the cold start). Fewer than ready, nothing starting and the cooldown over:
+    /// stop sending to the last replicas (they finish what they hold).
+    fn autoscale(&mut self, comp: u32) {
+        let now = self.now;
+        let ci = comp as usize;
+        let integrals = self.comps[ci].integrals(now);
+        let KindRt::Service {
+            replicas,
+            workers_per_replica,
+            scale: Some(scale),
+            ..
+        } = &mut self.comps[ci].kind
+        else {
+            return;
+        };
+        let busy = integrals.busy_ns - scale.at_last_decision.busy_ns;
+        let capacity = integrals.capacity_ns - scale.at_last_decision.capacity_ns;
+        scale.at_last_decision = integrals;
+        let utilization = if capacity > 0.0 { busy / capacity } else { 0.0 };
+        let c = &scale.config;
+        let wanted_f = (f64::from(*replicas) * utilization / c.target).ceil();
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "clamped to min..max just after"
+        )]
+        let wanted = (wanted_f.max(0.0).min(f64::from(c.max)) as u32).clamp(c.min, c.max);
+        let (ready, starting) = (*replicas, scale.starting);
+        let window = c.window;
+        let mut message = None;
+        if wanted > ready + starting {
+            let more = wanted - ready - starting;
+            scale.starting += more;
+            scale.last_change = now;
+            for _ in 0..more {
+                self.queue
+                    .push(now + scale.config.cold_start, Ev::ReplicaReady(comp));
+            }
+            message = Some(format!(
+                "scales out {ready} → {wanted} (utilisation {:.0}%)",
+                utilization * 100.0
+            ));
+        } else if wanted < ready && starting == 0 && now >= scale.last_change + c.cooldown {
+            scale.last_change = now;
+            let workers = *workers_per_replica;
+            *replicas = wanted;
+            let cap = wanted * workers;
+            let comp_rt = &mut self.comps[ci];
+            comp_rt.touch(now);
+            comp_rt.capacity = cap;
+            self.refresh_serving(ci);
+            message = Some(format!(
+                "scales in {ready} → {wanted} (utilisation {:.0}%)",
+                utilization * 100.0
+            ));
+        }
+        if let Some(m) = message {
+            let text = format!("{} {m}", self.model.components[ci].name);
+            self.recorder.log(now, "autoscale", text);
+        }
+        self.queue.push(now + window, Ev::Autoscale(comp));
+    }
+
+    fn replica_ready(&mut self, comp: u32) {
+        let now = self.now;
+        let ci = comp as usize;
+        let c = &mut self.comps[ci];
+        c.touch(now);
+        let KindRt::Service {
+            replicas,
+            workers_per_replica,
+            scale: Some(scale),
+            ..
+        } = &mut c.kind
+        else {
+            return;
+        };
+        scale.starting -= 1;
+        *replicas += 1;
+        let (ready, cap) = (*replicas, *replicas * *workers_per_replica);
+        c.capacity = cap;
+        self.refresh_serving(ci);
+        let text = format!(
+            "{} replica {} ready",
+            self.model.components[ci].name,
+            ready - 1
+        );
+        self.recorder.log(now, "autoscale", text);
+    }
+
+    /// Tells the balancers in front of a scaled service which of its replicas serve.
+    fn refresh_serving(&mut self, service: usize) {
+        let KindRt::Service {
+            first_instance: first,
+            replicas: ready,
+            ..
+        } = self.comps[service].kind
+        else {
+            return;
+        };
+        for c in &mut self.comps {
+            if let KindRt::Balancer {
+                targets, health, ..
+            } = &mut c.kind
+            {
+                for (i, t) in targets.iter().enumerate() {
+                    if t.comp as usize == service {
+                        health.serving[i] = t.instance - first < ready;
+                    }
+                }
+                health.not_serving =
+                    u32::try_from(health.serving.iter().filter(|s| !**s).count()).unwrap_or(0);
+            }
+        }
+    }
+
     // ---- faults -------------------------------------------------------------------------
 
     fn fault(&mut self, index: u16, starts: bool) {
@@ -2118,11 +2312,11 @@ impl Simulation {
         let replicas: Vec<u32> = match self.comps[comp].kind {
             KindRt::Service {
                 first_instance,
-                replicas,
+                allocated,
                 ..
             } => match replica {
                 Some(r) => vec![first_instance + r],
-                None => (first_instance..first_instance + replicas).collect(),
+                None => (first_instance..first_instance + allocated).collect(),
             },
             _ => Vec::new(),
         };

@@ -213,6 +213,13 @@ fn yaml(t: &Topology) -> String {
         if s.io_async && s.parallel {
             policy.push_str("mtbf: exp 700ms, mttr: exp 150ms, ");
         }
+        if !s.io_async && s.parallel {
+            let _ = write!(
+                policy,
+                "autoscale: {{ min: 1, max: {}, target: 60%, window: 200ms, cold_start: 100ms, cooldown: 300ms }}, ",
+                s.replicas + 2
+            );
+        }
         if let Some(ms) = s.call_timeout_ms {
             let _ = write!(policy, "timeout: {ms}ms, ");
             // Services with call timeouts also shed stale requests, newest first.

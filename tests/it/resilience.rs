@@ -967,3 +967,47 @@ components:
     );
     assert_eq!(h.failed, 0);
 }
+
+/// The autoscaler adds replicas after a spike (each serving only after its cold start),
+/// and removes them once the load falls and the cooldown has passed.
+#[test]
+fn autoscaling_follows_a_spike_with_cold_starts() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/autoscale_spike.yaml");
+    let text = std::fs::read_to_string(path).expect("bundled model");
+    let r = run(&model(&text), 4);
+    let replicas = &r.series.components["app"].replicas;
+    // 10 s buckets: one replica before the spike, six at its height, one at the end.
+    assert_eq!(replicas[5], 1);
+    assert_eq!(replicas.iter().copied().max(), Some(6));
+    assert_eq!(replicas[59], 1);
+    // Every "ready" comes exactly one cold start (20 s) after a scale-out decision.
+    let outs: Vec<f64> = r
+        .events
+        .iter()
+        .filter(|e| e.message.contains("scales out"))
+        .map(|e| e.t_s)
+        .collect();
+    let readies: Vec<f64> = r
+        .events
+        .iter()
+        .filter(|e| e.message.ends_with("ready"))
+        .map(|e| e.t_s)
+        .collect();
+    assert!(outs.first().is_some_and(|t| *t > 120.0), "{outs:?}");
+    assert!(
+        readies
+            .iter()
+            .all(|t| outs.iter().any(|o| (t - o - 20.0).abs() < 1e-9)),
+        "{readies:?} vs {outs:?}"
+    );
+    assert_eq!(readies.len(), 5);
+    // Without autoscaling the single replica never catches up: 4 min at 300/s over its
+    // capacity, then 4 min draining at 100/s, leave about 48,000 waiting.
+    let fixed = run(&model(&text.replace("    autoscale: { min: 1, max: 6, target: 70%, window: 15s, cold_start: 20s, cooldown: 1m }\n", "")), 4);
+    assert!(
+        fixed.totals.in_flight > 40_000,
+        "{}",
+        fixed.totals.in_flight
+    );
+    assert!(r.totals.in_flight < 100);
+}
