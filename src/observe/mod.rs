@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 pub use histogram::LatencyHistogram;
 pub use report::{
-    ComponentReport, ComponentSeries, LatencySummary, LogEntry, Report, RequestReport,
-    ResponseSummary, SeriesReport, Totals,
+    ComponentReport, ComponentSeries, LatencySummary, LogEntry, Recovery, Report, RequestReport,
+    RequestSeries, ResponseSummary, SeriesReport, Totals,
 };
 
 use crate::model::{ComponentKind, Model};
@@ -76,6 +76,9 @@ struct Bucket {
     completions: Vec<u64>,
     integrals: Vec<Integrals>,
     replicas: Vec<u32>,
+    /// Per request type: answered and failed in the bucket.
+    answered_by_type: Vec<u64>,
+    failed_by_type: Vec<u64>,
 }
 
 #[derive(Debug)]
@@ -139,6 +142,8 @@ impl Recorder {
             buckets: Vec::with_capacity(n_buckets as usize),
             open: Bucket {
                 completions: vec![0; n_comp],
+                answered_by_type: vec![0; model.request_types.len()],
+                failed_by_type: vec![0; model.request_types.len()],
                 ..Bucket::default()
             },
             bucket_latency: LatencyHistogram::new(2),
@@ -186,6 +191,7 @@ impl Recorder {
                     self.open.ok += 1;
                 }
                 self.bucket_latency.record(latency.as_nanos());
+                self.open.answered_by_type[request_type] += 1;
                 if counted {
                     let t = &mut self.types[request_type];
                     if degraded {
@@ -200,6 +206,7 @@ impl Recorder {
                 let i = cause.index();
                 self.failed[i] += 1;
                 self.open.failed[i] += 1;
+                self.open.failed_by_type[request_type] += 1;
                 if counted {
                     self.types[request_type].failed[i] += 1;
                 }
@@ -315,6 +322,8 @@ impl Recorder {
             &mut self.open,
             Bucket {
                 completions: vec![0; self.components.len()],
+                answered_by_type: vec![0; self.types.len()],
+                failed_by_type: vec![0; self.types.len()],
                 ..Bucket::default()
             },
         );
@@ -467,9 +476,42 @@ impl Recorder {
             latency_p50_s: self.buckets.iter().map(|b| b.p50_s).collect(),
             latency_p99_s: self.buckets.iter().map(|b| b.p99_s).collect(),
             components: comp_series,
+            requests: model
+                .request_types
+                .iter()
+                .enumerate()
+                .map(|(t, name)| {
+                    let per_s = |v: u64| v as f64 / width_s;
+                    (
+                        name.clone(),
+                        RequestSeries {
+                            answered_per_s: self
+                                .buckets
+                                .iter()
+                                .map(|b| per_s(b.answered_by_type[t]))
+                                .collect(),
+                            failed_per_s: self
+                                .buckets
+                                .iter()
+                                .map(|b| per_s(b.failed_by_type[t]))
+                                .collect(),
+                            availability: self
+                                .buckets
+                                .iter()
+                                .map(|b| {
+                                    let done = b.answered_by_type[t] + b.failed_by_type[t];
+                                    (done > 0).then(|| b.answered_by_type[t] as f64 / done as f64)
+                                })
+                                .collect(),
+                        },
+                    )
+                })
+                .collect(),
         };
 
+        let recoveries = self.recoveries(width_s);
         Report {
+            recoveries,
             model: model.name.clone(),
             seed,
             duration_s: now.as_secs_f64(),
@@ -488,6 +530,65 @@ impl Recorder {
             sim_events,
             wall_s: 0.0,
         }
+    }
+}
+
+impl Recorder {
+    /// Time to recover after each fault's end, from the time buckets: the first bucket
+    /// starting at or after the end whose failed share is within one percentage point of
+    /// the share before the first fault. Its resolution is one bucket.
+    fn recoveries(&self, width_s: f64) -> Vec<Recovery> {
+        let share = |b: &Bucket| {
+            let failed: u64 = b.failed.iter().sum();
+            let done = b.ok + b.degraded + failed;
+            (done > 0).then(|| failed as f64 / done as f64)
+        };
+        let first_fault = self
+            .log
+            .iter()
+            .find(|e| e.kind == "fault")
+            .map_or(f64::INFINITY, |e| e.t_s);
+        let (mut failed, mut done) = (0u64, 0u64);
+        for (k, b) in self.buckets.iter().enumerate() {
+            if (k + 1) as f64 * width_s > first_fault {
+                break;
+            }
+            let f: u64 = b.failed.iter().sum();
+            failed += f;
+            done += b.ok + b.degraded + f;
+        }
+        let baseline = if done > 0 {
+            failed as f64 / done as f64
+        } else {
+            0.0
+        };
+        self.log
+            .iter()
+            .filter(|e| e.kind == "recovery")
+            .map(|e| {
+                // The first bucket starting at or after the end (a bucket index: small,
+                // non-negative).
+                let first = self
+                    .buckets
+                    .iter()
+                    .enumerate()
+                    .find(|(k, _)| *k as f64 * width_s >= e.t_s - 1e-9)
+                    .map_or(self.buckets.len(), |(k, _)| k);
+                let recovered_s = self
+                    .buckets
+                    .iter()
+                    .enumerate()
+                    .skip(first)
+                    .find(|(_, b)| share(b).is_some_and(|s| s <= baseline + 0.01))
+                    .map(|(k, _)| k as f64 * width_s);
+                Recovery {
+                    after: e.message.clone(),
+                    ended_s: e.t_s,
+                    recovered_s,
+                    time_to_recover_s: recovered_s.map(|r| (r - e.t_s).max(0.0)),
+                }
+            })
+            .collect()
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Report {
     pub series: SeriesReport,
     /// Faults, failovers and other moments worth a marker, in time order.
     pub events: Vec<LogEntry>,
+    /// For each fault that ended: how long until requests failed no more than before it.
+    pub recoveries: Vec<Recovery>,
     /// Simulation events processed: the engine's unit of work.
     pub sim_events: u64,
     /// Wall-clock seconds the run took; the only figure that differs between equal runs.
@@ -117,6 +119,17 @@ pub struct SeriesReport {
     pub latency_p50_s: Vec<Option<f64>>,
     pub latency_p99_s: Vec<Option<f64>>,
     pub components: BTreeMap<String, ComponentSeries>,
+    /// Per request type (user flow): how it fared bucket by bucket.
+    pub requests: BTreeMap<String, RequestSeries>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RequestSeries {
+    /// Answered (in full or degraded) per second.
+    pub answered_per_s: Vec<f64>,
+    pub failed_per_s: Vec<f64>,
+    /// Answered over ended in the bucket; `null` when none ended.
+    pub availability: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -126,6 +139,18 @@ pub struct ComponentSeries {
     pub replicas: Vec<u32>,
     pub utilization: Vec<Option<f64>>,
     pub queue_mean: Vec<Option<f64>>,
+}
+
+/// The time from a fault's end to the first time bucket whose share of failed requests is
+/// back within one percentage point of the share before the first fault.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    /// The event that ended the fault (`restart db`, ...).
+    pub after: String,
+    pub ended_s: f64,
+    /// Start of the first bucket back to normal; `null` if none before the end of the run.
+    pub recovered_s: Option<f64>,
+    pub time_to_recover_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -268,6 +293,16 @@ impl Report {
             out.push_str("\nevents:\n");
             for e in &self.events {
                 let _ = writeln!(out, "  {:>10}  {:<10} {}", secs(e.t_s), e.kind, e.message);
+            }
+        }
+        if !self.recoveries.is_empty() {
+            out.push_str("\nrecovery (failures back within 1 point of before the first fault):\n");
+            for r in &self.recoveries {
+                let when = match r.time_to_recover_s {
+                    Some(t) => format!("recovered {} later", secs(t)),
+                    None => "not recovered by the end of the run".to_string(),
+                };
+                let _ = writeln!(out, "  {:>10}  {}: {when}", secs(r.ended_s), r.after);
             }
         }
         out

@@ -1011,3 +1011,30 @@ fn autoscaling_follows_a_spike_with_cold_starts() {
     );
     assert!(r.totals.in_flight < 100);
 }
+
+/// Time to recover: zero buckets for the shedding model, never for the storm; per-type
+/// availability over time dips only during the slowdown.
+#[test]
+fn recovery_time_and_availability_over_time() {
+    let load = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(name);
+        let (m, _) = archsim::model::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render()));
+        Arc::new(m)
+    };
+    let shed = run(&load("retry_storm_shed.yaml"), 1);
+    let storm = run(&load("retry_storm.yaml"), 1);
+    assert_eq!(shed.recoveries.len(), 1);
+    assert_eq!(shed.recoveries[0].ended_s, 70.0);
+    assert!(
+        shed.recoveries[0]
+            .time_to_recover_s
+            .is_some_and(|t| t <= 2.0)
+    );
+    assert_eq!(storm.recoveries[0].recovered_s, None);
+    let availability = &shed.series.requests["get"].availability;
+    assert_eq!(availability[30], Some(1.0));
+    assert!(availability[65].is_some_and(|a| a < 0.5));
+    assert_eq!(availability[100], Some(1.0));
+}
