@@ -348,8 +348,10 @@ pub struct Flap {
 pub enum FaultAction {
     /// Down: requests inside are lost (`dropped`), new ones fail at once (`unavailable`).
     Crash,
-    /// Every piece of work (or latency) takes `factor` times as long.
-    Slow { factor: f64 },
+    /// Every piece of work (or latency) takes `factor` times as long, plus `delay`.
+    Slow { factor: f64, delay: SimTime },
+    /// Each replica loses this many workers (capacity loss); the work they held goes on.
+    Capacity { workers: u32 },
     /// This fraction of requests fail with `error` after their work.
     Error { fraction: f64 },
     /// Messages between different groups vanish: callers wait until their timeout.
@@ -376,6 +378,7 @@ impl FaultAction {
         match self {
             FaultAction::Crash => "crash",
             FaultAction::Slow { .. } => "slow",
+            FaultAction::Capacity { .. } => "capacity",
             FaultAction::Error { .. } => "error",
             FaultAction::Partition { .. } => "partition",
             FaultAction::Link { .. } => "link",

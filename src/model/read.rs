@@ -1043,7 +1043,7 @@ impl Reader {
             None => Some(None),
             Some(n) => self.positive_duration(n, "for").map(Some),
         };
-        let verbs: Vec<&str> = ["crash", "slow", "error", "partition", "link"]
+        let verbs: Vec<&str> = ["crash", "slow", "error", "capacity", "partition", "link"]
             .into_iter()
             .filter(|v| f.get(v).is_some())
             .collect();
@@ -1051,7 +1051,7 @@ impl Reader {
             self.error_hint(
                 f.span,
                 if verbs.is_empty() {
-                    "a fault says what breaks: `crash`, `slow`, `error`, `partition` or `link`"
+                    "a fault says what breaks: `crash`, `slow`, `error`, `capacity`, `partition` or `link`"
                         .to_string()
                 } else {
                     format!("a fault does one thing, not {}", verbs.join(" and "))
@@ -1109,17 +1109,10 @@ impl Reader {
         let target = self.component_ref(target_node, verb);
         let action = match *verb {
             "crash" => Some(FaultAction::Crash),
-            "slow" => match f.get("factor") {
-                None => {
-                    self.error_hint(
-                        f.span,
-                        "a `slow` fault needs a `factor`",
-                        "add `factor: 10` for work ten times as long",
-                    );
-                    None
-                }
-                Some(n) => self
-                    .parsed(n, "factor", |t| {
+            "slow" => {
+                let factor = match f.get("factor") {
+                    None => Some(1.0),
+                    Some(n) => self.parsed(n, "factor", |t| {
                         let v: f64 = t
                             .trim()
                             .trim_end_matches('x')
@@ -1130,8 +1123,38 @@ impl Reader {
                         } else {
                             Err(format!("`{t}` must be more than 0"))
                         }
+                    }),
+                };
+                let delay = match f.get("delay") {
+                    None => Some(SimTime::ZERO),
+                    Some(n) => self.duration(n, "delay"),
+                };
+                if f.get("factor").is_none() && f.get("delay").is_none() {
+                    self.error_hint(
+                        f.span,
+                        "a `slow` fault needs a `factor` or a `delay`",
+                        "add `factor: 10` for work ten times as long, or `delay: 200ms`",
+                    );
+                    None
+                } else {
+                    Some(FaultAction::Slow {
+                        factor: factor?,
+                        delay: delay?,
                     })
-                    .map(|factor| FaultAction::Slow { factor }),
+                }
+            }
+            "capacity" => match f.get("workers") {
+                None => {
+                    self.error_hint(
+                        f.span,
+                        "a `capacity` fault needs `workers`",
+                        "add `workers: 2` for two workers lost on each replica",
+                    );
+                    None
+                }
+                Some(n) => self
+                    .int_u32(n, "workers", 1)
+                    .map(|workers| FaultAction::Capacity { workers }),
             },
             _ => match f.get("fraction") {
                 None => {
@@ -1147,7 +1170,12 @@ impl Reader {
                     .map(|fraction| FaultAction::Error { fraction }),
             },
         };
-        for (key, needed_by) in [("factor", "slow"), ("fraction", "error")] {
+        for (key, needed_by) in [
+            ("factor", "slow"),
+            ("delay", "slow"),
+            ("fraction", "error"),
+            ("workers", "capacity"),
+        ] {
             if f.get(key).is_some() && *verb != needed_by {
                 self.error(
                     f.key_span(key),

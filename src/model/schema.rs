@@ -191,6 +191,21 @@ pub static FAULT: &[Key] = &[
         "The component that fails `fraction` of its requests with `error`.",
     ),
     key(
+        "capacity",
+        Ty::Str,
+        "The component that loses `workers` workers on each replica (capacity loss).",
+    ),
+    key(
+        "workers",
+        Ty::Int { min: 1 },
+        "For `capacity`: workers lost on each replica.",
+    ),
+    key(
+        "delay",
+        Ty::Duration,
+        "For `slow`: time added to every piece of work (with or instead of `factor`).",
+    ),
+    key(
         "partition",
         Ty::List(&Ty::AnyOf(&[Ty::Str, Ty::List(&Ty::Str)])),
         "Groups of components (or workloads) that can no longer reach each other: \

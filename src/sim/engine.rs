@@ -282,8 +282,10 @@ struct CompRt {
     /// False while a crash fault holds a balancer or an external down (services go down
     /// replica by replica, in [`Instance::up`]).
     up: bool,
-    /// Work and latency multiplier of a `slow` fault in progress.
-    slow: Option<f64>,
+    /// Work and latency multiplier and added delay of a `slow` fault in progress.
+    slow: Option<(f64, SimTime)>,
+    /// Workers each replica has lost to a `capacity` fault.
+    lost_workers: u32,
     /// Share of requests failed by an `error` fault.
     fault_errors: f64,
     /// For an `error` fault with a `count`: how many more requests it fails.
@@ -686,6 +688,7 @@ impl Simulation {
                 retry_rng: Stream::derive(seed, &comp.name, "retry"),
                 up: true,
                 slow: None,
+                lost_workers: 0,
                 fault_errors: 0.0,
                 fault_error_count: None,
                 next_rr: 0,
@@ -1362,7 +1365,7 @@ impl Simulation {
             KindRt::Service {
                 workers, queue_cap, ..
             } => {
-                let (workers, cap) = (*workers, *queue_cap);
+                let (workers, cap) = (workers.saturating_sub(c.lost_workers), *queue_cap);
                 let instance = &mut self.instances[inst as usize];
                 if !instance.up {
                     self.turn_away(task, Cause::Unavailable);
@@ -1456,15 +1459,30 @@ impl Simulation {
         let c = &mut self.comps[ci];
         c.touch(now);
         c.busy -= 1;
-        let (queue_timeout, lifo) = match c.kind {
+        let (queue_timeout, lifo, workers) = match c.kind {
             KindRt::Service {
                 queue_timeout,
                 lifo,
+                workers,
                 ..
-            } => (queue_timeout, lifo),
-            _ => (None, false),
+            } => (queue_timeout, lifo, workers.saturating_sub(c.lost_workers)),
+            _ => (None, false, 0),
         };
-        loop {
+        self.start_queued(ci, inst, queue_timeout, lifo, workers);
+    }
+
+    /// Starts queued requests on a replica while it has free workers, shedding those that
+    /// waited too long.
+    fn start_queued(
+        &mut self,
+        ci: usize,
+        inst: usize,
+        queue_timeout: Option<SimTime>,
+        lifo: bool,
+        workers: u32,
+    ) {
+        let now = self.now;
+        while self.instances[inst].busy < workers {
             let queue = &mut self.instances[inst].queue;
             let next = if lifo {
                 queue.pop_back()
@@ -1485,7 +1503,32 @@ impl Simulation {
                 continue;
             }
             self.start_work(next);
+        }
+    }
+
+    /// A `capacity` fault: each replica now has `lost` fewer workers (0 restores them). The
+    /// work in progress goes on; freed workers beyond the new count stay idle, and restored
+    /// ones take queued requests at once.
+    fn lose_capacity(&mut self, comp: usize, lost: u32) {
+        let now = self.now;
+        let c = &mut self.comps[comp];
+        let KindRt::Service {
+            first_instance,
+            replicas,
+            workers,
+            queue_timeout,
+            lifo,
+            ..
+        } = c.kind
+        else {
             return;
+        };
+        c.touch(now);
+        c.lost_workers = lost.min(workers);
+        let effective = workers - c.lost_workers;
+        c.capacity = replicas * effective;
+        for inst in first_instance..first_instance + replicas {
+            self.start_queued(comp, inst as usize, queue_timeout, lifo, effective);
         }
     }
 
@@ -2070,10 +2113,9 @@ impl Simulation {
             scale.last_change = now;
             let workers = *workers_per_replica;
             *replicas = wanted;
-            let cap = wanted * workers;
             let comp_rt = &mut self.comps[ci];
             comp_rt.touch(now);
-            comp_rt.capacity = cap;
+            comp_rt.capacity = wanted * workers.saturating_sub(comp_rt.lost_workers);
             self.refresh_serving(ci);
             message = Some(format!(
                 "scales in {ready} → {wanted} (utilisation {:.0}%)",
@@ -2103,7 +2145,10 @@ impl Simulation {
         };
         scale.starting -= 1;
         *replicas += 1;
-        let (ready, cap) = (*replicas, *replicas * *workers_per_replica);
+        let (ready, cap) = (
+            *replicas,
+            *replicas * workers_per_replica.saturating_sub(c.lost_workers),
+        );
         c.capacity = cap;
         self.refresh_serving(ci);
         let text = format!(
@@ -2174,7 +2219,17 @@ impl Simulation {
         let message = match (f.action.clone(), starts) {
             (FaultAction::Crash, true) => format!("crash {place}"),
             (FaultAction::Crash, false) => format!("restart {place}"),
-            (FaultAction::Slow { factor }, true) => format!("slow {place} ×{factor}"),
+            (FaultAction::Slow { factor, delay }, true) => {
+                if delay == SimTime::ZERO {
+                    format!("slow {place} ×{factor}")
+                } else {
+                    format!("slow {place} ×{factor} +{delay}")
+                }
+            }
+            (FaultAction::Capacity { workers }, true) => {
+                format!("{place} loses {workers} workers per replica")
+            }
+            (FaultAction::Capacity { .. }, false) => format!("{place} back to full capacity"),
             (FaultAction::Slow { .. }, false) => format!("{place} back to normal speed"),
             (FaultAction::Error { fraction }, true) => {
                 format!("{place} fails {:.1}% of requests", fraction * 100.0)
@@ -2186,7 +2241,12 @@ impl Simulation {
         self.recorder.log(self.now, kind, message);
         match f.action {
             FaultAction::Crash => self.set_down(comp, f.replica, starts),
-            FaultAction::Slow { factor } => self.comps[comp].slow = starts.then_some(factor),
+            FaultAction::Slow { factor, delay } => {
+                self.comps[comp].slow = starts.then_some((factor, delay));
+            }
+            FaultAction::Capacity { workers } => {
+                self.lose_capacity(comp, if starts { workers } else { 0 })
+            }
             FaultAction::Error { fraction } => {
                 let c = &mut self.comps[comp];
                 c.fault_errors = if starts { fraction } else { 0.0 };
@@ -2421,10 +2481,10 @@ impl Simulation {
 
 /// A duration multiplied by a `slow` fault's factor.
 #[inline]
-fn scale(t: SimTime, factor: Option<f64>) -> SimTime {
-    match factor {
+fn scale(t: SimTime, slow: Option<(f64, SimTime)>) -> SimTime {
+    match slow {
         None => t,
-        Some(f) => ns_to_time(nanos_f64(t) * f),
+        Some((factor, delay)) => ns_to_time(nanos_f64(t) * factor) + delay,
     }
 }
 

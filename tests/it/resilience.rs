@@ -1038,3 +1038,36 @@ fn recovery_time_and_availability_over_time() {
     assert!(availability[65].is_some_and(|a| a < 0.5));
     assert_eq!(availability[100], Some(1.0));
 }
+
+/// Capacity loss: three of four workers gone for 20 s caps throughput at one worker's
+/// rate, and the backlog is served once they return. A `slow` fault with a delay adds it
+/// to every piece of work.
+#[test]
+fn capacity_loss_and_added_delay() {
+    let m = model(
+        "
+duration: 60s
+series_buckets: 60
+workloads:
+  - { name: users, target: app, rate: 200/s, request: a }
+components:
+  app: { kind: service, workers: 4, handlers: { a: { work: 10ms } } }
+faults:
+  - { at: 20s, for: 20s, capacity: app, workers: 3 }
+  - { at: 50s, for: 5s, slow: app, delay: 5ms }
+",
+    );
+    let r = run(&m, 22);
+    let done = &r.series.components["app"].throughput_per_s;
+    // One worker, 10ms a request: 100/s at most during the loss.
+    assert!(done[25] <= 100.0 && done[25] >= 95.0, "{}", done[25]);
+    assert!(done[10] > 190.0 && done[10] < 210.0);
+    // After the loss, four workers (400/s) work off the 2,000 queued requests.
+    assert!(done[41] > 300.0, "{}", done[41]);
+    let p50 = &r.series.latency_p50_s;
+    // The backlog of the loss (20 s × 100/s) drains at 200/s: gone by 50 s.
+    assert!(p50[15].is_some_and(|v| v < 0.0105), "{:?}", p50[15]);
+    assert!(p50[58].is_some_and(|v| v < 0.0105), "{:?}", p50[58]);
+    assert!(p50[52].is_some_and(|v| v >= 0.0149), "{:?}", p50[52]);
+    assert_eq!(r.totals.failed, 0);
+}
