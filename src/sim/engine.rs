@@ -309,7 +309,9 @@ impl CompRt {
         let dt = nanos_f64(now - self.last_change);
         self.busy_area += f64::from(self.busy) * dt;
         self.queue_area += f64::from(self.queued) * dt;
-        self.capacity_area += f64::from(self.capacity) * dt;
+        // A lost or retired worker still finishing its request counts while it works, so
+        // utilisation never exceeds 1.
+        self.capacity_area += f64::from(self.capacity.max(self.busy)) * dt;
         self.last_change = now;
     }
 
@@ -318,7 +320,7 @@ impl CompRt {
         Integrals {
             busy_ns: self.busy_area + f64::from(self.busy) * dt,
             queue_ns: self.queue_area + f64::from(self.queued) * dt,
-            capacity_ns: self.capacity_area + f64::from(self.capacity) * dt,
+            capacity_ns: self.capacity_area + f64::from(self.capacity.max(self.busy)) * dt,
         }
     }
 
@@ -2245,7 +2247,7 @@ impl Simulation {
                 self.comps[comp].slow = starts.then_some((factor, delay));
             }
             FaultAction::Capacity { workers } => {
-                self.lose_capacity(comp, if starts { workers } else { 0 })
+                self.lose_capacity(comp, if starts { workers } else { 0 });
             }
             FaultAction::Error { fraction } => {
                 let c = &mut self.comps[comp];
