@@ -225,13 +225,25 @@ pub struct Call {
 /// probes through to decide whether to close again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Breaker {
-    /// Consecutive failed attempts that open it.
+    /// Consecutive failed attempts that open it (`u32::MAX`: only the error rate does).
     pub failures: u32,
+    /// Opens when the failed share of the attempts in the sliding window reaches this,
+    /// once the window holds at least `min_calls` attempts.
+    pub error_rate: Option<ErrorRate>,
     /// How long it stays open before letting probes through.
     pub open_for: SimTime,
     /// Attempts let through at once while half-open.
     pub probes: u32,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErrorRate {
+    pub threshold: f64,
+    pub window: SimTime,
+    pub min_calls: u32,
+}
+
+impl Eq for ErrorRate {}
 
 /// Why a request or a call failed. Every request that does not end `ok` ends with exactly
 /// one cause.

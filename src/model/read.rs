@@ -13,8 +13,8 @@ use super::units::{parse_duration, parse_fraction, parse_rate};
 use super::yaml::{self, Node, NodeKind};
 use super::{
     Arrivals, Autoscale, Backoff, Breaker, Call, Cause, Component, ComponentId, ComponentKind,
-    External, Fault, FaultAction, Flap, Handler, HealthCheck, Io, Jitter, LinkOverride, Links,
-    LoadBalancer, Model, Outlier, Policy, RandomFailures, RequestTypeId, Retry, RetryBudget,
+    ErrorRate, External, Fault, FaultAction, Flap, Handler, HealthCheck, Io, Jitter, LinkOverride,
+    Links, LoadBalancer, Model, Outlier, Policy, RandomFailures, RequestTypeId, Retry, RetryBudget,
     Service, Step, Workload,
 };
 use crate::sim::time::SimTime;
@@ -900,7 +900,43 @@ impl Reader {
         let f = self.fields(node, "a circuit breaker", schema::BREAKER)?;
         let failures = f
             .get("failures")
-            .and_then(|n| self.int_u32(n, "failures", 1));
+            .map_or(Some(u32::MAX), |n| self.int_u32(n, "failures", 1));
+        let error_rate = match f.get("error_rate") {
+            None => Some(None),
+            Some(n) => {
+                let threshold = self.parsed(n, "error_rate", parse_fraction);
+                let window = f.get("window").map_or(Some(SimTime::from_secs(10)), |w| {
+                    self.positive_duration(w, "window")
+                });
+                let min_calls = f
+                    .get("min_calls")
+                    .map_or(Some(20), |m| self.int_u32(m, "min_calls", 1));
+                match (threshold, window, min_calls) {
+                    (Some(threshold), Some(window), Some(min_calls)) => Some(Some(ErrorRate {
+                        threshold,
+                        window,
+                        min_calls,
+                    })),
+                    _ => None,
+                }
+            }
+        };
+        if f.get("failures").is_none() && f.get("error_rate").is_none() {
+            self.error_hint(
+                f.span,
+                "a circuit breaker needs `failures`, `error_rate` or both",
+                "add `failures: 5` (in a row) or `error_rate: 50%` (over a window)",
+            );
+            return None;
+        }
+        for key in ["window", "min_calls"] {
+            if f.get(key).is_some() && f.get("error_rate").is_none() {
+                self.error(
+                    f.key_span(key),
+                    format!("`{key}` belongs with `error_rate`"),
+                );
+            }
+        }
         let open_for = f.get("open_for").map_or(Some(SimTime::from_secs(10)), |n| {
             self.positive_duration(n, "open_for")
         });
@@ -909,6 +945,7 @@ impl Reader {
             .map_or(Some(1), |n| self.int_u32(n, "probes", 1));
         Some(Breaker {
             failures: failures?,
+            error_rate: error_rate?,
             open_for: open_for?,
             probes: probes?,
         })

@@ -148,10 +148,26 @@ pub static FLAP: &[Key] = &[
 ];
 
 pub static BREAKER: &[Key] = &[
-    required(
+    key(
         "failures",
         Ty::Int { min: 1 },
         "Consecutive failed attempts that open the breaker.",
+    ),
+    key(
+        "error_rate",
+        Ty::Fraction,
+        "Opens when this share of the attempts in the last `window` failed, e.g. `50%` \
+         (with at least `min_calls` attempts in it). Give `failures`, `error_rate` or both.",
+    ),
+    key(
+        "window",
+        Ty::Duration,
+        "With `error_rate`: the sliding window. Default 10s.",
+    ),
+    key(
+        "min_calls",
+        Ty::Int { min: 1 },
+        "With `error_rate`: attempts the window must hold before the rate counts. Default 20.",
     ),
     key(
         "open_for",

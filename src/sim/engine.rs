@@ -181,6 +181,38 @@ struct BreakerRt {
     consecutive_failures: u32,
     opened_at: SimTime,
     probes_out: u32,
+    /// The sliding window of an error-rate breaker: (calls, failures) per tenth of it.
+    window: [(u32, u32); 10],
+    /// The tenth of the window the last outcome fell in, counted from the start of the run.
+    window_slot: u64,
+}
+
+impl BreakerRt {
+    /// Records an outcome in the sliding window; true when the error rate trips it.
+    fn rate_trips(&mut self, now: SimTime, success: bool) -> bool {
+        let Some(rate) = self.config.error_rate else {
+            return false;
+        };
+        let tenth = (rate.window.as_nanos() / 10).max(1);
+        let slot = now.as_nanos() / tenth;
+        // Clear the tenths that slid out since the last outcome.
+        let stale = (slot - self.window_slot.min(slot)).min(10);
+        for k in 0..stale {
+            let i = usize::try_from((self.window_slot + k + 1) % 10).unwrap_or(0);
+            self.window[i] = (0, 0);
+        }
+        self.window_slot = slot;
+        let i = usize::try_from(slot % 10).unwrap_or(0);
+        self.window[i].0 += 1;
+        if !success {
+            self.window[i].1 += 1;
+        }
+        let (calls, failures) = self
+            .window
+            .iter()
+            .fold((0u32, 0u32), |(c, f), &(dc, df)| (c + dc, f + df));
+        calls >= rate.min_calls && f64::from(failures) >= rate.threshold * f64::from(calls)
+    }
 }
 
 struct HandlerRt {
@@ -593,6 +625,8 @@ impl Simulation {
                                                     consecutive_failures: 0,
                                                     opened_at: SimTime::ZERO,
                                                     probes_out: 0,
+                                                    window: [(0, 0); 10],
+                                                    window_slot: 0,
                                                 });
                                                 u32::try_from(breakers.len() - 1).unwrap_or(NONE)
                                             }),
@@ -1821,12 +1855,18 @@ impl Simulation {
                 br.state = BreakerState::Open;
                 br.opened_at = now;
             }
-            (BreakerState::Closed, true) => br.consecutive_failures = 0,
-            (BreakerState::Closed, false) => {
-                br.consecutive_failures += 1;
-                if br.consecutive_failures >= br.config.failures {
+            (BreakerState::Closed, _) => {
+                let tripped_by_rate = br.rate_trips(now, success);
+                if success {
+                    br.consecutive_failures = 0;
+                } else {
+                    br.consecutive_failures += 1;
+                }
+                if tripped_by_rate || br.consecutive_failures >= br.config.failures {
                     br.state = BreakerState::Open;
                     br.opened_at = now;
+                    br.window = [(0, 0); 10];
+                    br.consecutive_failures = 0;
                 }
             }
             // Answers to attempts sent before it opened, or non-probes while half-open,

@@ -1071,3 +1071,43 @@ faults:
     assert!(p50[52].is_some_and(|v| v >= 0.0149), "{:?}", p50[52]);
     assert_eq!(r.totals.failed, 0);
 }
+
+/// An error-rate breaker opens when the failed share of its window crosses the threshold,
+/// and not below it.
+#[test]
+fn an_error_rate_breaker_opens_on_the_share_of_failures() {
+    let text = "
+duration: 40s
+workloads:
+  - { name: users, target: app, rate: 100/s, request: a }
+components:
+  app:
+    kind: service
+    workers: 20
+    breaker: { error_rate: 50%, window: 5s, min_calls: 20, open_for: 3s }
+    handlers: { a: { calls: [ { to: dep } ] } }
+  dep: { kind: service, workers: 4, handlers: { a: { work: 2ms } } }
+faults:
+  - { at: 10s, for: 20s, error: dep, fraction: SHARE }
+";
+    let high = run(&model(&text.replace("SHARE", "70%")), 23);
+    let low = run(&model(&text.replace("SHARE", "30%")), 23);
+    let opened: Vec<f64> = high
+        .events
+        .iter()
+        .filter(|e| e.message == "breaker app → dep opens")
+        .map(|e| e.t_s)
+        .collect();
+    // 70% failing: the 5 s window (500 attempts) holds 50% failures once 250 of the 70/s
+    // have come in: about 3.6 s into the fault.
+    assert!(
+        opened.first().is_some_and(|t| *t > 13.0 && *t < 14.5),
+        "{opened:?}"
+    );
+    assert!(high.components["app"].short_circuited > 500);
+    assert!(
+        !low.events.iter().any(|e| e.message.contains("opens")),
+        "{:?}",
+        low.events
+    );
+}
