@@ -121,8 +121,12 @@ impl ComponentKind {
 pub struct Autoscale {
     pub min: u32,
     pub max: u32,
-    /// Target utilisation of the ready replicas' workers, 0..1.
+    /// Target utilisation of the ready replicas' workers, 0..1 (when `queue_target` is
+    /// `None`).
     pub target: f64,
+    /// Scale on queue depth instead: the target mean number of waiting requests per ready
+    /// replica.
+    pub queue_target: Option<f64>,
     /// The utilisation is measured over this window, and decisions are taken at its end.
     pub window: SimTime,
     /// A new replica serves only after this delay.

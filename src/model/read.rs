@@ -609,6 +609,17 @@ impl Reader {
                     let target = a
                         .get("target")
                         .map_or(Some(0.7), |n| self.parsed(n, "target", parse_fraction));
+                    let queue_target = match a.get("queue_target") {
+                        None => Some(None),
+                        Some(n) => self.parsed(n, "queue_target", |t| {
+                            t.trim()
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|v| *v > 0.0 && v.is_finite())
+                                .map(Some)
+                                .ok_or_else(|| format!("`{t}` is not a number above 0"))
+                        }),
+                    };
                     let window = a.get("window").map_or(Some(SimTime::from_secs(30)), |n| {
                         self.positive_duration(n, "window")
                     });
@@ -642,6 +653,7 @@ impl Reader {
                         min,
                         max,
                         target,
+                        queue_target: queue_target?,
                         window: window?,
                         cold_start: cold_start?,
                         cooldown: cooldown?,

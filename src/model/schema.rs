@@ -126,6 +126,13 @@ pub static AUTOSCALE: &[Key] = &[
          Default 70%.",
     ),
     key(
+        "queue_target",
+        Ty::Positive,
+        "Scale on queue depth instead of utilisation: the target mean number of requests \
+         waiting per ready replica, e.g. `5`; the wanted count is ceil(ready × depth / \
+         queue_target), at least the ready count while requests wait.",
+    ),
+    key(
         "window",
         Ty::Duration,
         "Utilisation is measured over this window; a decision is taken at its end. Default 30s.",

@@ -2126,10 +2126,24 @@ impl Simulation {
         };
         let busy = integrals.busy_ns - scale.at_last_decision.busy_ns;
         let capacity = integrals.capacity_ns - scale.at_last_decision.capacity_ns;
+        let waiting = integrals.queue_ns - scale.at_last_decision.queue_ns;
         scale.at_last_decision = integrals;
         let utilization = if capacity > 0.0 { busy / capacity } else { 0.0 };
         let c = &scale.config;
-        let wanted_f = (f64::from(*replicas) * utilization / c.target).ceil();
+        let ready_f = f64::from(*replicas);
+        let wanted_f = match c.queue_target {
+            None => (ready_f * utilization / c.target).ceil(),
+            Some(per_replica) => {
+                let depth = waiting / nanos_f64(c.window) / ready_f.max(1.0);
+                // Requests waiting at all: never fewer than now.
+                let by_depth = (ready_f * depth / per_replica).ceil();
+                if depth > 0.0 {
+                    by_depth.max(ready_f)
+                } else {
+                    (ready_f * utilization / c.target).ceil()
+                }
+            }
+        };
         #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,

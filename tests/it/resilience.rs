@@ -1111,3 +1111,37 @@ faults:
         low.events
     );
 }
+
+/// Scaling on queue depth reacts to saturation in one step, where utilisation (capped at
+/// 100%) at most multiplies the fleet by 1/target per decision.
+#[test]
+fn queue_depth_scaling_reacts_faster_than_utilisation() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/autoscale_spike.yaml");
+    let text = std::fs::read_to_string(path).expect("bundled model");
+    let by_util = run(&model(&text), 4);
+    let by_queue = run(&model(&text.replace("target: 70%", "queue_target: 4")), 4);
+    let first_out = |r: &Report| {
+        r.events
+            .iter()
+            .find(|e| e.message.contains("scales out"))
+            .map(|e| e.message.clone())
+            .expect("it scales out")
+    };
+    assert!(
+        first_out(&by_util).contains("1 → 2"),
+        "{}",
+        first_out(&by_util)
+    );
+    assert!(
+        first_out(&by_queue).contains("1 → 6"),
+        "{}",
+        first_out(&by_queue)
+    );
+    let mean = |r: &Report| r.requests["get"].latency_s.mean.expect("answered");
+    assert!(
+        mean(&by_queue) < 0.6 * mean(&by_util),
+        "{} vs {}",
+        mean(&by_queue),
+        mean(&by_util)
+    );
+}
