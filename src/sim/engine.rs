@@ -25,6 +25,10 @@ use crate::observe::{Answer, Cause, Finish, Integrals, Recorder, Report};
 /// Marks "no task" in a parent field, and "no instance" for components without replicas.
 const NONE: u32 = u32::MAX;
 
+/// In a call state: the attempt (or hedged copy) whose message was lost in the network. It
+/// never answers, but the call still waits for it until its timeout.
+const LOST: u32 = u32::MAX - 1;
+
 /// How deep zero-delay hops may be handled by direct calls before they go through the
 /// immediate queue instead: deep enough for any real call tree, shallow enough that a
 /// pathological chain of thousands of components cannot overflow the stack.
@@ -1352,7 +1356,7 @@ impl Simulation {
         match self.cross(link, true) {
             Crossing::After(delay) => self.now_or_later(delay, Ev::Deliver(task)),
             // The caller hears nothing; only its timeout (if any) ends the wait.
-            Crossing::Lost => self.free_task(task),
+            Crossing::Lost => self.lost_in_network(task),
             Crossing::Refused => {
                 self.tasks.items[task as usize].failed = Some(Cause::Unavailable);
                 self.now_or_later(SimTime::ZERO, Ev::Reply(task));
@@ -1447,7 +1451,7 @@ impl Simulation {
                     return;
                 };
                 outstanding[slot as usize] += 1;
-                let delay = if latency.is_zero() {
+                let delay = if latency.is_zero() && c.slow.is_none() {
                     SimTime::ZERO
                 } else {
                     scale(c.work_rng.sample(latency), c.slow)
@@ -1551,6 +1555,7 @@ impl Simulation {
         let KindRt::Service {
             first_instance,
             replicas,
+            allocated,
             workers,
             queue_timeout,
             lifo,
@@ -1563,7 +1568,8 @@ impl Simulation {
         c.lost_workers = lost.min(workers);
         let effective = workers - c.lost_workers;
         c.capacity = replicas * effective;
-        for inst in first_instance..first_instance + replicas {
+        // Replicas scaled in but still draining their queues get their workers back too.
+        for inst in first_instance..first_instance + allocated {
             self.start_queued(comp, inst as usize, queue_timeout, lifo, effective);
         }
     }
@@ -1675,6 +1681,11 @@ impl Simulation {
     fn start_attempt(&mut self, id: u32) {
         let cs = &self.calls.items[id as usize];
         let (parent, request_type, attempts) = (cs.parent, cs.request_type, cs.attempts);
+        if self.tasks.items[parent as usize].zombie {
+            // The caller was lost in a crash: nobody is left to send this attempt for.
+            self.attempt_ended(id, Some(Cause::Dropped), false, false);
+            return;
+        }
         let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
         let (to, link, lane, breaker, bulkhead, hedge_lane) = (
             call.to,
@@ -1715,6 +1726,10 @@ impl Simulation {
             if *outstanding >= *limit {
                 // The bulkhead is full: fail at once rather than queue behind a slow callee.
                 self.recorder.bulkhead_rejected(caller as usize);
+                if probe && let Some(b) = breaker {
+                    let br = &mut self.breakers[b as usize];
+                    br.probes_out = br.probes_out.saturating_sub(1);
+                }
                 let cs = &mut self.calls.items[id as usize];
                 cs.attempts += 1;
                 cs.probe = probe;
@@ -1745,6 +1760,9 @@ impl Simulation {
     fn send_hedge(&mut self, id: u32) {
         let cs = &self.calls.items[id as usize];
         let (parent, request_type) = (cs.parent, cs.request_type);
+        if self.tasks.items[parent as usize].zombie {
+            return;
+        }
         let call = &self.handlers[cs.handler as usize].steps[cs.step as usize][cs.index as usize];
         let (to, link) = (call.to, call.link);
         let p = &self.tasks.items[parent as usize];
@@ -1912,8 +1930,24 @@ impl Simulation {
         let link = self.tasks.items[task as usize].link;
         match self.cross(link, false) {
             Crossing::After(delay) => self.now_or_later(delay, Ev::Reply(task)),
-            Crossing::Lost | Crossing::Refused => self.free_task(task),
+            Crossing::Lost | Crossing::Refused => self.lost_in_network(task),
         }
+    }
+
+    /// A request or an answer vanished on its link. The task is freed; a call waiting for
+    /// it keeps waiting (its timeout ends the wait) but no longer holds the freed id, which
+    /// another task may soon reuse.
+    fn lost_in_network(&mut self, task: u32) {
+        let call = self.tasks.items[task as usize].call;
+        if call != NONE {
+            let cs = &mut self.calls.items[call as usize];
+            if cs.child == task {
+                cs.child = LOST;
+            } else if cs.hedge == task {
+                cs.hedge = LOST;
+            }
+        }
+        self.free_task(task);
     }
 
     fn reply_arrived(&mut self, child: u32) {
@@ -2454,7 +2488,8 @@ impl Simulation {
             for task in queued {
                 self.instances[i as usize].in_system -= 1;
                 self.tasks.items[task as usize].inside = false;
-                self.turn_away(task, Cause::Dropped);
+                self.tasks.items[task as usize].failed = Some(Cause::Dropped);
+                self.answer_later(task);
             }
         }
         // Whatever else is inside — working, or waiting for its own calls — is lost too.
@@ -2468,7 +2503,23 @@ impl Simulation {
             })
             .collect();
         for task in victims {
-            self.lose(task);
+            // Answers go through the queues during a crash (see `answer_later`), but check
+            // again all the same: nothing must be lost twice.
+            let t = &self.tasks.items[task as usize];
+            if t.live && t.inside && !t.zombie {
+                self.lose(task);
+            }
+        }
+    }
+
+    /// Sends a task's answer over its link through the event queues, never by a direct
+    /// call: during a crash the caller may itself be among the tasks being lost, and must
+    /// not run before the crash has been applied to all of them.
+    fn answer_later(&mut self, task: u32) {
+        let link = self.tasks.items[task as usize].link;
+        match self.cross(link, false) {
+            Crossing::After(delay) => self.at(delay, Ev::Reply(task)),
+            Crossing::Lost | Crossing::Refused => self.lost_in_network(task),
         }
     }
 
@@ -2531,7 +2582,7 @@ impl Simulation {
         if idle {
             self.free_task(task);
         }
-        self.answer(stand_in);
+        self.answer_later(stand_in);
     }
 }
 
