@@ -242,9 +242,21 @@ fn yaml(t: &Topology) -> String {
                 n + 1
             );
         }
+        // Some services also call themselves with another type: a crash then catches a
+        // caller and its callee inside the same component.
+        let (inner, steps) = if s.work_ms < 2.0 {
+            let with_self = if steps == "[  ]" {
+                format!("[ {{ to: s{i}, request: inner }} ]")
+            } else {
+                steps.replacen('[', &format!("[ {{ to: s{i}, request: inner }}, "), 1)
+            };
+            ("inner: { work: exp 3ms }, ".to_string(), with_self)
+        } else {
+            (String::new(), steps)
+        };
         let _ = writeln!(
             y,
-            "  s{i}: {{ kind: service, replicas: {}, workers: {}, queue: {queue}, io: {}, balance: {}, {policy}handlers: {{ \"*\": {{ work: exp {:.3}ms, calls: {steps} }} }} }}",
+            "  s{i}: {{ kind: service, replicas: {}, workers: {}, queue: {queue}, io: {}, balance: {}, {policy}handlers: {{ {inner}\"*\": {{ work: exp {:.3}ms, calls: {steps} }} }} }}",
             s.replicas,
             s.workers,
             if s.io_async { "async" } else { "blocking" },
