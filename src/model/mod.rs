@@ -368,6 +368,9 @@ pub enum FaultAction {
     Slow { factor: f64, delay: SimTime },
     /// Each replica loses this many workers (capacity loss); the work they held goes on.
     Capacity { workers: u32 },
+    /// Stop-the-world (a long garbage collection, a VM migration): nothing in the component
+    /// progresses until the fault ends.
+    Pause,
     /// This fraction of requests fail with `error` after their work.
     Error { fraction: f64 },
     /// Messages between different groups vanish: callers wait until their timeout.
@@ -395,6 +398,7 @@ impl FaultAction {
             FaultAction::Crash => "crash",
             FaultAction::Slow { .. } => "slow",
             FaultAction::Capacity { .. } => "capacity",
+            FaultAction::Pause => "pause",
             FaultAction::Error { .. } => "error",
             FaultAction::Partition { .. } => "partition",
             FaultAction::Link { .. } => "link",

@@ -1092,15 +1092,23 @@ impl Reader {
             None => Some(None),
             Some(n) => self.positive_duration(n, "for").map(Some),
         };
-        let verbs: Vec<&str> = ["crash", "slow", "error", "capacity", "partition", "link"]
-            .into_iter()
-            .filter(|v| f.get(v).is_some())
-            .collect();
+        let verbs: Vec<&str> = [
+            "crash",
+            "slow",
+            "error",
+            "capacity",
+            "pause",
+            "partition",
+            "link",
+        ]
+        .into_iter()
+        .filter(|v| f.get(v).is_some())
+        .collect();
         let [verb] = verbs.as_slice() else {
             self.error_hint(
                 f.span,
                 if verbs.is_empty() {
-                    "a fault says what breaks: `crash`, `slow`, `error`, `capacity`, `partition` or `link`"
+                    "a fault says what breaks: `crash`, `slow`, `error`, `capacity`, `pause`, `partition` or `link`"
                         .to_string()
                 } else {
                     format!("a fault does one thing, not {}", verbs.join(" and "))
@@ -1158,6 +1166,18 @@ impl Reader {
         let target = self.component_ref(target_node, verb);
         let action = match *verb {
             "crash" => Some(FaultAction::Crash),
+            "pause" => {
+                if f.get("for").is_none() {
+                    self.error_hint(
+                        f.span,
+                        "a `pause` needs `for`",
+                        "say how long the world stops: `for: 2s`",
+                    );
+                    None
+                } else {
+                    Some(FaultAction::Pause)
+                }
+            }
             "slow" => {
                 let factor = match f.get("factor") {
                     None => Some(1.0),

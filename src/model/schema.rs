@@ -214,6 +214,12 @@ pub static FAULT: &[Key] = &[
         "The component that fails `fraction` of its requests with `error`.",
     ),
     key(
+        "pause",
+        Ty::Str,
+        "The component that stops the world for `for` (a long GC pause): work in progress \
+         freezes, nothing starts, answers to it wait; arrivals queue.",
+    ),
+    key(
         "capacity",
         Ty::Str,
         "The component that loses `workers` workers on each replica (capacity loss).",

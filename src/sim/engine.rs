@@ -113,6 +113,8 @@ struct Task {
     /// Its replica crashed with it inside: its caller was answered already, and the slot is
     /// freed once its pending events have passed.
     zombie: bool,
+    /// Working when its component paused: its work ends later by the pause's length.
+    frozen: bool,
     live: bool,
 }
 
@@ -322,6 +324,8 @@ struct CompRt {
     slow: Option<(f64, SimTime)>,
     /// Workers each replica has lost to a `capacity` fault.
     lost_workers: u32,
+    /// While a `pause` fault holds the component: when it ends, and how long it lasts.
+    paused: Option<(SimTime, SimTime)>,
     /// Share of requests failed by an `error` fault.
     fault_errors: f64,
     /// For an `error` fault with a `count`: how many more requests it fails.
@@ -542,6 +546,8 @@ pub struct Simulation {
     lanes: Vec<Lane>,
     /// Whether each scripted fault is on.
     fault_active: Vec<bool>,
+    /// Per component: the length of its latest pause, for work frozen in it.
+    last_pause: Vec<SimTime>,
     /// Replicas (or components) with random crashes, each with its own stream.
     random: Vec<RandomTarget>,
     tasks: Slab<Task>,
@@ -729,6 +735,7 @@ impl Simulation {
                 up: true,
                 slow: None,
                 lost_workers: 0,
+                paused: None,
                 fault_errors: 0.0,
                 fault_error_count: None,
                 next_rr: 0,
@@ -822,6 +829,7 @@ impl Simulation {
             workloads,
             lanes,
             fault_active: vec![false; model.faults.len()],
+            last_pause: vec![SimTime::ZERO; model.components.len()],
             random,
             tasks: Slab::new(),
             roots: Slab::new(),
@@ -1339,6 +1347,7 @@ impl Simulation {
             inside: false,
             working: false,
             zombie: false,
+            frozen: false,
             live: true,
         })
     }
@@ -1409,7 +1418,7 @@ impl Simulation {
                 let instance = &mut self.instances[inst as usize];
                 if !instance.up {
                     self.turn_away(task, Cause::Unavailable);
-                } else if instance.busy < workers {
+                } else if instance.busy < workers && c.paused.is_none() {
                     instance.in_system += 1;
                     self.tasks.items[task as usize].inside = true;
                     self.start_work(task);
@@ -1462,10 +1471,12 @@ impl Simulation {
                 t.instance = slot;
                 t.inside = true;
                 t.working = true;
+                let delay = delay + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
                 self.now_or_later(delay, Ev::WorkDone(task));
             }
             KindRt::External { latency, .. } => {
-                let delay = scale(c.work_rng.sample(latency), c.slow);
+                let delay = scale(c.work_rng.sample(latency), c.slow)
+                    + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
                 c.touch(now);
                 c.busy += 1;
                 let t = &mut self.tasks.items[task as usize];
@@ -1546,6 +1557,38 @@ impl Simulation {
         }
     }
 
+    /// Starts or ends a pause. Starting freezes the work in progress; ending lets queued
+    /// requests start on free workers.
+    fn pause(&mut self, comp: usize, window: Option<(SimTime, SimTime)>) {
+        self.comps[comp].paused = window;
+        if let Some((_, length)) = window {
+            self.last_pause[comp] = length;
+            for t in &mut self.tasks.items {
+                if t.live && t.working && !t.zombie && t.comp as usize == comp {
+                    t.frozen = true;
+                }
+            }
+            return;
+        }
+        let c = &self.comps[comp];
+        if let KindRt::Service {
+            first_instance,
+            allocated,
+            workers,
+            queue_timeout,
+            lifo,
+            ..
+        } = c.kind
+        {
+            let effective = workers.saturating_sub(c.lost_workers);
+            let now = self.now;
+            self.comps[comp].touch(now);
+            for inst in first_instance..first_instance + allocated {
+                self.start_queued(comp, inst as usize, queue_timeout, lifo, effective);
+            }
+        }
+    }
+
     /// A `capacity` fault: each replica now has `lost` fewer workers (0 restores them). The
     /// work in progress goes on; freed workers beyond the new count stay idle, and restored
     /// ones take queued requests at once.
@@ -1576,6 +1619,13 @@ impl Simulation {
 
     fn work_done(&mut self, task: u32) {
         let t = &mut self.tasks.items[task as usize];
+        if t.frozen {
+            // Frozen for the whole pause: its work ends that much later.
+            t.frozen = false;
+            let length = self.last_pause[t.comp as usize];
+            self.at(length, Ev::WorkDone(task));
+            return;
+        }
         t.working = false;
         if t.zombie {
             if t.pending == 0 {
@@ -1952,6 +2002,16 @@ impl Simulation {
 
     fn reply_arrived(&mut self, child: u32) {
         let c = &self.tasks.items[child as usize];
+        if c.parent != NONE
+            && let Some((until, _)) =
+                self.comps[self.tasks.items[c.parent as usize].comp as usize].paused
+        {
+            // The caller is paused: the answer waits in its inbox until the pause ends.
+            let wait = until - self.now;
+            self.at(wait, Ev::Reply(child));
+            return;
+        }
+        let c = &self.tasks.items[child as usize];
         let (parent, failed, root, root_gen, call, comp, degraded) = (
             c.parent, c.failed, c.root, c.root_gen, c.call, c.comp, c.degraded,
         );
@@ -2320,6 +2380,8 @@ impl Simulation {
                 format!("{place} loses {workers} workers per replica")
             }
             (FaultAction::Capacity { .. }, false) => format!("{place} back to full capacity"),
+            (FaultAction::Pause, true) => format!("{place} pauses (stop-the-world)"),
+            (FaultAction::Pause, false) => format!("{place} resumes"),
             (FaultAction::Slow { .. }, false) => format!("{place} back to normal speed"),
             (FaultAction::Error { fraction }, true) => {
                 format!("{place} fails {:.1}% of requests", fraction * 100.0)
@@ -2333,6 +2395,10 @@ impl Simulation {
             FaultAction::Crash => self.set_down(comp, f.replica, starts),
             FaultAction::Slow { factor, delay } => {
                 self.comps[comp].slow = starts.then_some((factor, delay));
+            }
+            FaultAction::Pause => {
+                let length = f.duration.unwrap_or(SimTime::ZERO);
+                self.pause(comp, starts.then_some((self.now + length, length)));
             }
             FaultAction::Capacity { workers } => {
                 self.lose_capacity(comp, if starts { workers } else { 0 });

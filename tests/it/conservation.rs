@@ -280,6 +280,7 @@ fn yaml(t: &Topology) -> String {
                 0 => (format!("crash: s{target}"), true),
                 1 if f.one_replica => (format!("capacity: s{target}, workers: 1"), false),
                 1 => (format!("slow: s{target}, factor: 7, delay: 1ms"), false),
+                2 if f.one_replica && f.for_ms.is_some() => (format!("pause: s{target}"), false),
                 2 => (format!("error: s{target}, fraction: 40%"), false),
                 3 => (
                     format!("link: [s{target}, s{other}], latency: exp 2ms, loss: 30%"),

@@ -1145,3 +1145,34 @@ fn queue_depth_scaling_reacts_faster_than_utilisation() {
         mean(&by_util)
     );
 }
+
+/// A stop-the-world pause: work in progress ends later by the pause's length, nothing
+/// completes during it, arrivals queue and are served once it ends.
+#[test]
+fn a_pause_stops_the_world() {
+    let m = model(
+        "
+duration: 30s
+series_buckets: 30
+workloads:
+  - { name: users, target: app, rate: 100/s, request: a }
+components:
+  app: { kind: service, workers: 50, handlers: { a: { work: 20ms } } }
+faults:
+  - { at: 10s, for: 2s, pause: app }
+",
+    );
+    let r = run(&m, 24);
+    let done = &r.series.components["app"].throughput_per_s;
+    assert_eq!(done[10], 0.0);
+    assert_eq!(done[11], 0.0);
+    // The 200 arrivals of the pause, and the two in progress, are served when it ends.
+    assert!(done[12] > 250.0, "{}", done[12]);
+    let max = r.requests["a"].latency_s.max.expect("answered");
+    // Served 2 s after arriving at the latest: the first arrivals of the pause wait for all
+    // of it, and work in progress at its start ends 2 s late.
+    assert!((max - 2.02).abs() < 0.001, "{max}");
+    assert_eq!(r.totals.failed, 0);
+    let log: Vec<&str> = r.events.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(log, vec!["app pauses (stop-the-world)", "app resumes"]);
+}
