@@ -76,6 +76,8 @@ struct Bucket {
     completions: Vec<u64>,
     integrals: Vec<Integrals>,
     replicas: Vec<u32>,
+    /// Per circuit breaker: its state at the bucket's end.
+    breakers: Vec<&'static str>,
     /// Per request type: answered and failed in the bucket.
     answered_by_type: Vec<u64>,
     failed_by_type: Vec<u64>,
@@ -96,6 +98,7 @@ pub struct Recorder {
     open: Bucket,
     bucket_latency: LatencyHistogram,
     log: Vec<LogEntry>,
+    breaker_names: Vec<String>,
 }
 
 impl Recorder {
@@ -148,6 +151,7 @@ impl Recorder {
             },
             bucket_latency: LatencyHistogram::new(2),
             log: Vec::new(),
+            breaker_names: Vec::new(),
         }
     }
 
@@ -317,6 +321,22 @@ impl Recorder {
     }
 
     /// Closes the time bucket that ends now.
+    /// Names the circuit breakers whose states `bucket_closed` will report.
+    pub fn set_breakers(&mut self, names: Vec<String>) {
+        self.breaker_names = names;
+    }
+
+    /// Closes the time bucket that ends now, with each breaker's state at that moment.
+    pub fn bucket_closed_with(
+        &mut self,
+        integrals: &[Integrals],
+        replicas: &[u32],
+        breakers: Vec<&'static str>,
+    ) {
+        self.open.breakers = breakers;
+        self.bucket_closed(integrals, replicas);
+    }
+
     pub fn bucket_closed(&mut self, integrals: &[Integrals], replicas: &[u32]) {
         let mut closed = std::mem::replace(
             &mut self.open,
@@ -476,6 +496,20 @@ impl Recorder {
             latency_p50_s: self.buckets.iter().map(|b| b.p50_s).collect(),
             latency_p99_s: self.buckets.iter().map(|b| b.p99_s).collect(),
             components: comp_series,
+            breakers: self
+                .breaker_names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    (
+                        name.clone(),
+                        self.buckets
+                            .iter()
+                            .map(|b| b.breakers.get(i).copied().unwrap_or("closed").to_string())
+                            .collect(),
+                    )
+                })
+                .collect(),
             requests: model
                 .request_types
                 .iter()

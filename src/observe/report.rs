@@ -121,6 +121,9 @@ pub struct SeriesReport {
     pub components: BTreeMap<String, ComponentSeries>,
     /// Per request type (user flow): how it fared bucket by bucket.
     pub requests: BTreeMap<String, RequestSeries>,
+    /// Per circuit breaker (`caller → callee`): `closed`, `open` or `half_open` at the end
+    /// of each bucket.
+    pub breakers: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

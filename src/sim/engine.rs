@@ -811,7 +811,8 @@ impl Simulation {
                 }
             }
         }
-        let recorder = Recorder::new(&model, end, warmup);
+        let mut recorder = Recorder::new(&model, end, warmup);
+        recorder.set_breakers(breakers.iter().map(|b| b.name.clone()).collect());
         let mut sim = Simulation {
             seed,
             now: SimTime::ZERO,
@@ -1016,7 +1017,9 @@ impl Simulation {
         let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
         if self.buckets_left > 0 {
             let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
-            self.recorder.bucket_closed(&integrals, &replicas);
+            let states = self.breaker_states();
+            self.recorder
+                .bucket_closed_with(&integrals, &replicas, states);
         }
         let report = self.recorder.finish(&Finish {
             model: &self.model,
@@ -1103,7 +1106,9 @@ impl Simulation {
                 let integrals: Vec<Integrals> =
                     self.comps.iter().map(|c| c.integrals(self.now)).collect();
                 let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
-                self.recorder.bucket_closed(&integrals, &replicas);
+                let states = self.breaker_states();
+                self.recorder
+                    .bucket_closed_with(&integrals, &replicas, states);
                 self.buckets_left = self.buckets_left.saturating_sub(1);
                 self.schedule_next_bucket();
             }
@@ -1882,6 +1887,17 @@ impl Simulation {
         } else {
             self.child_done(parent, outcome, degraded);
         }
+    }
+
+    fn breaker_states(&self) -> Vec<&'static str> {
+        self.breakers
+            .iter()
+            .map(|b| match b.state {
+                BreakerState::Closed => "closed",
+                BreakerState::Open => "open",
+                BreakerState::HalfOpen => "half_open",
+            })
+            .collect()
     }
 
     /// Whether a breaker lets an attempt through now: `Some(true)` as a half-open probe,

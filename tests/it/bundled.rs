@@ -44,6 +44,13 @@ fn the_breaker_keeps_pages_up_while_a_dependency_crawls() {
     let without = run(&without_line(&shipped, "breaker:"));
     assert_eq!(with.totals.failed, 0);
     assert!(with.components["app"].short_circuited > 1000);
+    // The breaker's state over time: closed before the slowdown (60 s to 120 s), mostly
+    // open during it, closed after it.
+    let states = &with.series.breakers["app → recommendations"];
+    assert_eq!(states.len(), 180);
+    assert!(states[..59].iter().all(|s| s == "closed"));
+    assert!(states[70..110].iter().filter(|s| *s == "open").count() > 30);
+    assert!(states[130..].iter().all(|s| s == "closed"));
     assert!(without.totals.failed > 3000, "{}", without.totals.failed);
 }
 
