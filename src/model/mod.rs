@@ -75,6 +75,25 @@ impl Model {
         &self.request_types[id.0 as usize]
     }
 
+    /// Bytes of a message sent from `from` to `to`.
+    #[must_use]
+    pub fn message_bytes(&self, from: &str, to: &str) -> u64 {
+        self.links
+            .overrides
+            .iter()
+            .rev()
+            .find_map(|o| {
+                if o.a == from && o.b == to {
+                    Some(o.size_ab)
+                } else if o.a == to && o.b == from {
+                    Some(o.size_ba)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(DEFAULT_MESSAGE_BYTES)
+    }
+
     /// The one-way latency of the link between two named endpoints (components or workloads).
     #[must_use]
     pub fn link_latency(&self, a: &str, b: &str) -> &Dist {
@@ -386,6 +405,8 @@ pub enum FaultAction {
         loss: f64,
         /// New requests fail at once with `unavailable` (connection refused or reset).
         reset: bool,
+        /// Bytes per second; messages queue to cross (serialisation delay).
+        bandwidth: Option<f64>,
         /// Every message vanishes: no answer until the caller's timeout.
         blackhole: bool,
     },
@@ -464,11 +485,17 @@ pub struct Links {
     pub overrides: Vec<LinkOverride>,
 }
 
+/// Bytes of a message when nothing says otherwise; matters only under a bandwidth limit.
+pub const DEFAULT_MESSAGE_BYTES: u64 = 1000;
+
 #[derive(Debug, Clone)]
 pub struct LinkOverride {
     pub a: String,
     pub b: String,
     pub latency: Dist,
+    /// Bytes of a message from `a` to `b`, and from `b` to `a`.
+    pub size_ab: u64,
+    pub size_ba: u64,
 }
 
 /// Reads a model from text. `file` is only used in messages.

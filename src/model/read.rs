@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 use super::diag::{Diagnostic, Severity, Span, suggestion};
 use super::dist::{Dist, empirical, parse_dist};
 use super::schema::{self, Key};
-use super::units::{parse_duration, parse_fraction, parse_rate};
+use super::units::{parse_bandwidth, parse_duration, parse_fraction, parse_rate, parse_size};
 use super::yaml::{self, Node, NodeKind};
 use super::{
     Arrivals, Autoscale, Backoff, Breaker, Call, Cause, Component, ComponentId, ComponentKind,
-    ErrorRate, External, Fault, FaultAction, Flap, Handler, HealthCheck, Io, Jitter, LinkOverride,
-    Links, LoadBalancer, Model, Outlier, Policy, RandomFailures, RequestTypeId, Retry, RetryBudget,
-    Service, Step, Workload,
+    DEFAULT_MESSAGE_BYTES, ErrorRate, External, Fault, FaultAction, Flap, Handler, HealthCheck, Io,
+    Jitter, LinkOverride, Links, LoadBalancer, Model, Outlier, Policy, RandomFailures,
+    RequestTypeId, Retry, RetryBudget, Service, Step, Workload,
 };
 use crate::sim::time::SimTime;
 
@@ -1405,12 +1405,17 @@ impl Reader {
         let blackhole = f
             .get("blackhole")
             .map_or(Some(false), |n| self.boolean(n, "blackhole"));
-        let (latency, loss, reset, blackhole) = (latency?, loss?, reset?, blackhole?);
-        if latency.is_none() && loss == 0.0 && !reset && !blackhole {
+        let bandwidth = match f.get("bandwidth") {
+            None => Some(None),
+            Some(n) => self.parsed(n, "bandwidth", parse_bandwidth).map(Some),
+        };
+        let (latency, loss, reset, blackhole, bandwidth) =
+            (latency?, loss?, reset?, blackhole?, bandwidth?);
+        if latency.is_none() && loss == 0.0 && !reset && !blackhole && bandwidth.is_none() {
             self.error_hint(
                 f.span,
                 "a `link` fault says what goes wrong",
-                "add `latency: 50ms`, `loss: 10%`, `reset: true` or `blackhole: true`",
+                "add `latency: 50ms`, `loss: 10%`, `bandwidth: 10Mbit/s`, `reset: true` or `blackhole: true`",
             );
             return None;
         }
@@ -1421,6 +1426,7 @@ impl Reader {
             loss,
             reset,
             blackhole,
+            bandwidth,
         })
     }
 
@@ -1809,10 +1815,24 @@ impl Reader {
             .get("latency")
             .map_or(Some(Dist::Const(SimTime::ZERO)), |n| {
                 self.dist(n, "latency")
-            })?;
+            });
+        let size_ab = f.get("size").map_or(Some(DEFAULT_MESSAGE_BYTES), |n| {
+            self.parsed(n, "size", parse_size)
+        });
+        let size_ba = f
+            .get("response_size")
+            .map_or(Some(DEFAULT_MESSAGE_BYTES), |n| {
+                self.parsed(n, "response_size", parse_size)
+            });
         let b = names.pop()?;
         let a = names.pop()?;
-        Some(LinkOverride { a, b, latency })
+        Some(LinkOverride {
+            a,
+            b,
+            latency: latency?,
+            size_ab: size_ab?,
+            size_ba: size_ba?,
+        })
     }
 }
 

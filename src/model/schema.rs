@@ -257,6 +257,12 @@ pub static FAULT: &[Key] = &[
         "For `link`: share of messages that vanish, e.g. `10%`.",
     ),
     key(
+        "bandwidth",
+        Ty::Str,
+        "For `link`: a bandwidth limit, e.g. `10Mbit/s`; messages queue to cross, each \
+         taking its size over the bandwidth (sizes from `links.overrides`, default 1KB).",
+    ),
+    key(
         "reset",
         Ty::Bool,
         "For `link`: new requests fail at once with `unavailable`, as on a refused or reset \
@@ -688,6 +694,17 @@ pub static LINK_OVERRIDE: &[Key] = &[
         "latency",
         Ty::Dist,
         "One-way network delay, paid by the request and again by the response.",
+    ),
+    key(
+        "size",
+        Ty::Str,
+        "Bytes of a message from the first endpoint to the second, e.g. `2KB`. Default 1KB; \
+         it matters only under a bandwidth limit.",
+    ),
+    key(
+        "response_size",
+        Ty::Str,
+        "Bytes of a message from the second endpoint to the first, e.g. `40KB`. Default 1KB.",
     ),
 ];
 

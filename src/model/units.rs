@@ -116,6 +116,83 @@ pub fn parse_fraction(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// Bytes per unit, for message sizes: decimal (KB = 1000) and binary (KiB = 1024).
+const SIZE_UNITS: &[(&str, f64)] = &[
+    ("B", 1.0),
+    ("KB", 1e3),
+    ("KiB", 1024.0),
+    ("MB", 1e6),
+    ("MiB", 1_048_576.0),
+    ("GB", 1e9),
+    ("GiB", 1_073_741_824.0),
+];
+
+pub const SIZE_HELP: &str = "write a size with a unit: 512B, 4KB, 1.5MB, 64KiB";
+
+fn number_and_unit(t: &str) -> (&str, &str) {
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (n, u) = t.split_at(split);
+    (n, u.trim())
+}
+
+/// Parses a message size, `4KB`, into bytes.
+///
+/// # Errors
+/// A message saying what is wrong with the text.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, unit) = number_and_unit(t);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{t}` is not a size; {SIZE_HELP}"))?;
+    let Some(&(_, scale)) = SIZE_UNITS.iter().find(|(u, _)| *u == unit) else {
+        return Err(format!("`{t}`: unknown size unit `{unit}`; {SIZE_HELP}"));
+    };
+    let bytes = value * scale;
+    if !(0.0..1e15).contains(&bytes) {
+        return Err(format!("`{t}` is out of range"));
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "range checked above"
+    )]
+    Ok(bytes.round() as u64)
+}
+
+pub const BANDWIDTH_HELP: &str = "write a bandwidth per second: 10Mbit/s, 1Gbit/s, 500KB/s, 2MB/s";
+
+/// Parses a bandwidth, `10Mbit/s` or `2MB/s`, into bytes per second.
+///
+/// # Errors
+/// A message saying what is wrong with the text.
+pub fn parse_bandwidth(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let Some(per) = t.strip_suffix("/s") else {
+        return Err(format!("`{t}` is not a bandwidth; {BANDWIDTH_HELP}"));
+    };
+    let (number, unit) = number_and_unit(per.trim());
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{t}` is not a bandwidth; {BANDWIDTH_HELP}"))?;
+    let bytes_per_s = match unit {
+        "bit" => value / 8.0,
+        "Kbit" => value * 1e3 / 8.0,
+        "Mbit" => value * 1e6 / 8.0,
+        "Gbit" => value * 1e9 / 8.0,
+        other => match SIZE_UNITS.iter().find(|(u, _)| *u == other) {
+            Some(&(_, scale)) => value * scale,
+            None => return Err(format!("`{t}`: unknown unit `{other}`; {BANDWIDTH_HELP}")),
+        },
+    };
+    if bytes_per_s <= 0.0 || !bytes_per_s.is_finite() {
+        return Err(format!("`{t}` must be more than 0"));
+    }
+    Ok(bytes_per_s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +240,18 @@ mod tests {
         assert!(parse_rate("250").is_err());
         assert!(parse_rate("x/s").is_err());
         assert!(parse_rate("5/fortnight").is_err());
+    }
+
+    #[test]
+    fn sizes_and_bandwidths() {
+        assert_eq!(parse_size("4KB"), Ok(4000));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1.5MB"), Ok(1_500_000));
+        assert!(parse_size("4 furlongs").is_err());
+        assert_eq!(parse_bandwidth("8Mbit/s"), Ok(1e6));
+        assert_eq!(parse_bandwidth("2MB/s"), Ok(2e6));
+        assert!(parse_bandwidth("0Mbit/s").is_err());
+        assert!(parse_bandwidth("10Mbit").is_err());
     }
 
     #[test]

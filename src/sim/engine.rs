@@ -408,6 +408,10 @@ struct LinkRt {
     from: String,
     to: String,
     trouble: LinkTrouble,
+    /// Bytes of a request (from → to) and of its answer (to → from).
+    bytes: [u64; 2],
+    /// Under a bandwidth limit: when each direction is free to send the next message.
+    free_at: [SimTime; 2],
 }
 
 /// What network faults currently do to a link.
@@ -418,11 +422,17 @@ struct LinkTrouble {
     reset: bool,
     /// Black-holed, by a `blackhole` link fault or a partition.
     cut: bool,
+    /// Bytes per second, under a bandwidth limit.
+    bandwidth: Option<f64>,
 }
 
 impl LinkTrouble {
     fn any(&self) -> bool {
-        self.extra.is_some() || self.loss > 0.0 || self.reset || self.cut
+        self.extra.is_some()
+            || self.loss > 0.0
+            || self.reset
+            || self.cut
+            || self.bandwidth.is_some()
     }
 }
 
@@ -1395,6 +1405,15 @@ impl Simulation {
             }
             if let Some(extra) = &t.extra {
                 delay += l.rng.sample(extra);
+            }
+            if let Some(bytes_per_s) = t.bandwidth {
+                // Messages cross one after another: wait for the link, then take the
+                // message's size over the bandwidth.
+                let dir = usize::from(!request);
+                let transmit = ns_to_time(l.bytes[dir] as f64 / bytes_per_s * 1e9);
+                let start = l.free_at[dir].max(self.now);
+                l.free_at[dir] = start + transmit;
+                delay += (start - self.now) + transmit;
             }
         }
         Crossing::After(delay)
@@ -2494,6 +2513,7 @@ impl Simulation {
                 loss,
                 reset,
                 blackhole,
+                bandwidth,
             } => {
                 for l in &mut self.links {
                     if (l.from == *a && l.to == *b) || (l.from == *b && l.to == *a) {
@@ -2503,6 +2523,7 @@ impl Simulation {
                                 loss: *loss,
                                 reset: *reset,
                                 cut: *blackhole,
+                                bandwidth: *bandwidth,
                             }
                         } else {
                             LinkTrouble::default()
@@ -2521,6 +2542,9 @@ impl Simulation {
                 }
                 if *blackhole {
                     what.push("black hole".to_string());
+                }
+                if let Some(bw) = bandwidth {
+                    what.push(format!("{:.0} KB/s", bw / 1e3));
                 }
                 if starts {
                     format!("link {a}–{b}: {}", what.join(", "))
@@ -2875,6 +2899,11 @@ impl<'m> LinkTable<'m> {
             from: from.to_string(),
             to: to.to_string(),
             trouble: LinkTrouble::default(),
+            bytes: [
+                self.model.message_bytes(from, to),
+                self.model.message_bytes(to, from),
+            ],
+            free_at: [SimTime::ZERO; 2],
         });
         self.ids.insert(key, id);
         id

@@ -283,7 +283,9 @@ fn yaml(t: &Topology) -> String {
                 2 if f.one_replica && f.for_ms.is_some() => (format!("pause: s{target}"), false),
                 2 => (format!("error: s{target}, fraction: 40%"), false),
                 3 => (
-                    format!("link: [s{target}, s{other}], latency: exp 2ms, loss: 30%"),
+                    format!(
+                        "link: [s{target}, s{other}], latency: exp 2ms, loss: 30%, bandwidth: 2Mbit/s"
+                    ),
                     false,
                 ),
                 4 => (format!("link: [users, s{target}], reset: true"), false),

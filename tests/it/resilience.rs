@@ -1176,3 +1176,32 @@ faults:
     let log: Vec<&str> = r.events.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(log, vec!["app pauses (stop-the-world)", "app resumes"]);
 }
+
+/// A bandwidth limit: each message takes its size over the bandwidth, and messages queue
+/// for the link (a deterministic server: M/D/1 waiting on top).
+#[test]
+fn a_bandwidth_limit_serialises_messages() {
+    let text = "
+duration: 200s
+workloads:
+  - { name: users, target: app, rate: RATE, request: a }
+components:
+  app: { kind: service, workers: 1000, handlers: { a: { calls: [ { to: db } ] } } }
+  db: { kind: service, workers: 1000, handlers: { a: { work: 1ms } } }
+links:
+  overrides: [ { between: [app, db], size: 1KB, response_size: 10KB } ]
+faults:
+  - { at: 0s, link: [app, db], bandwidth: 8Mbit/s }
+";
+    // 1 MB/s: a 1KB request takes 1ms, a 10KB answer 10ms; with 1ms of work, 12ms.
+    let sparse = run(&model(&text.replace("RATE", "1/s")), 25);
+    let p50 = sparse.requests["a"].latency_s.p50.expect("answered");
+    assert!((p50 - 0.012).abs() < 0.00002, "{p50}");
+    // At 50/s the answers keep the link half busy: M/D/1 with ρ = 0.5 adds a mean wait of
+    // ρ / (2μ(1 − ρ)) = 5ms for the answers (and about 0.26ms for the requests).
+    let busy = run(&model(&text.replace("RATE", "50/s")), 25);
+    let mean = busy.requests["a"].latency_s.mean.expect("answered");
+    let want = 0.012 + 0.005 + 0.000_26;
+    // 10,000 requests: the sample mean's standard error is about 0.15ms.
+    assert!((mean - want).abs() < 0.0008, "{mean} vs {want}");
+}
