@@ -243,7 +243,14 @@ impl Report {
         let resilience = self
             .components
             .values()
-            .any(|c| c.retries_sent > 0 || c.abandoned > 0 || c.short_circuited > 0);
+            .any(|c| {
+                c.retries_sent > 0
+                    || c.abandoned > 0
+                    || c.short_circuited > 0
+                    || c.hedges_sent > 0
+                    || c.fallbacks > 0
+                    || c.bulkhead_rejected > 0
+            });
         let mut header = vec![
             "component".to_string(),
             "kind".into(),
@@ -261,6 +268,9 @@ impl Report {
                 "retries".into(),
                 "abandoned".into(),
                 "refused".into(),
+                "hedges".into(),
+                "fallbacks".into(),
+                "bulkhead".into(),
             ]);
         }
         let mut rows = vec![header];
@@ -287,6 +297,9 @@ impl Report {
                     c.retries_sent.to_string(),
                     c.abandoned.to_string(),
                     c.short_circuited.to_string(),
+                    c.hedges_sent.to_string(),
+                    c.fallbacks.to_string(),
+                    c.bulkhead_rejected.to_string(),
                 ]);
             }
             rows.push(row);
