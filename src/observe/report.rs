@@ -240,17 +240,14 @@ impl Report {
         out.push('\n');
 
         // Retry and waste columns only when something retried or was abandoned.
-        let resilience = self
-            .components
-            .values()
-            .any(|c| {
-                c.retries_sent > 0
-                    || c.abandoned > 0
-                    || c.short_circuited > 0
-                    || c.hedges_sent > 0
-                    || c.fallbacks > 0
-                    || c.bulkhead_rejected > 0
-            });
+        let resilience = self.components.values().any(|c| {
+            c.retries_sent > 0
+                || c.abandoned > 0
+                || c.short_circuited > 0
+                || c.hedges_sent > 0
+                || c.fallbacks > 0
+                || c.bulkhead_rejected > 0
+        });
         let mut header = vec![
             "component".to_string(),
             "kind".into(),

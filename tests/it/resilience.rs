@@ -11,6 +11,24 @@ use archsim::sim::{RunOptions, Simulation};
 
 use crate::support::model;
 
+/// Eight replications with consecutive seeds, for figures checked against theory.
+fn replicate(m: &Arc<Model>, seed: u64) -> Vec<Report> {
+    experiment::run_replications(
+        m,
+        RunOptions {
+            seed: Some(seed),
+            ..RunOptions::default()
+        },
+        8,
+    )
+    .expect("runs")
+}
+
+/// Answered requests over ended ones.
+fn answered_share(r: &archsim::observe::RequestReport) -> f64 {
+    (r.ok + r.ok_degraded) as f64 / (r.ok + r.ok_degraded + r.failed) as f64
+}
+
 fn run(m: &Arc<Model>, seed: u64) -> Report {
     Simulation::new(
         Arc::clone(m),
@@ -43,21 +61,10 @@ components:
   flaky: { kind: external, latency: 1ms, errors: 30% }
 ",
     );
-    let reports = experiment::run_replications(
-        &m,
-        RunOptions {
-            seed: Some(100),
-            ..RunOptions::default()
-        },
-        8,
-    )
-    .expect("runs");
+    let reports = replicate(&m, 100);
     let success: Vec<f64> = reports
         .iter()
-        .map(|r| {
-            let a = &r.requests["a"];
-            a.ok as f64 / (a.ok + a.failed) as f64
-        })
+        .map(|r| answered_share(&r.requests["a"]))
         .collect();
     let attempts: Vec<f64> = reports
         .iter()
@@ -179,15 +186,7 @@ components:
     let outer = (1.0 - q.powi(3)) / (1.0 - q);
     let inner = (1.0 - p.powi(3)) / (1.0 - p);
     let want = outer * inner;
-    let reports = experiment::run_replications(
-        &m,
-        RunOptions {
-            seed: Some(7),
-            ..RunOptions::default()
-        },
-        8,
-    )
-    .expect("runs");
+    let reports = replicate(&m, 7);
     let per_request: Vec<f64> = reports
         .iter()
         .map(|r| r.components["leaf"].arrivals as f64 / r.components["front"].arrivals as f64)
@@ -836,21 +835,10 @@ components:
   app: { kind: service, workers: 4, mtbf: exp 10s, mttr: exp 2s, handlers: { a: { work: 1ms } } }
 ",
     );
-    let reports = experiment::run_replications(
-        &m,
-        RunOptions {
-            seed: Some(30),
-            ..RunOptions::default()
-        },
-        8,
-    )
-    .expect("runs");
+    let reports = replicate(&m, 30);
     let availability: Vec<f64> = reports
         .iter()
-        .map(|r| {
-            let a = &r.requests["a"];
-            a.ok as f64 / (a.ok + a.failed) as f64
-        })
+        .map(|r| answered_share(&r.requests["a"]))
         .collect();
     let s = Summary::of(&availability);
     let want = 10.0 / 12.0;
