@@ -344,7 +344,7 @@ struct CompRt {
 impl CompRt {
     /// Adds the time since the last change to the busy, waiting and capacity integrals;
     /// called before every change of `busy`, `queued` or `capacity`.
-    #[inline]
+    #[inline(always)]
     fn touch(&mut self, now: SimTime) {
         let dt = nanos_f64(now - self.last_change);
         self.busy_area += f64::from(self.busy) * dt;
@@ -1388,12 +1388,19 @@ impl Simulation {
         }
     }
 
-    #[inline]
+    /// What happens to a message on a link. The common case (no latency, no trouble) is
+    /// inlined; the rest is not.
+    #[inline(always)]
     fn cross(&mut self, link: u32, request: bool) -> Crossing {
-        let l = &mut self.links[link as usize];
-        if l.zero {
+        if self.links[link as usize].zero {
             return Crossing::After(SimTime::ZERO);
         }
+        self.cross_slow(link, request)
+    }
+
+    #[inline(never)]
+    fn cross_slow(&mut self, link: u32, request: bool) -> Crossing {
+        let l = &mut self.links[link as usize];
         let mut delay = l.rng.sample(&l.latency);
         let t = &l.trouble;
         if t.any() {
@@ -1534,6 +1541,9 @@ impl Simulation {
         let c = &mut self.comps[ci];
         c.touch(now);
         c.busy -= 1;
+        if self.instances[inst].queue.is_empty() {
+            return;
+        }
         let (queue_timeout, lifo, workers) = match c.kind {
             KindRt::Service {
                 queue_timeout,
@@ -1568,8 +1578,9 @@ impl Simulation {
                 return;
             };
             self.comps[ci].queued -= 1;
-            let waited = now - self.tasks.items[next as usize].arrived;
-            if queue_timeout.is_some_and(|limit| waited > limit) {
+            if let Some(limit) = queue_timeout
+                && now - self.tasks.items[next as usize].arrived > limit
+            {
                 // Shed: serving it now would be work for a caller that has likely gone.
                 self.instances[inst].in_system -= 1;
                 self.tasks.items[next as usize].inside = false;
