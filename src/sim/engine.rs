@@ -344,7 +344,7 @@ struct CompRt {
 impl CompRt {
     /// Adds the time since the last change to the busy, waiting and capacity integrals;
     /// called before every change of `busy`, `queued` or `capacity`.
-    #[inline(always)]
+    #[inline]
     fn touch(&mut self, now: SimTime) {
         let dt = nanos_f64(now - self.last_change);
         self.busy_area += f64::from(self.busy) * dt;
@@ -1390,7 +1390,7 @@ impl Simulation {
 
     /// What happens to a message on a link. The common case (no latency, no trouble) is
     /// inlined; the rest is not.
-    #[inline(always)]
+    #[inline]
     fn cross(&mut self, link: u32, request: bool) -> Crossing {
         if self.links[link as usize].zero {
             return Crossing::After(SimTime::ZERO);
