@@ -21,6 +21,14 @@ struct Edge {
 }
 
 pub fn check(model: &Model) -> Vec<Diagnostic> {
+    let mut diags = check_graph(model);
+    if !diags.iter().any(|d| d.severity == Severity::Error) {
+        diags.extend(timeout_warnings(model));
+    }
+    diags
+}
+
+fn check_graph(model: &Model) -> Vec<Diagnostic> {
     let n_types = model.request_types.len().max(1);
     let node = |c: ComponentId, t: RequestTypeId| c.0 as usize * n_types + t.0 as usize;
     let n_nodes = model.components.len() * n_types;
@@ -198,4 +206,119 @@ fn describe(model: &Model, n: usize, n_types: usize) -> String {
     let c = &model.components[n / n_types];
     let t = &model.request_types[n % n_types];
     format!("{} ({t})", c.name)
+}
+
+/// The longest a caller can wait on a call: every attempt up to its timeout, plus the
+/// longest backoffs between them. `None` when an attempt has no timeout (it may wait for
+/// ever, bounded only by the caller's own deadline).
+fn worst_wait(call: &super::Call) -> Option<crate::sim::time::SimTime> {
+    use crate::sim::time::SimTime;
+    let per_attempt = call.timeout?;
+    let Some(retry) = &call.retry else {
+        return Some(per_attempt);
+    };
+    let mut total = SimTime::ZERO;
+    for k in 0..retry.attempts {
+        total += per_attempt;
+        if k + 1 < retry.attempts {
+            let base = retry.base.as_nanos();
+            let wait = match retry.backoff {
+                super::Backoff::Constant => base,
+                super::Backoff::Exponential => base.saturating_mul(1u64 << k.min(40)),
+                super::Backoff::Decorrelated => base.saturating_mul(3u64.saturating_pow(k + 1)),
+            };
+            total += SimTime::from_nanos(wait).min(retry.max_backoff);
+        }
+    }
+    Some(total)
+}
+
+/// The rule "time out before your caller does", as warnings: a call whose attempts and
+/// backoffs can take longer than the wait of whoever is waiting for its caller — the
+/// client's deadline, or the caller's own call timeout — keeps working (and retrying) for
+/// nobody.
+pub fn timeout_warnings(model: &Model) -> Vec<Diagnostic> {
+    use crate::sim::time::SimTime;
+    use std::collections::BTreeSet;
+    let mut out = Vec::new();
+    let mut seen: BTreeSet<(u32, u16, u64)> = BTreeSet::new();
+    let mut reported: BTreeSet<Span> = BTreeSet::new();
+    // (component, request type, the wait of whoever waits for it, who that is)
+    let mut stack: Vec<(ComponentId, RequestTypeId, SimTime, String)> = Vec::new();
+    for w in &model.workloads {
+        if let Some(deadline) = w.timeout {
+            for &(t, _) in &w.mix {
+                stack.push((
+                    w.target,
+                    t,
+                    deadline,
+                    format!("the clients of `{}`", w.name),
+                ));
+            }
+        }
+    }
+    while let Some((c, t, budget, waiter)) = stack.pop() {
+        if !seen.insert((c.0, t.0, budget.as_nanos())) {
+            continue;
+        }
+        let comp = model.component(c);
+        match &comp.kind {
+            ComponentKind::LoadBalancer(lb) => {
+                for &b in &lb.backends {
+                    stack.push((b, t, budget, waiter.clone()));
+                }
+            }
+            ComponentKind::External(_) => {}
+            ComponentKind::Service(s) => {
+                let handler = s
+                    .handlers
+                    .iter()
+                    .find(|h| h.request == Some(t))
+                    .or_else(|| s.handlers.iter().find(|h| h.request.is_none()));
+                let Some(h) = handler else { continue };
+                for step in &h.steps {
+                    let calls = match step {
+                        Step::Call(call) => std::slice::from_ref(call),
+                        Step::Parallel(calls) => calls.as_slice(),
+                    };
+                    for call in calls {
+                        let sent = call.request.unwrap_or(t);
+                        if let Some(worst) = worst_wait(call)
+                            && worst > budget
+                            && reported.insert(call.span)
+                        {
+                            let attempts = call.retry.as_ref().map_or(1, |r| r.attempts);
+                            out.push(Diagnostic {
+                                severity: Severity::Warning,
+                                span: call.span,
+                                message: format!(
+                                    "`{}` may wait up to {worst} for `{}` ({attempts} attempt{} of {}), longer than the {budget} {waiter} wait",
+                                    comp.name,
+                                    model.component(call.to).name,
+                                    if attempts == 1 { "" } else { "s" },
+                                    call.timeout.unwrap_or_default(),
+                                ),
+                                hint: Some(
+                                    "time out before your caller does: shorten the timeout or the attempts, so that the work is not done for nobody".into(),
+                                ),
+                            });
+                        }
+                        // The callee's own calls must fit in what this call waits per attempt.
+                        let inner = call.timeout.unwrap_or(budget).min(budget);
+                        stack.push((
+                            call.to,
+                            sent,
+                            inner,
+                            format!(
+                                "callers of `{}` (`{}`)",
+                                model.component(call.to).name,
+                                comp.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -94,3 +94,22 @@ fn health_checks_contain_random_crashes() {
         with.totals.failed
     );
 }
+
+/// The rule "time out before your caller does" is checked when a model is read: the broken
+/// model gets a warning at the offending call, the fixed one none.
+#[test]
+fn validation_warns_when_a_timeout_outlasts_the_caller() {
+    let warnings = |name: &str| -> Vec<String> {
+        let (_, w) = model::parse(name, &text(name)).expect("valid");
+        w.into_iter().map(|d| d.message).collect()
+    };
+    let broken = warnings("timeout_longer_than_caller.yaml");
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert!(
+        broken[0]
+            .contains("may wait up to 4s for `payments` (2 attempts of 2s), longer than the 1s"),
+        "{}",
+        broken[0]
+    );
+    assert!(warnings("timeout_within_caller.yaml").is_empty());
+}
