@@ -11,6 +11,14 @@ use archsim::sim::{RunOptions, Simulation};
 
 use crate::support::model;
 
+/// The text of a bundled model, to run as shipped or with a change.
+fn bundled_text(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name);
+    std::fs::read_to_string(path).expect("bundled model")
+}
+
 /// Eight replications with consecutive seeds, for figures checked against theory.
 fn replicate(m: &Arc<Model>, seed: u64) -> Vec<Report> {
     experiment::run_replications(
@@ -412,15 +420,8 @@ faults:
 /// the same model with a bounded database queue recovers within seconds.
 #[test]
 fn a_retry_storm_outlives_its_trigger_unless_load_is_shed() {
-    let load = |name: &str| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("models")
-            .join(name);
-        let (m, _) = archsim::model::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render()));
-        Arc::new(m)
-    };
-    let storm = run(&load("retry_storm.yaml"), 1);
-    let shed = run(&load("retry_storm_shed.yaml"), 1);
+    let storm = run(&model(&bundled_text("retry_storm.yaml")), 1);
+    let shed = run(&model(&bundled_text("retry_storm_shed.yaml")), 1);
     // One-second buckets; the slowdown is from 60 s to 70 s. Look at 100 s to 180 s.
     let late = |r: &Report| -> (f64, f64) {
         let ok: f64 = r.series.throughput_per_s[100..].iter().sum();
@@ -584,8 +585,7 @@ faults:
 /// the database first works off what piled up during the slowdown).
 #[test]
 fn a_retry_budget_ends_the_storm() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/retry_storm.yaml");
-    let text = std::fs::read_to_string(path).expect("bundled model");
+    let text = bundled_text("retry_storm.yaml");
     let budgeted = text.replace(
         "retry: { attempts: 4 }",
         "retry: { attempts: 4, budget: 10% }",
@@ -960,8 +960,7 @@ components:
 /// and removes them once the load falls and the cooldown has passed.
 #[test]
 fn autoscaling_follows_a_spike_with_cold_starts() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/autoscale_spike.yaml");
-    let text = std::fs::read_to_string(path).expect("bundled model");
+    let text = bundled_text("autoscale_spike.yaml");
     let r = run(&model(&text), 4);
     let replicas = &r.series.components["app"].replicas;
     // 10 s buckets: one replica before the spike, six at its height, one at the end.
@@ -1004,15 +1003,8 @@ fn autoscaling_follows_a_spike_with_cold_starts() {
 /// availability over time dips only during the slowdown.
 #[test]
 fn recovery_time_and_availability_over_time() {
-    let load = |name: &str| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("models")
-            .join(name);
-        let (m, _) = archsim::model::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render()));
-        Arc::new(m)
-    };
-    let shed = run(&load("retry_storm_shed.yaml"), 1);
-    let storm = run(&load("retry_storm.yaml"), 1);
+    let shed = run(&model(&bundled_text("retry_storm_shed.yaml")), 1);
+    let storm = run(&model(&bundled_text("retry_storm.yaml")), 1);
     assert_eq!(shed.recoveries.len(), 1);
     assert_eq!(shed.recoveries[0].ended_s, 70.0);
     assert!(
@@ -1104,8 +1096,7 @@ faults:
 /// 100%) at most multiplies the fleet by 1/target per decision.
 #[test]
 fn queue_depth_scaling_reacts_faster_than_utilisation() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/autoscale_spike.yaml");
-    let text = std::fs::read_to_string(path).expect("bundled model");
+    let text = bundled_text("autoscale_spike.yaml");
     let by_util = run(&model(&text), 4);
     let by_queue = run(&model(&text.replace("target: 70%", "queue_target: 4")), 4);
     let first_out = |r: &Report| {
