@@ -320,24 +320,20 @@ impl Recorder {
         }
     }
 
-    /// Closes the time bucket that ends now.
     /// Names the circuit breakers whose states `bucket_closed` will report.
     pub fn set_breakers(&mut self, names: Vec<String>) {
         self.breaker_names = names;
     }
 
-    /// Closes the time bucket that ends now, with each breaker's state at that moment.
-    pub fn bucket_closed_with(
+    /// Closes the time bucket that ends now, with each component's integrals and ready
+    /// replicas and each breaker's state at this moment.
+    pub fn bucket_closed(
         &mut self,
         integrals: &[Integrals],
         replicas: &[u32],
         breakers: Vec<&'static str>,
     ) {
         self.open.breakers = breakers;
-        self.bucket_closed(integrals, replicas);
-    }
-
-    pub fn bucket_closed(&mut self, integrals: &[Integrals], replicas: &[u32]) {
         let mut closed = std::mem::replace(
             &mut self.open,
             Bucket {

@@ -1024,13 +1024,10 @@ impl Simulation {
                 }
             }
         }
-        let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
         if self.buckets_left > 0 {
-            let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
-            let states = self.breaker_states();
-            self.recorder
-                .bucket_closed_with(&integrals, &replicas, states);
+            self.close_bucket();
         }
+        let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
         let report = self.recorder.finish(&Finish {
             model: &self.model,
             seed: self.seed,
@@ -1113,12 +1110,7 @@ impl Simulation {
             Ev::RandomDown(i) => self.random_failure(i, true),
             Ev::RandomUp(i) => self.random_failure(i, false),
             Ev::BucketEnd => {
-                let integrals: Vec<Integrals> =
-                    self.comps.iter().map(|c| c.integrals(self.now)).collect();
-                let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
-                let states = self.breaker_states();
-                self.recorder
-                    .bucket_closed_with(&integrals, &replicas, states);
+                self.close_bucket();
                 self.buckets_left = self.buckets_left.saturating_sub(1);
                 self.schedule_next_bucket();
             }
@@ -1917,6 +1909,14 @@ impl Simulation {
         } else {
             self.child_done(parent, outcome, degraded);
         }
+    }
+
+    /// Hands the recorder what it needs to close the current time bucket.
+    fn close_bucket(&mut self) {
+        let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
+        let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
+        let states = self.breaker_states();
+        self.recorder.bucket_closed(&integrals, &replicas, states);
     }
 
     fn breaker_states(&self) -> Vec<&'static str> {
