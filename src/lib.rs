@@ -2,8 +2,9 @@
 //! and see where it breaks.
 //!
 //! The flow runs one way: [`model`] (read and validate) → [`sim`] (run) → [`observe`]
-//! (measure) → [`experiment`] (many runs) → front ends ([`cli`]). See ARCHITECTURE.md.
+//! (measure) → [`experiment`] (many runs) → front ends ([`cli`], [`app`]). See ARCHITECTURE.md.
 
+pub mod app;
 pub mod cli;
 pub mod experiment;
 pub mod model;

@@ -21,7 +21,7 @@ use crate::sim::{RunOptions, SimTime};
     name = "archsim",
     version,
     about = "Simulate a distributed architecture and see where it breaks",
-    after_help = "Examples:\n  archsim run models/checkout.yaml\n  archsim run models/checkout.yaml --seed 3 --json\n  archsim validate models/checkout.yaml"
+    after_help = "Examples:\n  archsim                      (opens the app on the built-in example)\n  archsim open models/checkout.yaml\n  archsim run models/checkout.yaml\n  archsim run models/checkout.yaml --seed 3 --json\n  archsim validate models/checkout.yaml"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,6 +60,20 @@ enum Command {
     },
     /// Print the JSON Schema of the model format, for editors.
     Schema,
+    /// Open the app on a model (the built-in example without one).
+    Open {
+        /// The model file (YAML); watched, and reloaded when it changes.
+        model: Option<PathBuf>,
+        /// Run to `--at`, save a screenshot of the window to this PNG file, and exit.
+        #[arg(long, value_name = "FILE")]
+        screenshot: Option<PathBuf>,
+        /// The simulated instant of the screenshot, e.g. 30s [default: 30s].
+        #[arg(long, value_parser = duration_arg, requires = "screenshot")]
+        at: Option<SimTime>,
+        /// Start paused instead of playing.
+        #[arg(long)]
+        paused: bool,
+    },
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -82,10 +96,13 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        None => {
-            print_stdout(&usage());
-            ExitCode::SUCCESS
-        }
+        None => open(None, None, None, false),
+        Some(Command::Open {
+            model,
+            screenshot,
+            at,
+            paused,
+        }) => open(model, screenshot, at, paused),
         Some(Command::Schema) => {
             #[expect(
                 clippy::expect_used,
@@ -132,12 +149,37 @@ fn print_stdout(text: &str) {
         .and_then(|()| stdout.flush());
 }
 
-fn usage() -> String {
-    "archsim — simulate a distributed architecture and see where it breaks\n\n\
-     Usage:\n  archsim run MODEL [--seed N] [--duration D] [--warmup D] [--json] [--out FILE] [--replications N]\n  \
-     archsim validate MODEL\n  archsim schema\n\n\
-     Bundled models are in models/. `archsim help run` describes each option.\n"
-        .to_string()
+fn open(
+    model: Option<PathBuf>,
+    screenshot: Option<PathBuf>,
+    at: Option<SimTime>,
+    paused: bool,
+) -> ExitCode {
+    let source = match model {
+        Some(path) => {
+            if !path.exists() {
+                eprintln!("error: {}: no such file", path.display());
+                return ExitCode::from(1);
+            }
+            crate::app::Source::File(path)
+        }
+        None => crate::app::Source::Embedded,
+    };
+    let options = crate::app::Options {
+        source,
+        screenshot: screenshot.map(|path| crate::app::ScreenshotPlan {
+            path,
+            at: at.unwrap_or(SimTime::from_secs(30)),
+        }),
+        play: !paused,
+    };
+    match crate::app::run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn print_warnings(file: &str, warnings: &[Diagnostic]) {

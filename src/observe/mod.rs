@@ -354,6 +354,12 @@ impl Recorder {
     /// Builds the report at the end of the run.
     #[must_use]
     pub fn finish(self, end: &Finish<'_>) -> Report {
+        self.report(end)
+    }
+
+    /// Builds the report of the run so far; the series hold the closed time buckets.
+    #[must_use]
+    pub fn report(&self, end: &Finish<'_>) -> Report {
         let &Finish {
             model,
             seed,
@@ -556,7 +562,7 @@ impl Recorder {
             requests,
             components,
             series,
-            events: self.log,
+            events: self.log.clone(),
             sim_events,
             wall_s: 0.0,
         }

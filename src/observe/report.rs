@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub model: Option<String>,
     pub seed: u64,
@@ -30,7 +30,7 @@ pub struct Report {
     pub wall_s: f64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Totals {
     pub generated: u64,
     /// Answered in full.
@@ -41,7 +41,7 @@ pub struct Totals {
     pub in_flight: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RequestReport {
     pub count: u64,
     pub ok: u64,
@@ -55,7 +55,7 @@ pub struct RequestReport {
     pub latency_s: LatencySummary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct LatencySummary {
     pub mean: Option<f64>,
     pub p50: Option<f64>,
@@ -65,7 +65,7 @@ pub struct LatencySummary {
     pub max: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ComponentReport {
     pub kind: String,
     pub replicas: u32,
@@ -97,7 +97,7 @@ pub struct ComponentReport {
     pub response_s: ResponseSummary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ResponseSummary {
     pub mean: Option<f64>,
     pub p50: Option<f64>,
@@ -146,7 +146,7 @@ pub struct ComponentSeries {
 
 /// The time from a fault's end to the first time bucket whose share of failed requests is
 /// back within one percentage point of the share before the first fault.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Recovery {
     /// The event that ended the fault (`restart db`, ...).
     pub after: String,
@@ -156,7 +156,7 @@ pub struct Recovery {
     pub time_to_recover_s: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct LogEntry {
     pub t_s: f64,
     pub kind: String,

@@ -412,6 +412,10 @@ struct LinkRt {
     bytes: [u64; 2],
     /// Under a bandwidth limit: when each direction is free to send the next message.
     free_at: [SimTime; 2],
+    /// Requests sent over it, and answers that came back failed: what a diagram draws.
+    sent: u64,
+    failed: u64,
+    answers: u64,
 }
 
 /// What network faults currently do to a link.
@@ -554,7 +558,9 @@ pub struct Simulation {
     links: Vec<LinkRt>,
     workloads: Vec<WorkloadRt>,
     lanes: Vec<Lane>,
-    /// Whether each scripted fault is on.
+    /// The model's scripted faults, then those injected while running.
+    faults: Vec<Fault>,
+    /// Whether each fault is on.
     fault_active: Vec<bool>,
     /// Per component: the length of its latest pause, for work frozen in it.
     last_pause: Vec<SimTime>,
@@ -570,6 +576,88 @@ pub struct Simulation {
     budgets: Vec<f64>,
     recorder: Recorder,
     buckets_left: u32,
+    /// Sampled messages for an animated diagram; `None` (no cost) unless asked for.
+    trace: Option<Box<Tracer>>,
+}
+
+/// Keeps every `every`-th message of each link and direction, without touching any random
+/// stream, so that tracing never changes what the simulation does.
+struct Tracer {
+    every: u64,
+    capacity: usize,
+    messages: VecDeque<TracedMessage>,
+}
+
+impl Tracer {
+    fn keep(&mut self, m: TracedMessage) {
+        if self.messages.len() == self.capacity {
+            self.messages.pop_front();
+        }
+        self.messages.push_back(m);
+    }
+}
+
+/// A sampled message crossing a link, for drawing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TracedMessage {
+    pub link: u32,
+    pub kind: MessageKind,
+    pub sent: SimTime,
+    /// When it arrives; `None` when the network lost it.
+    pub arrives: Option<SimTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Request,
+    /// A request that is a retry of an earlier attempt.
+    Retry,
+    Answer,
+    /// An answer carrying a failure.
+    Failure,
+}
+
+/// What is happening right now, for a live view: the state of each component and link.
+#[derive(Debug, Clone, Default)]
+pub struct LiveState {
+    pub now: SimTime,
+    pub events: u64,
+    pub components: Vec<LiveComponent>,
+    pub links: Vec<LiveLink>,
+    /// The latest sampled messages, oldest first.
+    pub messages: Vec<TracedMessage>,
+    /// Faults on now (scripted or injected), by index into [`Simulation::faults`].
+    pub active_faults: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LiveComponent {
+    /// Replicas in total, and those up (not crashed) among the ready ones.
+    pub replicas: u32,
+    pub replicas_up: u32,
+    /// Whether each replica (by index) is up; one entry for balancers and externals.
+    pub replica_up: Vec<bool>,
+    pub busy: u32,
+    pub capacity: u32,
+    pub queued: u32,
+    pub integrals: Integrals,
+    pub slow: bool,
+    pub paused: bool,
+    pub failing: bool,
+    /// Workers lost to a capacity fault, per replica.
+    pub lost_workers: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LiveLink {
+    pub from: String,
+    pub to: String,
+    pub sent: u64,
+    pub answers: u64,
+    pub failed: u64,
+    /// Cut by a partition or black hole, or suffering another network fault.
+    pub cut: bool,
+    pub troubled: bool,
 }
 
 impl Simulation {
@@ -839,7 +927,9 @@ impl Simulation {
             links: links.finish(),
             workloads,
             lanes,
+            faults: model.faults.clone(),
             fault_active: vec![false; model.faults.len()],
+            trace: None,
             last_pause: vec![SimTime::ZERO; model.components.len()],
             random,
             tasks: Slab::new(),
@@ -889,7 +979,7 @@ impl Simulation {
                     .push(first, Ev::RandomDown(u32::try_from(i).unwrap_or(NONE)));
             }
         }
-        for (i, f) in self.model.faults.iter().enumerate() {
+        for (i, f) in self.faults.iter().enumerate() {
             let i = u16::try_from(i).unwrap_or(u16::MAX);
             if f.at <= self.end {
                 self.queue.push(f.at, Ev::FaultStart(i));
@@ -952,6 +1042,156 @@ impl Simulation {
         &self.model
     }
 
+    /// Keeps every `every`-th message of each link and direction (at most `capacity` of
+    /// them) for [`Simulation::live`]. What the simulation does is unchanged.
+    pub fn trace_messages(&mut self, every: u64, capacity: usize) {
+        self.trace = Some(Box::new(Tracer {
+            every: every.max(1),
+            capacity: capacity.max(1),
+            messages: VecDeque::with_capacity(capacity.max(1)),
+        }));
+    }
+
+    /// Every fault: the model's, then the injected ones, in order.
+    #[must_use]
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// Starts a fault now (its `at` is ignored and set to now), as if it had been scripted
+    /// for this instant; it ends after its `duration`, at [`Simulation::end_fault`], or at
+    /// the end of the run. Returns its index among [`Simulation::faults`].
+    ///
+    /// Replaying the same injections at the same instants reproduces the run exactly.
+    pub fn inject(&mut self, mut fault: Fault) -> usize {
+        fault.at = self.now;
+        let index = self.faults.len();
+        let id = u16::try_from(index).unwrap_or(u16::MAX);
+        if let Some(d) = fault.duration
+            && self.now + d <= self.end
+        {
+            self.queue.push(self.now + d, Ev::FaultEnd(id));
+        }
+        self.faults.push(fault);
+        self.fault_active.push(false);
+        self.queue.push(self.now, Ev::FaultStart(id));
+        index
+    }
+
+    /// Ends a fault now (a restart, a healed partition); nothing if it is not on.
+    pub fn end_fault(&mut self, index: usize) {
+        if self.fault_active.get(index).copied().unwrap_or(false) {
+            // A flapping fault keeps toggling until its window ends; ending it by hand
+            // ends the window too.
+            self.faults[index].flap = None;
+            let id = u16::try_from(index).unwrap_or(u16::MAX);
+            self.queue.push(self.now, Ev::FaultEnd(id));
+        }
+    }
+
+    /// The state of every component and link now, and the latest sampled messages.
+    #[must_use]
+    pub fn live(&self) -> LiveState {
+        let now = self.now;
+        let components = self
+            .comps
+            .iter()
+            .map(|c| {
+                let replica_up: Vec<bool> = match &c.kind {
+                    KindRt::Service {
+                        first_instance,
+                        replicas,
+                        ..
+                    } => (0..*replicas)
+                        .map(|r| self.instances[(first_instance + r) as usize].up)
+                        .collect(),
+                    _ => vec![c.up],
+                };
+                LiveComponent {
+                    replicas: c.ready_replicas(),
+                    replicas_up: u32::try_from(replica_up.iter().filter(|u| **u).count())
+                        .unwrap_or(0),
+                    replica_up,
+                    busy: c.busy,
+                    capacity: c.capacity,
+                    queued: c.queued,
+                    integrals: c.integrals(now),
+                    slow: c.slow.is_some(),
+                    paused: c.paused.is_some(),
+                    failing: c.fault_errors > 0.0,
+                    lost_workers: c.lost_workers,
+                }
+            })
+            .collect();
+        let links = self
+            .links
+            .iter()
+            .map(|l| LiveLink {
+                from: l.from.clone(),
+                to: l.to.clone(),
+                sent: l.sent,
+                answers: l.answers,
+                failed: l.failed,
+                cut: l.trouble.cut,
+                troubled: l.trouble.any(),
+            })
+            .collect();
+        let messages = self
+            .trace
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.messages.iter().copied().collect());
+        LiveState {
+            now,
+            events: self.events,
+            components,
+            links,
+            messages,
+            active_faults: self
+                .fault_active
+                .iter()
+                .enumerate()
+                .filter_map(|(i, on)| on.then_some(i))
+                .collect(),
+        }
+    }
+
+    /// The report of the run so far, without ending it: the series hold the time buckets
+    /// closed so far, which are the same as those of the finished run.
+    ///
+    /// # Errors
+    /// When the engine broke an invariant (a bug).
+    pub fn report_now(&self) -> Result<Report, SimError> {
+        let (in_flight_by_type, live) = self.in_flight()?;
+        let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
+        Ok(self.recorder.report(&Finish {
+            model: &self.model,
+            seed: self.seed,
+            now: self.now,
+            integrals: &integrals,
+            in_flight_by_type: &in_flight_by_type,
+            in_flight: live,
+            sim_events: self.events,
+        }))
+    }
+
+    fn in_flight(&self) -> Result<(Vec<u64>, u64), SimError> {
+        let live = self.roots.live() as u64;
+        let mut in_flight_by_type = vec![0u64; self.model.request_types.len()];
+        let free: std::collections::BTreeSet<u32> = self.roots.free.iter().copied().collect();
+        for (i, r) in self.roots.items.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(NONE);
+            if !free.contains(&i) {
+                if !r.live {
+                    return Err(self.invariant(format!("root {i} is allocated but not live")));
+                }
+                if r.counted {
+                    in_flight_by_type[r.request_type as usize] += 1;
+                }
+            }
+        }
+        Ok((in_flight_by_type, live))
+    }
+
     /// Processes every event up to and including `until` (capped at the run's end), then
     /// sets the clock to it.
     pub fn run_until(&mut self, until: SimTime) {
@@ -1010,20 +1250,7 @@ impl Simulation {
     /// # Errors
     /// When a request was lost or counted twice (a bug).
     pub fn finish(mut self) -> Result<Report, SimError> {
-        let live = self.roots.live() as u64;
-        let mut in_flight_by_type = vec![0u64; self.model.request_types.len()];
-        let free: std::collections::BTreeSet<u32> = self.roots.free.iter().copied().collect();
-        for (i, r) in self.roots.items.iter().enumerate() {
-            let i = u32::try_from(i).unwrap_or(NONE);
-            if !free.contains(&i) {
-                if !r.live {
-                    return Err(self.invariant(format!("root {i} is allocated but not live")));
-                }
-                if r.counted {
-                    in_flight_by_type[r.request_type as usize] += 1;
-                }
-            }
-        }
+        let (in_flight_by_type, live) = self.in_flight()?;
         if self.buckets_left > 0 {
             self.close_bucket();
         }
@@ -1369,7 +1596,12 @@ impl Simulation {
     #[inline]
     fn send(&mut self, task: u32) {
         let link = self.tasks.items[task as usize].link;
-        match self.cross(link, true) {
+        self.links[link as usize].sent += 1;
+        let crossing = self.cross(link, true);
+        if self.trace.is_some() {
+            self.trace_request(task, link, &crossing);
+        }
+        match crossing {
             Crossing::After(delay) => self.now_or_later(delay, Ev::Deliver(task)),
             // The caller hears nothing; only its timeout (if any) ends the wait.
             Crossing::Lost => self.lost_in_network(task),
@@ -1416,6 +1648,49 @@ impl Simulation {
             }
         }
         Crossing::After(delay)
+    }
+
+    #[inline]
+    fn count_answer(&mut self, task: u32, link: u32, crossing: &Crossing) {
+        let failed = self.tasks.items[task as usize].failed.is_some();
+        let l = &mut self.links[link as usize];
+        l.answers += 1;
+        l.failed += u64::from(failed);
+        if let Some(trace) = &mut self.trace
+            && l.answers.is_multiple_of(trace.every)
+        {
+            trace.keep(TracedMessage {
+                link,
+                kind: if failed {
+                    MessageKind::Failure
+                } else {
+                    MessageKind::Answer
+                },
+                sent: self.now,
+                arrives: arrival(self.now, crossing),
+            });
+        }
+    }
+
+    #[inline(never)]
+    fn trace_request(&mut self, task: u32, link: u32, crossing: &Crossing) {
+        let call = self.tasks.items[task as usize].call;
+        let retry = call != NONE && self.calls.items[call as usize].attempts > 1;
+        let sent = self.links[link as usize].sent;
+        if let Some(trace) = &mut self.trace
+            && sent.is_multiple_of(trace.every)
+        {
+            trace.keep(TracedMessage {
+                link,
+                kind: if retry {
+                    MessageKind::Retry
+                } else {
+                    MessageKind::Request
+                },
+                sent: self.now,
+                arrives: arrival(self.now, crossing),
+            });
+        }
     }
 
     /// Fails a task that its component could not take, and answers its caller at once.
@@ -2024,7 +2299,9 @@ impl Simulation {
     #[inline]
     fn answer(&mut self, task: u32) {
         let link = self.tasks.items[task as usize].link;
-        match self.cross(link, false) {
+        let crossing = self.cross(link, false);
+        self.count_answer(task, link, &crossing);
+        match crossing {
             Crossing::After(delay) => self.now_or_later(delay, Ev::Reply(task)),
             Crossing::Lost | Crossing::Refused => self.lost_in_network(task),
         }
@@ -2390,7 +2667,7 @@ impl Simulation {
             return;
         }
         self.fault_active[i] = starts;
-        let f: Fault = self.model.faults[i].clone();
+        let f: Fault = self.faults[i].clone();
         if let Some(flap) = f.flap {
             let window_end = f.duration.map_or(self.end, |d| f.at + d);
             let (next, ev) = if starts {
@@ -2634,7 +2911,9 @@ impl Simulation {
     /// not run before the crash has been applied to all of them.
     fn answer_later(&mut self, task: u32) {
         let link = self.tasks.items[task as usize].link;
-        match self.cross(link, false) {
+        let crossing = self.cross(link, false);
+        self.count_answer(task, link, &crossing);
+        match crossing {
             Crossing::After(delay) => self.at(delay, Ev::Reply(task)),
             Crossing::Lost | Crossing::Refused => self.lost_in_network(task),
         }
@@ -2878,6 +3157,14 @@ fn pick_eligible(
     }
 }
 
+fn arrival(now: SimTime, crossing: &Crossing) -> Option<SimTime> {
+    match crossing {
+        Crossing::After(delay) => Some(now + *delay),
+        Crossing::Refused => Some(now),
+        Crossing::Lost => None,
+    }
+}
+
 /// Links by (from, to) name pair, each with its own random stream.
 struct LinkTable<'m> {
     model: &'m Model,
@@ -2905,6 +3192,9 @@ impl<'m> LinkTable<'m> {
         let id = u32::try_from(self.links.len()).unwrap_or(NONE);
         self.links.push(LinkRt {
             zero: latency.is_zero(),
+            sent: 0,
+            failed: 0,
+            answers: 0,
             latency,
             rng: Stream::derive(self.seed, &format!("{from}->{to}"), "latency"),
             from: from.to_string(),

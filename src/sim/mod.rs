@@ -10,5 +10,8 @@ mod queue;
 pub mod random;
 pub mod time;
 
-pub use engine::{RunOptions, SimError, Simulation};
+pub use engine::{
+    LiveComponent, LiveLink, LiveState, MessageKind, RunOptions, SimError, Simulation,
+    TracedMessage,
+};
 pub use time::SimTime;

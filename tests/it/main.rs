@@ -7,6 +7,7 @@
 // Rates compared with exactly 0.0 stand for counts of zero, which are exact.
 #![allow(clippy::float_cmp)]
 
+mod app;
 mod bad_models;
 mod bundled;
 mod conservation;
@@ -15,3 +16,4 @@ mod regressions;
 mod resilience;
 mod support;
 mod theory;
+mod window;

@@ -1,0 +1,811 @@
+//! The live architecture diagram: nodes, edges and travelling messages, painted with
+//! egui's painter from the latest snapshot.
+//!
+//! What is drawn is derived from the simulation only: a node's colour from its replicas and
+//! faults and the failures it answers with, its ring from its measured utilisation, an
+//! edge's thickness from its measured request rate and its colour from the share of failed
+//! answers. Dots are a sample of real messages (one per link and direction at most every
+//! few frames), slowed down to be seen; the thickness carries the rate.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use eframe::egui::{
+    self, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind,
+    Vec2, epaint::CubicBezierShape,
+};
+
+use crate::model::{ComponentKind, Model};
+use crate::sim::{LiveState, MessageKind, SimTime};
+
+use super::layout;
+
+pub const NODE_SIZE: Vec2 = Vec2::new(168.0, 70.0);
+/// Wall-clock seconds a dot takes to cross its edge.
+pub const DOT_TRAVEL_S: f64 = 0.9;
+/// At most this many dots start per link and direction per second of wall time, so that
+/// a busy link shows a steady stream rather than a smear.
+const DOTS_PER_LINK_PER_S: f64 = 6.0;
+pub const MAX_DOTS: usize = 5000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Client,
+    Balancer,
+    Service,
+    External,
+}
+
+impl NodeKind {
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            NodeKind::Client => "clients",
+            NodeKind::Balancer => "load balancer",
+            NodeKind::Service => "service",
+            NodeKind::External => "external",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    Degraded,
+    Down,
+}
+
+impl Health {
+    #[must_use]
+    pub fn color(self) -> Color32 {
+        match self {
+            Health::Ok => Color32::from_rgb(70, 180, 110),
+            Health::Degraded => Color32::from_rgb(235, 170, 40),
+            Health::Down => Color32::from_rgb(220, 60, 60),
+        }
+    }
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Degraded => "degraded",
+            Health::Down => "down",
+        }
+    }
+}
+
+/// A node of the diagram: a workload (clients) or a component.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    /// Index among the model's components; `None` for clients.
+    pub component: Option<usize>,
+    /// Diagram coordinates of its centre.
+    pub pos: Pos2,
+}
+
+/// An edge: one link of the simulation, between two nodes.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub from: usize,
+    pub to: usize,
+    /// Index among the live state's links.
+    pub link: usize,
+}
+
+/// Figures measured between snapshots, smoothed over a few simulated seconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measured {
+    pub rate: f64,
+    pub error_share: f64,
+    pub utilization: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Dot {
+    pub link: usize,
+    pub kind: MessageKind,
+    pub lost: bool,
+    /// egui time (seconds) when it started.
+    pub born: f64,
+}
+
+pub struct Diagram {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    pub by_name: BTreeMap<String, usize>,
+    pub pan: Vec2,
+    pub zoom: f32,
+    /// Whether the view still follows the automatic fit (until the user pans or zooms).
+    pub fitted: bool,
+    pub link_measured: Vec<Measured>,
+    pub node_measured: Vec<Measured>,
+    pub dots: Vec<Dot>,
+    /// Previous snapshot's clock and counters, to measure rates.
+    last: Option<(SimTime, LiveState)>,
+    /// The newest message already turned into a dot (its send instant), per link.
+    last_message: Vec<SimTime>,
+    /// When each link and direction last started a dot (egui time).
+    last_dot_at: Vec<[f64; 2]>,
+    pub positions_edited: bool,
+    /// Per component: the queue length that fills its bar.
+    queue_limits: Vec<f64>,
+}
+
+/// What a click or right-click landed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Node(usize),
+    Edge(usize),
+}
+
+impl Diagram {
+    /// The diagram of a model and the links of its simulation, laid out automatically.
+    #[must_use]
+    pub fn new(model: &Model, live: &LiveState) -> Self {
+        let mut nodes: Vec<Node> = model
+            .workloads
+            .iter()
+            .map(|w| Node {
+                name: w.name.clone(),
+                kind: NodeKind::Client,
+                component: None,
+                pos: Pos2::ZERO,
+            })
+            .collect();
+        for (i, c) in model.components.iter().enumerate() {
+            nodes.push(Node {
+                name: c.name.clone(),
+                kind: match c.kind {
+                    ComponentKind::Service(_) => NodeKind::Service,
+                    ComponentKind::LoadBalancer(_) => NodeKind::Balancer,
+                    ComponentKind::External(_) => NodeKind::External,
+                },
+                component: Some(i),
+                pos: Pos2::ZERO,
+            });
+        }
+        // Two workloads may share a name with nothing else; the first one wins the label.
+        let mut by_name = BTreeMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            by_name.entry(n.name.clone()).or_insert(i);
+        }
+        let edges: Vec<Edge> = live
+            .links
+            .iter()
+            .enumerate()
+            .filter_map(|(link, l)| {
+                Some(Edge {
+                    from: *by_name.get(&l.from)?,
+                    to: *by_name.get(&l.to)?,
+                    link,
+                })
+            })
+            .collect();
+        let pairs: Vec<(usize, usize)> = edges.iter().map(|e| (e.from, e.to)).collect();
+        let positions = layout::layered(nodes.len(), &pairs);
+        for (node, p) in nodes.iter_mut().zip(positions) {
+            node.pos = Pos2::new(p[0], p[1]);
+        }
+        let n_links = live.links.len();
+        let n_nodes = nodes.len();
+        Diagram {
+            nodes,
+            edges,
+            by_name,
+            pan: Vec2::ZERO,
+            zoom: 1.0,
+            fitted: true,
+            link_measured: vec![Measured::default(); n_links],
+            node_measured: vec![Measured::default(); n_nodes],
+            dots: Vec::new(),
+            last: None,
+            last_message: vec![live.now; n_links],
+            last_dot_at: vec![[f64::NEG_INFINITY; 2]; n_links],
+            positions_edited: false,
+            queue_limits: model.components.iter().map(queue_limit).collect(),
+        }
+    }
+
+    /// Takes a new snapshot's counters: measures rates and starts dots for new messages.
+    pub fn observe(&mut self, live: &LiveState, time: f64) {
+        let Some((t0, before)) = self.last.take() else {
+            self.last = Some((live.now, live.clone()));
+            return;
+        };
+        if live.now < t0 || before.links.len() != live.links.len() {
+            // The run was recomputed from its start (a seek back): measure afresh.
+            self.link_measured.fill(Measured::default());
+            self.node_measured.fill(Measured::default());
+            self.dots.clear();
+            self.last_message.fill(live.now);
+            self.last = Some((live.now, live.clone()));
+            return;
+        }
+        let dt = (live.now - t0).as_secs_f64();
+        if dt > 0.0 {
+            // Smoothed over about two simulated seconds, so a busy link does not flicker.
+            let alpha = 1.0 - (-dt / 2.0).exp();
+            for (i, (l, b)) in live.links.iter().zip(&before.links).enumerate() {
+                let m = &mut self.link_measured[i];
+                let rate = (l.sent - b.sent) as f64 / dt;
+                m.rate += alpha * (rate - m.rate);
+                let answers = l.answers - b.answers;
+                if answers > 0 {
+                    let share = (l.failed - b.failed) as f64 / answers as f64;
+                    m.error_share += alpha * (share - m.error_share);
+                }
+            }
+            for node in 0..self.nodes.len() {
+                let Some(c) = self.nodes[node].component else {
+                    continue;
+                };
+                let (now_i, then_i) =
+                    (live.components[c].integrals, before.components[c].integrals);
+                let capacity = now_i.capacity_ns - then_i.capacity_ns;
+                if capacity > 0.0 {
+                    let u = (now_i.busy_ns - then_i.busy_ns) / capacity;
+                    let m = &mut self.node_measured[node];
+                    m.utilization += alpha * (u - m.utilization);
+                }
+            }
+        }
+        self.start_dots(live, time);
+        self.last = Some((live.now, live.clone()));
+    }
+
+    fn start_dots(&mut self, live: &LiveState, time: f64) {
+        let min_gap = 1.0 / DOTS_PER_LINK_PER_S;
+        for m in &live.messages {
+            let link = m.link as usize;
+            if link >= self.last_message.len() || m.sent <= self.last_message[link] {
+                continue;
+            }
+            self.last_message[link] = m.sent;
+            let direction =
+                usize::from(matches!(m.kind, MessageKind::Answer | MessageKind::Failure));
+            // Failures and retries always show: they are what a viewer looks for.
+            let notable = !matches!(m.kind, MessageKind::Request | MessageKind::Answer);
+            if !notable && time - self.last_dot_at[link][direction] < min_gap {
+                continue;
+            }
+            self.last_dot_at[link][direction] = time;
+            if self.dots.len() < MAX_DOTS {
+                self.dots.push(Dot {
+                    link,
+                    kind: m.kind,
+                    lost: m.arrives.is_none(),
+                    born: time,
+                });
+            }
+        }
+        self.dots.retain(|d| time - d.born < DOT_TRAVEL_S);
+    }
+
+    /// Health of a node from its live state and the answers it sends back.
+    #[must_use]
+    pub fn health(&self, node: usize, live: &LiveState) -> Health {
+        let Some(c) = self.nodes[node].component else {
+            return Health::Ok;
+        };
+        let Some(lc) = live.components.get(c) else {
+            return Health::Ok;
+        };
+        if lc.replicas_up == 0 {
+            return Health::Down;
+        }
+        let failing_answers = self
+            .edges
+            .iter()
+            .filter(|e| e.to == node)
+            .any(|e| self.link_measured[e.link].error_share > 0.01);
+        if lc.replicas_up < lc.replicas
+            || lc.slow
+            || lc.paused
+            || lc.failing
+            || lc.lost_workers > 0
+            || failing_answers
+        {
+            Health::Degraded
+        } else {
+            Health::Ok
+        }
+    }
+
+    fn to_screen(&self, origin: Pos2, p: Pos2) -> Pos2 {
+        origin + (p.to_vec2() * self.zoom) + self.pan
+    }
+
+    /// Fits the whole diagram in `rect`.
+    pub fn fit(&mut self, rect: Rect) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let mut bounds = Rect::NOTHING;
+        for n in &self.nodes {
+            bounds.extend_with(n.pos);
+        }
+        let bounds = bounds.expand2(NODE_SIZE * 0.5 + Vec2::splat(24.0));
+        let zoom = (rect.width() / bounds.width())
+            .min(rect.height() / bounds.height())
+            .clamp(0.3, 1.4);
+        self.zoom = zoom;
+        // origin + p*zoom + pan = centre of rect for p = centre of bounds.
+        self.pan = rect.center() - rect.min - bounds.center().to_vec2() * zoom;
+    }
+
+    fn node_rect(&self, origin: Pos2, node: usize) -> Rect {
+        Rect::from_center_size(
+            self.to_screen(origin, self.nodes[node].pos),
+            NODE_SIZE * self.zoom,
+        )
+    }
+
+    fn edge_curve(&self, origin: Pos2, edge: &Edge) -> [Pos2; 4] {
+        let a = self.node_rect(origin, edge.from);
+        let b = self.node_rect(origin, edge.to);
+        let (start, end) = if b.center().x > a.center().x + 1.0 {
+            (a.right_center(), b.left_center())
+        } else if b.center().x < a.center().x - 1.0 {
+            (a.left_center(), b.right_center())
+        } else if b.center().y > a.center().y {
+            (a.center_bottom(), b.center_top())
+        } else {
+            (a.center_top(), b.center_bottom())
+        };
+        let pull = ((end - start).length() * 0.4).max(20.0);
+        let dir = if (end.x - start.x).abs() > 1.0 {
+            Vec2::new(pull * (end.x - start.x).signum(), 0.0)
+        } else {
+            Vec2::new(0.0, pull * (end.y - start.y).signum())
+        };
+        [start, start + dir, end - dir, end]
+    }
+
+    /// Paints the diagram and handles its interactions; returns what was clicked and what
+    /// was right-clicked, if anything.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        live: &LiveState,
+        selected: Option<&Target>,
+        time: f64,
+        playing: bool,
+    ) -> DiagramResponse {
+        let (rect, background) =
+            ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+        if self.fitted {
+            self.fit(rect);
+        }
+        let origin = rect.min;
+        let mut out = DiagramResponse {
+            background: Some(background.clone()),
+            ..DiagramResponse::default()
+        };
+        // Pan with a drag on the background, zoom with the wheel about the pointer.
+        if background.dragged() {
+            self.pan += background.drag_delta();
+            self.fitted = false;
+        }
+        if let Some(pointer) = background.hover_pos() {
+            let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            if scroll.abs() > 0.0 {
+                let factor = (scroll / 300.0).exp();
+                let new_zoom = (self.zoom * factor).clamp(0.2, 3.0);
+                let anchor = pointer - origin - self.pan;
+                self.pan += anchor - anchor * (new_zoom / self.zoom);
+                self.zoom = new_zoom;
+                self.fitted = false;
+            }
+        }
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+
+        // Edges first, under the nodes.
+        let mut curves = Vec::with_capacity(self.edges.len());
+        for edge in &self.edges {
+            let curve = self.edge_curve(origin, edge);
+            let m = self.link_measured[edge.link];
+            let link = &live.links[edge.link];
+            let width =
+                (1.0 + 1.6 * (1.0 + m.rate).log10() as f32).clamp(1.0, 9.0) * self.zoom.sqrt();
+            let color = if link.cut {
+                Color32::from_rgb(220, 60, 60)
+            } else {
+                error_color(m.error_share)
+            };
+            let is_selected = selected == Some(&Target::Edge(edge.link));
+            let stroke = Stroke::new(if is_selected { width + 2.5 } else { width }, color);
+            let shape =
+                CubicBezierShape::from_points_stroke(curve, false, Color32::TRANSPARENT, stroke);
+            if link.cut || link.troubled {
+                let points = shape.flatten(Some(0.5));
+                painter.extend(Shape::dashed_line(&points, stroke, 8.0, 6.0));
+            } else {
+                painter.add(shape);
+            }
+            // Arrow head at the callee.
+            let tip = curve[3];
+            let back = (curve[3] - curve[2]).normalized() * 9.0 * self.zoom.sqrt();
+            let side = back.rot90() * 0.5;
+            painter.add(Shape::convex_polygon(
+                vec![tip, tip - back + side, tip - back - side],
+                color,
+                Stroke::NONE,
+            ));
+            curves.push(CubicBezierShape::from_points_stroke(
+                curve,
+                false,
+                Color32::TRANSPARENT,
+                stroke,
+            ));
+        }
+
+        // Dots along their edges: requests towards the callee, answers back.
+        let radius = 3.5 * self.zoom.sqrt();
+        let edge_index: BTreeMap<usize, usize> = self
+            .edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.link, i))
+            .collect();
+        if !playing {
+            // Paused: every traced message still crossing, where it really is.
+            for m in &live.messages {
+                let (Some(arrives), Some(&i)) = (m.arrives, edge_index.get(&(m.link as usize)))
+                else {
+                    continue;
+                };
+                if m.sent > live.now || arrives <= live.now {
+                    continue;
+                }
+                let span = (arrives - m.sent).as_secs_f64().max(1e-12);
+                let along = ((live.now - m.sent).as_secs_f64() / span) as f32;
+                let answer = matches!(m.kind, MessageKind::Answer | MessageKind::Failure);
+                let p = curves[i].sample(if answer { 1.0 - along } else { along });
+                painter.circle_filled(p, radius, message_color(m.kind));
+            }
+        }
+        for dot in &self.dots {
+            let Some(&i) = edge_index.get(&dot.link) else {
+                continue;
+            };
+            let progress = ((time - dot.born) / DOT_TRAVEL_S).clamp(0.0, 1.0) as f32;
+            let answer = matches!(dot.kind, MessageKind::Answer | MessageKind::Failure);
+            // A lost message stops halfway and fades: nobody receives it.
+            let along = if dot.lost { progress * 0.5 } else { progress };
+            let t = if answer { 1.0 - along } else { along };
+            let p = curves[i].sample(t);
+            let mut color = message_color(dot.kind);
+            if dot.lost {
+                color = color.gamma_multiply(1.0 - progress);
+            }
+            painter.circle_filled(p, radius, color);
+        }
+
+        // Nodes, each an interactive area named for tests and screen readers.
+        for node in 0..self.nodes.len() {
+            let r = self.node_rect(origin, node);
+            let id = ui.scope_id().with(("node", node));
+            let response = ui.interact(r, id, Sense::click_and_drag());
+            let name = self.nodes[node].name.clone();
+            response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+            if response.dragged() {
+                self.nodes[node].pos += response.drag_delta() / self.zoom;
+                self.positions_edited = true;
+            }
+            if response.clicked() {
+                out.clicked = Some(Target::Node(node));
+            }
+            if response.secondary_clicked() {
+                out.right_clicked = Some(Target::Node(node));
+            }
+            if response.hovered() {
+                out.hovered = Some(Target::Node(node));
+            }
+            out.node_responses.push(response);
+            self.paint_node(
+                &painter,
+                r,
+                node,
+                live,
+                selected == Some(&Target::Node(node)),
+            );
+        }
+
+        // Clicks on the background select the nearest edge, if near enough.
+        let pick = |pos: Pos2| -> Option<usize> {
+            let mut best: Option<(f32, usize)> = None;
+            for (i, c) in curves.iter().enumerate() {
+                for p in c.flatten(Some(2.0)) {
+                    let d = p.distance(pos);
+                    if d < 8.0 && best.is_none_or(|(bd, _)| d < bd) {
+                        best = Some((d, i));
+                    }
+                }
+            }
+            best.map(|(_, i)| self.edges[i].link)
+        };
+        if background.clicked()
+            && let Some(pos) = background.interact_pointer_pos()
+        {
+            out.clicked = Some(pick(pos).map_or(Target::Node(usize::MAX), Target::Edge));
+        }
+        if background.secondary_clicked()
+            && let Some(pos) = background.interact_pointer_pos()
+        {
+            out.right_clicked = pick(pos).map(Target::Edge);
+        }
+        out
+    }
+
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "r, z and c (rect, zoom, component) recur on every line of the drawing"
+    )]
+    fn paint_node(
+        &self,
+        painter: &egui::Painter,
+        r: Rect,
+        node: usize,
+        live: &LiveState,
+        selected: bool,
+    ) {
+        let n = &self.nodes[node];
+        let z = self.zoom;
+        let health = self.health(node, live);
+        let visuals_bg = Color32::from_rgb(38, 42, 50);
+        painter.rect(
+            r,
+            CornerRadius::same((8.0 * z) as u8),
+            visuals_bg,
+            Stroke::new(
+                if selected { 3.5 } else { 2.0 } * z.max(0.6),
+                health.color(),
+            ),
+            StrokeKind::Inside,
+        );
+        // The icon in a circle, ringed by utilisation.
+        let centre = Pos2::new(r.left() + 26.0 * z, r.center().y);
+        let ring = 19.0 * z;
+        painter.circle_filled(centre, ring, Color32::from_rgb(52, 58, 68));
+        let util = self.node_measured[node].utilization.clamp(0.0, 1.0) as f32;
+        // Only services have workers to be busy; a balancer or an outside dependency has no
+        // utilisation to show.
+        if n.kind == NodeKind::Service && util > 0.002 {
+            let steps = 48;
+            let end = util * std::f32::consts::TAU;
+            let points: Vec<Pos2> = (0..=steps)
+                .map(|k| {
+                    let a = -std::f32::consts::FRAC_PI_2 + end * k as f32 / steps as f32;
+                    centre + Vec2::angled(a) * ring
+                })
+                .collect();
+            painter.add(Shape::line(
+                points,
+                Stroke::new(4.0 * z, utilization_color(util)),
+            ));
+        }
+        paint_icon(painter, n.kind, centre, 9.0 * z, Color32::from_gray(225));
+        let text_left = r.left() + 52.0 * z;
+        painter.text(
+            Pos2::new(text_left, r.top() + 8.0 * z),
+            Align2::LEFT_TOP,
+            &n.name,
+            FontId::proportional(15.0 * z),
+            Color32::WHITE,
+        );
+        let Some(c) = n.component else {
+            let rate: f64 = self
+                .edges
+                .iter()
+                .filter(|e| e.from == node)
+                .map(|e| self.link_measured[e.link].rate)
+                .sum();
+            painter.text(
+                Pos2::new(text_left, r.top() + 28.0 * z),
+                Align2::LEFT_TOP,
+                format!("{} /s", short(rate)),
+                FontId::proportional(12.0 * z),
+                Color32::from_gray(190),
+            );
+            return;
+        };
+        let Some(lc) = live.components.get(c) else {
+            return;
+        };
+        // Replica dots: green up, red down.
+        let shown = lc.replica_up.len().min(10);
+        for (k, up) in lc.replica_up.iter().take(shown).enumerate() {
+            let p = Pos2::new(
+                text_left + 4.0 * z + k as f32 * 11.0 * z,
+                r.top() + 34.0 * z,
+            );
+            let color = if *up {
+                Health::Ok.color()
+            } else {
+                Health::Down.color()
+            };
+            painter.circle_filled(p, 4.0 * z, color);
+        }
+        let mut status = String::new();
+        if lc.replica_up.len() > shown {
+            let _ = write!(status, "+{} ", lc.replica_up.len() - shown);
+        }
+        for (on, what) in [
+            (lc.slow, "slow"),
+            (lc.paused, "paused"),
+            (lc.failing, "failing"),
+        ] {
+            if on {
+                status.push_str(what);
+                status.push(' ');
+            }
+        }
+        if !status.is_empty() {
+            painter.text(
+                Pos2::new(
+                    text_left + shown as f32 * 11.0 * z + 2.0 * z,
+                    r.top() + 28.0 * z,
+                ),
+                Align2::LEFT_TOP,
+                status.trim_end(),
+                FontId::proportional(11.0 * z),
+                Health::Degraded.color(),
+            );
+        }
+        // Queue depth: a bar that fills against the queue's limit (or four times the
+        // workers when the queue is unbounded), with the count beside it.
+        let limit = self.queue_limits.get(c).copied().unwrap_or(1.0);
+        let bar = Rect::from_min_size(
+            Pos2::new(text_left, r.bottom() - 16.0 * z),
+            Vec2::new(70.0 * z, 7.0 * z),
+        );
+        painter.rect_filled(bar, CornerRadius::same(2), Color32::from_rgb(60, 66, 76));
+        let fill = (f64::from(lc.queued) / limit.max(1.0)).clamp(0.0, 1.0) as f32;
+        if fill > 0.0 {
+            let mut full = bar;
+            full.set_width(bar.width() * fill);
+            painter.rect_filled(full, CornerRadius::same(2), queue_color(fill));
+        }
+        painter.text(
+            Pos2::new(bar.right() + 5.0 * z, bar.center().y),
+            Align2::LEFT_CENTER,
+            format!("q {}", lc.queued),
+            FontId::proportional(11.0 * z),
+            Color32::from_gray(190),
+        );
+    }
+
+    /// Which node or edge a target names, for the inspector.
+    #[must_use]
+    pub fn edge_of_link(&self, link: usize) -> Option<&Edge> {
+        self.edges.iter().find(|e| e.link == link)
+    }
+}
+
+#[derive(Default)]
+pub struct DiagramResponse {
+    pub clicked: Option<Target>,
+    pub right_clicked: Option<Target>,
+    pub hovered: Option<Target>,
+    pub background: Option<egui::Response>,
+    pub node_responses: Vec<egui::Response>,
+}
+
+/// A small drawn icon per kind (fonts may lack symbol glyphs): a person for clients, a
+/// fan-out for balancers, a stack of servers for services, a cloud for outside services.
+fn paint_icon(painter: &egui::Painter, kind: NodeKind, c: Pos2, s: f32, color: Color32) {
+    let stroke = Stroke::new((s / 6.0).max(1.0), color);
+    match kind {
+        NodeKind::Client => {
+            painter.circle_stroke(c + Vec2::new(0.0, -0.45 * s), 0.38 * s, stroke);
+            let shoulders: Vec<Pos2> = (0..=12)
+                .map(|k| {
+                    let a = std::f32::consts::PI * (1.0 + k as f32 / 12.0);
+                    c + Vec2::new(0.0, 0.85 * s) + Vec2::angled(a) * (0.75 * s)
+                })
+                .collect();
+            painter.add(Shape::line(shoulders, stroke));
+        }
+        NodeKind::Balancer => {
+            let from = c + Vec2::new(-0.8 * s, 0.0);
+            painter.circle_filled(from, 0.2 * s, color);
+            for dy in [-0.7, 0.0, 0.7] {
+                let to = c + Vec2::new(0.8 * s, dy * s);
+                painter.line_segment([from, to], stroke);
+                painter.circle_filled(to, 0.16 * s, color);
+            }
+        }
+        NodeKind::Service => {
+            for dy in [-0.55, 0.0, 0.55] {
+                let r = Rect::from_center_size(
+                    c + Vec2::new(0.0, dy * s),
+                    Vec2::new(1.6 * s, 0.42 * s),
+                );
+                painter.rect_stroke(r, CornerRadius::same(1), stroke, StrokeKind::Middle);
+                painter.circle_filled(r.right_center() - Vec2::new(0.3 * s, 0.0), 0.07 * s, color);
+            }
+        }
+        NodeKind::External => {
+            for (dx, dy, r) in [(-0.45, 0.15, 0.42), (0.05, -0.2, 0.55), (0.5, 0.15, 0.4)] {
+                painter.circle_filled(c + Vec2::new(dx * s, dy * s), r * s, color);
+            }
+            let base = Rect::from_min_max(
+                c + Vec2::new(-0.85 * s, 0.1 * s),
+                c + Vec2::new(0.88 * s, 0.55 * s),
+            );
+            painter.rect_filled(base, CornerRadius::same(2), color);
+        }
+    }
+}
+
+/// The queue length that fills a component's bar: its queue limit over all replicas, or
+/// four waiting requests per worker when its queue is unbounded.
+fn queue_limit(c: &crate::model::Component) -> f64 {
+    match &c.kind {
+        ComponentKind::Service(s) => {
+            let per_replica = s.queue.unwrap_or(4 * s.workers);
+            f64::from(per_replica) * f64::from(s.replicas.max(1))
+        }
+        _ => 1.0,
+    }
+}
+
+/// Grey-blue when all is well, through amber to red at 10% failed answers.
+#[must_use]
+pub fn error_color(share: f64) -> Color32 {
+    let t = (share / 0.1).clamp(0.0, 1.0) as f32;
+    let ok = Color32::from_rgb(120, 140, 170);
+    let bad = Color32::from_rgb(225, 60, 60);
+    lerp(ok, bad, t)
+}
+
+fn utilization_color(u: f32) -> Color32 {
+    if u < 0.7 {
+        Color32::from_rgb(80, 160, 230)
+    } else if u < 0.9 {
+        Color32::from_rgb(235, 170, 40)
+    } else {
+        Color32::from_rgb(225, 60, 60)
+    }
+}
+
+fn queue_color(fill: f32) -> Color32 {
+    lerp(
+        Color32::from_rgb(80, 160, 230),
+        Color32::from_rgb(225, 60, 60),
+        fill,
+    )
+}
+
+#[must_use]
+pub fn message_color(kind: MessageKind) -> Color32 {
+    match kind {
+        MessageKind::Request => Color32::from_rgb(120, 200, 255),
+        MessageKind::Answer => Color32::from_rgb(110, 220, 140),
+        MessageKind::Retry => Color32::from_rgb(245, 180, 50),
+        MessageKind::Failure => Color32::from_rgb(240, 70, 70),
+    }
+}
+
+fn lerp(a: Color32, b: Color32, t: f32) -> Color32 {
+    let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+    Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
+}
+
+/// A rate in a few characters: 3.2, 45, 1.2k, 3.4M.
+#[must_use]
+pub fn short(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else if x >= 10.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}

@@ -1,0 +1,1175 @@
+//! The desktop app: a live diagram of the running model, plots, a timeline and an
+//! inspector, on top of the same core the CLI drives.
+//!
+//! Owns the window and what the user does in it. The simulation runs on its own thread
+//! ([`worker`]); the UI reads the latest snapshot each frame and sends commands, so it never
+//! waits for the simulation and the simulation never waits for it. Must never: compute a
+//! figure of the run itself (every number shown comes from the core).
+
+// Screen geometry is f32 and colour channels u8: values are clamped to small ranges before
+// they are cast, so nothing is truncated that a person could see.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+
+pub mod diagram;
+pub mod layout;
+pub mod plots;
+pub mod worker;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use eframe::egui::{self, Color32, RichText};
+
+use crate::model::{self, Diagnostic, Fault, FaultAction, Model, Severity, Span};
+use crate::sim::SimTime;
+
+use diagram::{Diagram, Target};
+use worker::{Action, Command, Snapshot, Speed, Worker};
+
+/// The model the app opens with when given no file.
+pub const DEFAULT_MODEL: &str = include_str!("../../models/default.yaml");
+const DEFAULT_MODEL_NAME: &str = "default.yaml (built in)";
+
+/// Where the open model comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Embedded,
+    File(PathBuf),
+}
+
+impl Source {
+    fn label(&self) -> String {
+        match self {
+            Source::Embedded => DEFAULT_MODEL_NAME.to_string(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+
+    fn read(&self) -> Result<(Model, Vec<Diagnostic>), Vec<String>> {
+        let (name, text) = match self {
+            Source::Embedded => (DEFAULT_MODEL_NAME.to_string(), DEFAULT_MODEL.to_string()),
+            Source::File(p) => match std::fs::read_to_string(p) {
+                Ok(t) => (p.display().to_string(), t),
+                Err(e) => return Err(vec![format!("{}: cannot read: {e}", p.display())]),
+            },
+        };
+        model::parse(&name, &text).map_err(|d| {
+            d.items
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| describe(&name, d))
+                .collect()
+        })
+    }
+}
+
+fn describe(file: &str, d: &Diagnostic) -> String {
+    let mut text = format!("{file}:{}:{}: {}", d.span.line, d.span.col, d.message);
+    if let Some(h) = &d.hint {
+        text.push_str(" — ");
+        text.push_str(h);
+    }
+    text
+}
+
+/// `archsim open MODEL --screenshot FILE --at T`: run to T, save the window, exit.
+#[derive(Debug, Clone)]
+pub struct ScreenshotPlan {
+    pub path: PathBuf,
+    pub at: SimTime,
+}
+
+/// How the app was asked to start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub source: Source,
+    pub screenshot: Option<ScreenshotPlan>,
+    /// Start playing at once (the default for the desktop; tests start paused).
+    pub play: bool,
+}
+
+/// Opens the window and runs until it is closed.
+///
+/// # Errors
+/// When no window can be created (no display, no OpenGL).
+pub fn run(options: Options) -> Result<(), String> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([640.0, 400.0])
+            .with_title("archsim"),
+        ..eframe::NativeOptions::default()
+    };
+    let outcome: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let shared = Arc::clone(&outcome);
+    eframe::run_native(
+        "archsim",
+        native,
+        Box::new(move |cc| Ok(Box::new(ArchsimApp::new(&cc.egui_ctx, options, shared)))),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))?;
+    match outcome
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        Some(problem) => Err(problem),
+        None => Ok(()),
+    }
+}
+
+struct Watch {
+    // Kept alive for as long as the file is watched.
+    _watcher: notify::RecommendedWatcher,
+    changes: Receiver<()>,
+}
+
+fn watch(path: &Path, ctx: &egui::Context) -> Option<Watch> {
+    use notify::Watcher as _;
+    let (tx, changes) = channel();
+    let file_name = path.file_name()?.to_owned();
+    let ctx = ctx.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(e) = event
+            && e.paths.iter().any(|p| p.file_name() == Some(&file_name))
+            && (e.kind.is_modify() || e.kind.is_create())
+        {
+            let _ = tx.send(());
+            ctx.request_repaint();
+        }
+    })
+    .ok()?;
+    // Editors often save by writing a new file and renaming it over the old one: watch the
+    // directory, not the file.
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    watcher
+        .watch(dir, notify::RecursiveMode::NonRecursive)
+        .ok()?;
+    Some(Watch {
+        _watcher: watcher,
+        changes,
+    })
+}
+
+/// The speeds offered, in simulated seconds per second.
+const SPEEDS: [(Speed, &str); 8] = [
+    (Speed::Times(0.1), "0.1×"),
+    (Speed::Times(0.25), "0.25×"),
+    (Speed::Times(1.0), "1×"),
+    (Speed::Times(5.0), "5×"),
+    (Speed::Times(20.0), "20×"),
+    (Speed::Times(100.0), "100×"),
+    (Speed::Times(1000.0), "1000×"),
+    (Speed::Max, "max"),
+];
+
+pub struct ArchsimApp {
+    source: Source,
+    worker: Option<Worker>,
+    snapshot: Option<Arc<Snapshot>>,
+    diagram: Option<Diagram>,
+    diagram_generation: u64,
+    selected: Option<Target>,
+    context_target: Option<Target>,
+    /// Errors of the model on disk; the last good model keeps running meanwhile.
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    watch: Option<Watch>,
+    /// When a change on disk was noticed (egui time), to let a burst of writes settle.
+    reload_at: Option<f64>,
+    open_dialog: Option<String>,
+    screenshot: Option<ScreenshotPlan>,
+    /// Frames drawn since the screenshot instant was reached.
+    settled_frames: u32,
+    screenshot_taken: Arc<AtomicBool>,
+    screenshot_requested: bool,
+    outcome: Arc<Mutex<Option<String>>>,
+    /// The slider's value while it is being dragged (seconds).
+    scrub: Option<f64>,
+    status: Option<String>,
+}
+
+impl ArchsimApp {
+    /// Builds the app; the simulation thread starts at once.
+    #[must_use]
+    pub fn new(ctx: &egui::Context, options: Options, outcome: Arc<Mutex<Option<String>>>) -> Self {
+        ctx.set_visuals(egui::Visuals::dark());
+        let mut app = ArchsimApp {
+            source: options.source.clone(),
+            worker: None,
+            snapshot: None,
+            diagram: None,
+            diagram_generation: 0,
+            selected: None,
+            context_target: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            watch: None,
+            reload_at: None,
+            open_dialog: None,
+            screenshot: options.screenshot.clone(),
+            settled_frames: 0,
+            screenshot_taken: Arc::new(AtomicBool::new(false)),
+            screenshot_requested: false,
+            outcome,
+            scrub: None,
+            status: None,
+        };
+        app.open(ctx, options.source);
+        if let Some(w) = &app.worker {
+            if let Some(plan) = &app.screenshot {
+                w.send(Command::RunTo(plan.at));
+            } else if options.play {
+                w.send(Command::Play);
+            }
+        }
+        app
+    }
+
+    /// Opens a model: on success it replaces the running one; on failure the errors show
+    /// and whatever ran before keeps running.
+    fn open(&mut self, ctx: &egui::Context, source: Source) {
+        self.watch = match &source {
+            Source::File(p) => watch(p, ctx),
+            Source::Embedded => None,
+        };
+        self.source = source;
+        self.load(ctx);
+    }
+
+    fn load(&mut self, ctx: &egui::Context) {
+        match self.source.read() {
+            Ok((model, warnings)) => {
+                self.errors.clear();
+                let label = self.source.label();
+                self.warnings = warnings.iter().map(|d| describe(&label, d)).collect();
+                let model = Arc::new(model);
+                if let Some(w) = &self.worker {
+                    w.send(Command::Load(model));
+                } else {
+                    let ctx = ctx.clone();
+                    self.worker = Some(Worker::start(
+                        model,
+                        Box::new(move || ctx.request_repaint()),
+                    ));
+                }
+                self.selected = None;
+            }
+            Err(errors) => self.errors = errors,
+        }
+    }
+
+    /// The simulated clock as the UI last saw it.
+    #[must_use]
+    pub fn now(&self) -> Option<SimTime> {
+        self.snapshot.as_ref().map(|s| s.live.now)
+    }
+
+    /// The latest snapshot the UI drew from.
+    #[must_use]
+    pub fn snapshot(&self) -> Option<&Arc<Snapshot>> {
+        self.snapshot.as_ref()
+    }
+
+    /// Errors shown in the error panel.
+    #[must_use]
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+
+    /// Opens another model (what the Open dialog does).
+    pub fn open_path(&mut self, ctx: &egui::Context, path: PathBuf) {
+        self.open(ctx, Source::File(path));
+    }
+
+    fn send(&self, command: Command) {
+        if let Some(w) = &self.worker {
+            w.send(command);
+        }
+    }
+
+    fn poll_files(&mut self, ctx: &egui::Context, time: f64) {
+        if let Some(w) = &self.watch
+            && w.changes.try_iter().count() > 0
+        {
+            self.reload_at = Some(time + 0.2);
+        }
+        if let Some(at) = self.reload_at {
+            if time >= at {
+                self.reload_at = None;
+                self.load(ctx);
+            } else {
+                ctx.request_repaint_after(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn refresh(&mut self, time: f64) {
+        let Some(w) = &self.worker else {
+            return;
+        };
+        let snap = w.latest();
+        if self
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| Arc::ptr_eq(s, &snap))
+        {
+            if let Some(d) = &mut self.diagram {
+                d.observe(&snap.live, time);
+            }
+            return;
+        }
+        if self.diagram.is_none() || self.diagram_generation != snap.model_generation {
+            self.diagram = Some(Diagram::new(&snap.model, &snap.live));
+            self.diagram_generation = snap.model_generation;
+        }
+        if let Some(d) = &mut self.diagram {
+            d.observe(&snap.live, time);
+        }
+        self.snapshot = Some(snap);
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
+        let Some(snap) = self.snapshot.clone() else {
+            ui.horizontal(|ui| {
+                ui.label("No model is running.");
+                if ui.button("Open…").clicked() {
+                    self.open_dialog = Some(String::new());
+                }
+            });
+            return;
+        };
+        ui.horizontal(|ui| {
+            if snap.playing {
+                if ui.button("Pause").clicked() {
+                    self.send(Command::Pause);
+                }
+            } else if ui.button("Play").clicked() {
+                self.send(Command::Play);
+            }
+            if ui
+                .button("Step")
+                .on_hover_text("Process one event")
+                .clicked()
+            {
+                self.send(Command::Step);
+            }
+            let current = SPEEDS
+                .iter()
+                .find(|(s, _)| *s == snap.speed)
+                .map_or("?", |(_, l)| l);
+            egui::ComboBox::from_label("speed")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (speed, label) in SPEEDS {
+                        if ui.selectable_label(snap.speed == speed, label).clicked() {
+                            self.send(Command::Speed(speed));
+                        }
+                    }
+                });
+            ui.separator();
+            let now = snap.live.now.as_secs_f64();
+            let end = snap.end.as_secs_f64();
+            ui.label(RichText::new(format!("t = {} / {}", clock(now), clock(end))).monospace());
+            let mut value = self.scrub.unwrap_or(now);
+            let slider = ui.add(
+                egui::Slider::new(&mut value, 0.0..=end)
+                    .text("time")
+                    .show_value(false)
+                    .trailing_fill(true),
+            );
+            if slider.dragged() {
+                self.scrub = Some(value);
+            }
+            if slider.drag_stopped() || (slider.changed() && !slider.dragged()) {
+                self.scrub = None;
+                self.send(Command::Seek(SimTime::from_secs_f64(value)));
+            }
+            ui.separator();
+            ui.label(format!("seed {}", snap.seed));
+            ui.label(format!("{} events", snap.live.events));
+            if snap.playing {
+                ui.label(format!("×{}", diagram::short(snap.sim_rate)));
+            }
+            ui.separator();
+            if ui.button("Open…").clicked() {
+                self.open_dialog = Some(match &self.source {
+                    Source::File(p) => p.display().to_string(),
+                    Source::Embedded => String::new(),
+                });
+            }
+            ui.label(RichText::new(self.source.label()).weak());
+            if !self.warnings.is_empty() {
+                ui.label(
+                    RichText::new(format!("{} warning(s)", self.warnings.len()))
+                        .color(Color32::from_rgb(235, 170, 40)),
+                )
+                .on_hover_text(self.warnings.join("\n"));
+            }
+        });
+    }
+
+    fn error_panel(&self, ui: &mut egui::Ui) {
+        ui.label(
+            RichText::new(if self.snapshot.is_some() {
+                "The model on disk has errors; the last good model keeps running. Fix the file and save: it reloads by itself."
+            } else {
+                "The model has errors. Fix the file and save: it reloads by itself."
+            })
+            .color(Color32::from_rgb(240, 120, 120))
+            .strong(),
+        );
+        for e in &self.errors {
+            ui.label(
+                RichText::new(e)
+                    .monospace()
+                    .color(Color32::from_rgb(240, 170, 170)),
+            );
+        }
+    }
+
+    fn inspector(&mut self, ui: &mut egui::Ui) {
+        let Some(snap) = self.snapshot.clone() else {
+            return;
+        };
+        let Some(diagram) = &self.diagram else {
+            return;
+        };
+        egui::ScrollArea::vertical()
+            .id_salt("inspector")
+            .max_height(ui.available_height() * 0.55)
+            .show(ui, |ui| match &self.selected {
+                Some(Target::Node(n)) if *n < diagram.nodes.len() => {
+                    inspect_node(ui, diagram, *n, &snap);
+                }
+                Some(Target::Edge(link)) => inspect_edge(ui, diagram, *link, &snap),
+                _ => {
+                    ui.heading(snap.model.name.clone().unwrap_or_else(|| "Model".into()));
+                    ui.label(
+                        "Click a component or a link to inspect it; right-click it to break it.",
+                    );
+                    ui.add_space(6.0);
+                    legend(ui);
+                    let r = &snap.report;
+                    ui.add_space(6.0);
+                    ui.label(RichText::new("So far (after warm-up)").strong());
+                    egui::Grid::new("totals").striped(true).show(ui, |ui| {
+                        for (label, v) in [
+                            ("requests", r.totals.generated),
+                            ("ok", r.totals.ok),
+                            ("ok, degraded", r.totals.ok_degraded),
+                            ("failed", r.totals.failed),
+                            ("in flight", r.totals.in_flight),
+                        ] {
+                            ui.label(label);
+                            ui.label(v.to_string());
+                            ui.end_row();
+                        }
+                    });
+                }
+            });
+        ui.separator();
+        Self::changes(ui, &snap);
+        ui.separator();
+        self.event_log(ui, &snap);
+    }
+
+    fn changes(ui: &mut egui::Ui, snap: &Snapshot) {
+        ui.label(RichText::new("Changes made in this run").strong());
+        if snap.interventions.is_empty() {
+            ui.label(RichText::new("None yet: right-click a component or link.").weak());
+            return;
+        }
+        for i in &snap.interventions {
+            ui.label(format!(
+                "{}  {}",
+                clock(i.at.as_secs_f64()),
+                describe_action(&i.action, &snap.faults)
+            ));
+        }
+        if ui
+            .button("Copy as faults (YAML)")
+            .on_hover_text("Paste under `faults:` in the model to replay these changes")
+            .clicked()
+        {
+            ui.ctx().copy_text(interventions_yaml(snap));
+        }
+    }
+
+    fn event_log(&self, ui: &mut egui::Ui, snap: &Snapshot) {
+        ui.label(RichText::new("Event log").strong());
+        egui::ScrollArea::vertical()
+            .id_salt("events")
+            .stick_to_bottom(true)
+            .show(ui, |ui| {
+                if snap.report.events.is_empty() {
+                    ui.label(
+                        RichText::new(
+                            "Faults, recoveries, breaker trips and failovers appear here.",
+                        )
+                        .weak(),
+                    );
+                }
+                for e in &snap.report.events {
+                    let color = match e.kind.as_str() {
+                        "fault" => Color32::from_rgb(240, 120, 120),
+                        "recovery" => Color32::from_rgb(120, 210, 150),
+                        "breaker" => Color32::from_rgb(240, 190, 90),
+                        _ => ui.visuals().text_color(),
+                    };
+                    let text =
+                        RichText::new(format!("{}  {}", clock(e.t_s), e.message)).color(color);
+                    if ui
+                        .add(egui::Label::new(text).sense(egui::Sense::click()))
+                        .on_hover_text("Jump to this instant")
+                        .clicked()
+                    {
+                        self.send(Command::Seek(SimTime::from_secs_f64(e.t_s)));
+                    }
+                }
+            });
+    }
+
+    fn context_menu(&mut self, ui: &mut egui::Ui, target: &Target) {
+        let Some(snap) = self.snapshot.clone() else {
+            return;
+        };
+        let Some(diagram) = &self.diagram else {
+            return;
+        };
+        let mut action: Option<Action> = None;
+        match target {
+            Target::Node(n) => {
+                let node = &diagram.nodes[*n];
+                let Some(comp) = node.component else {
+                    ui.label("Clients cannot be broken; change their rate in the model.");
+                    return;
+                };
+                let id = model::ComponentId(u32::try_from(comp).unwrap_or(u32::MAX));
+                ui.label(RichText::new(&node.name).strong());
+                let active = active_on(&snap, Some(id));
+                if active.is_empty() {
+                    let fault = |a: FaultAction, replica: Option<u32>| Fault {
+                        at: SimTime::ZERO,
+                        duration: None,
+                        target: Some(id),
+                        replica,
+                        action: a,
+                        flap: None,
+                        count: None,
+                        span: Span::default(),
+                    };
+                    if ui.button("Crash").clicked() {
+                        action = Some(Action::Start(fault(FaultAction::Crash, None)));
+                    }
+                    let replicas = snap.live.components.get(comp).map_or(1, |c| c.replicas);
+                    if replicas > 1 && ui.button("Crash one replica").clicked() {
+                        action = Some(Action::Start(fault(FaultAction::Crash, Some(0))));
+                    }
+                    if ui.button("Slow down ×10").clicked() {
+                        action = Some(Action::Start(fault(
+                            FaultAction::Slow {
+                                factor: 10.0,
+                                delay: SimTime::ZERO,
+                            },
+                            None,
+                        )));
+                    }
+                    if ui.button("Fail half of its requests").clicked() {
+                        action = Some(Action::Start(fault(
+                            FaultAction::Error { fraction: 0.5 },
+                            None,
+                        )));
+                    }
+                    if ui.button("Pause (stop-the-world)").clicked() {
+                        action = Some(Action::Start(fault(FaultAction::Pause, None)));
+                    }
+                    if ui.button("Partition from its callers").clicked() {
+                        let callers: Vec<String> = diagram
+                            .edges
+                            .iter()
+                            .filter(|e| e.to == *n)
+                            .map(|e| diagram.nodes[e.from].name.clone())
+                            .collect();
+                        action = Some(Action::Start(Fault {
+                            target: None,
+                            action: FaultAction::Partition {
+                                groups: vec![vec![node.name.clone()], callers],
+                            },
+                            ..fault(FaultAction::Crash, None)
+                        }));
+                    }
+                } else {
+                    for index in active {
+                        let label = match snap.faults[index].action {
+                            FaultAction::Crash => "Restart".to_string(),
+                            ref a => format!("End {}", a.verb()),
+                        };
+                        if ui.button(label).clicked() {
+                            action = Some(Action::End(index));
+                        }
+                    }
+                }
+            }
+            Target::Edge(link) => {
+                let Some(l) = snap.live.links.get(*link) else {
+                    return;
+                };
+                ui.label(RichText::new(format!("{} → {}", l.from, l.to)).strong());
+                let active: Vec<usize> = snap
+                    .live
+                    .active_faults
+                    .iter()
+                    .copied()
+                    .filter(|&i| match &snap.faults[i].action {
+                        FaultAction::Link { a, b, .. } => {
+                            (a == &l.from && b == &l.to) || (a == &l.to && b == &l.from)
+                        }
+                        _ => false,
+                    })
+                    .collect();
+                if active.is_empty() {
+                    let link_fault = |latency: Option<&str>, loss: f64, blackhole: bool| Fault {
+                        at: SimTime::ZERO,
+                        duration: None,
+                        target: None,
+                        replica: None,
+                        action: FaultAction::Link {
+                            a: l.from.clone(),
+                            b: l.to.clone(),
+                            latency: latency.and_then(|d| crate::model::dist::parse_dist(d).ok()),
+                            loss,
+                            reset: false,
+                            bandwidth: None,
+                            blackhole,
+                        },
+                        flap: None,
+                        count: None,
+                        span: Span::default(),
+                    };
+                    if ui.button("Cut (black hole)").clicked() {
+                        action = Some(Action::Start(link_fault(None, 0.0, true)));
+                    }
+                    if ui.button("Add 100 ms latency").clicked() {
+                        action = Some(Action::Start(link_fault(Some("100ms"), 0.0, false)));
+                    }
+                    if ui.button("Lose 10% of messages").clicked() {
+                        action = Some(Action::Start(link_fault(None, 0.1, false)));
+                    }
+                } else {
+                    for index in active {
+                        if ui.button("Heal the link").clicked() {
+                            action = Some(Action::End(index));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(a) = action {
+            self.send(Command::Intervene(a));
+            ui.close();
+        }
+    }
+
+    fn open_window(&mut self, ctx: &egui::Context) {
+        let Some(mut path) = self.open_dialog.take() else {
+            return;
+        };
+        let mut keep = true;
+        let mut chosen: Option<PathBuf> = None;
+        egui::Window::new("Open a model")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label("Path of a model file (YAML):");
+                let field = ui.text_edit_singleline(&mut path);
+                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    chosen = Some(PathBuf::from(path.trim()));
+                }
+                let bundled = bundled_models();
+                if !bundled.is_empty() {
+                    ui.label("Bundled models:");
+                    for p in bundled {
+                        if ui.link(p.display().to_string()).clicked() {
+                            chosen = Some(p);
+                        }
+                    }
+                }
+                ui.horizontal(|ui| {
+                    if ui.button("Open").clicked() {
+                        chosen = Some(PathBuf::from(path.trim()));
+                    }
+                    if ui.button("Built-in example").clicked() {
+                        keep = false;
+                        self.open(ui.ctx(), Source::Embedded);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        keep = false;
+                    }
+                });
+            });
+        if let Some(p) = chosen {
+            self.open(ctx, Source::File(p));
+            keep = false;
+        }
+        if keep {
+            self.open_dialog = Some(path);
+        }
+    }
+
+    fn screenshot_step(&mut self, ctx: &egui::Context) {
+        let Some(plan) = self.screenshot.clone() else {
+            return;
+        };
+        if self.screenshot_taken.load(Ordering::SeqCst) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        let reached = self
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| !s.playing && (s.live.now >= plan.at || s.live.now >= s.end));
+        let failed = self.worker.is_none() && !self.errors.is_empty();
+        if failed {
+            *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(self.errors.join("\n"));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        if !reached {
+            ctx.request_repaint();
+            return;
+        }
+        // A few frames after arriving, so that dots and measured rates are on screen.
+        self.settled_frames += 1;
+        if self.settled_frames < 20 || self.screenshot_requested {
+            ctx.request_repaint();
+            return;
+        }
+        self.screenshot_requested = true;
+        let done = Arc::clone(&self.screenshot_taken);
+        let outcome = Arc::clone(&self.outcome);
+        let ctx2 = ctx.clone();
+        ctx.request_screenshot(move |image| {
+            let [w, h] = image.size;
+            let bytes: Vec<u8> = image.pixels.iter().flat_map(Color32::to_array).collect();
+            let saved = u32::try_from(w)
+                .ok()
+                .zip(u32::try_from(h).ok())
+                .and_then(|(w, h)| image::RgbaImage::from_raw(w, h, bytes))
+                .ok_or_else(|| "the screenshot had an unexpected size".to_string())
+                .and_then(|img| {
+                    img.save(&plan.path)
+                        .map_err(|e| format!("{}: {e}", plan.path.display()))
+                });
+            if let Err(e) = saved {
+                *outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+            }
+            done.store(true, Ordering::SeqCst);
+            ctx2.request_repaint();
+        });
+    }
+}
+
+impl eframe::App for ArchsimApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let time = ui.input(|i| i.time);
+        self.poll_files(&ctx, time);
+        self.refresh(time);
+        if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
+            self.open_dialog = Some(String::new());
+        }
+        if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Space))
+            && let Some(s) = &self.snapshot
+        {
+            self.send(if s.playing {
+                Command::Pause
+            } else {
+                Command::Play
+            });
+        }
+
+        egui::Panel::top("timeline").show(ui, |ui| self.top_bar(ui));
+        if !self.errors.is_empty() {
+            egui::Panel::top("errors")
+                .frame(
+                    egui::Frame::default()
+                        .fill(Color32::from_rgb(60, 20, 24))
+                        .inner_margin(6.0),
+                )
+                .show(ui, |ui| self.error_panel(ui));
+        }
+        if let Some(s) = self.snapshot.clone() {
+            egui::Panel::bottom("plots")
+                .resizable(true)
+                .default_size(220.0)
+                .show(ui, |ui| {
+                    let selected = match &self.selected {
+                        Some(Target::Node(n)) => self
+                            .diagram
+                            .as_ref()
+                            .and_then(|d| d.nodes.get(*n))
+                            .filter(|n| n.component.is_some())
+                            .map(|n| n.name.clone()),
+                        _ => None,
+                    };
+                    plots::show(ui, &s.report, selected.as_deref());
+                });
+            egui::Panel::right("inspector")
+                .resizable(true)
+                .default_size(330.0)
+                .show(ui, |ui| self.inspector(ui));
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            let (Some(snap), Some(diagram)) = (self.snapshot.clone(), self.diagram.as_mut()) else {
+                ui.centered_and_justified(|ui| ui.label("No model is running. Open one (Ctrl+O)."));
+                return;
+            };
+            let response = diagram.show(ui, &snap.live, self.selected.as_ref(), time, snap.playing);
+            if let Some(t) = response.clicked {
+                self.selected = match t {
+                    Target::Node(n) if n == usize::MAX => None,
+                    t => Some(t),
+                };
+            }
+            if let Some(t) = response.right_clicked {
+                self.context_target = Some(t);
+            }
+            let menu_on = match &self.context_target {
+                Some(Target::Node(n)) => response.node_responses.get(*n).cloned(),
+                Some(Target::Edge(_)) => response.background.clone(),
+                None => None,
+            };
+            if let (Some(r), Some(target)) = (menu_on, self.context_target.clone()) {
+                r.context_menu(|ui| self.context_menu(ui, &target));
+            }
+            if let Some(d) = self.diagram.as_mut() {
+                let fit = egui::Button::new("Fit");
+                let at = ui.max_rect().right_top() + egui::vec2(-48.0, 8.0);
+                if ui
+                    .put(egui::Rect::from_min_size(at, egui::vec2(40.0, 22.0)), fit)
+                    .clicked()
+                {
+                    d.fitted = true;
+                }
+            }
+            if let Some(status) = &self.status {
+                ui.label(status);
+            }
+        });
+        self.open_window(&ctx);
+        if self.diagram.as_ref().is_some_and(|d| !d.dots.is_empty())
+            || self.snapshot.as_ref().is_some_and(|s| s.playing)
+        {
+            ctx.request_repaint();
+        }
+        self.screenshot_step(&ctx);
+    }
+}
+
+/// The faults on now that apply to a component (by target), or to the network (`None`).
+fn active_on(snap: &Snapshot, target: Option<model::ComponentId>) -> Vec<usize> {
+    snap.live
+        .active_faults
+        .iter()
+        .copied()
+        .filter(|&i| {
+            snap.faults
+                .get(i)
+                .is_some_and(|f| f.target == target && target.is_some())
+        })
+        .collect()
+}
+
+fn inspect_node(ui: &mut egui::Ui, diagram: &Diagram, n: usize, snap: &Snapshot) {
+    let node = &diagram.nodes[n];
+    let health = diagram.health(n, &snap.live);
+    ui.horizontal(|ui| {
+        ui.heading(&node.name);
+        ui.label(RichText::new(health.label()).color(health.color()).strong());
+    });
+    ui.label(RichText::new(node.kind.label()).weak());
+    let Some(c) = node.component else {
+        let out: Vec<&diagram::Edge> = diagram.edges.iter().filter(|e| e.from == n).collect();
+        for e in out {
+            ui.label(format!(
+                "sends {} req/s to {}",
+                diagram::short(diagram.link_measured[e.link].rate),
+                diagram.nodes[e.to].name
+            ));
+        }
+        return;
+    };
+    let comp = &snap.model.components[c];
+    if let Some(d) = &comp.description {
+        ui.label(d);
+    }
+    let lc = &snap.live.components[c];
+    let m = diagram.node_measured[n];
+    egui::Grid::new("live").striped(true).show(ui, |ui| {
+        let mut row = |k: &str, v: String| {
+            ui.label(k);
+            ui.label(v);
+            ui.end_row();
+        };
+        row(
+            "replicas up",
+            format!("{} of {}", lc.replicas_up, lc.replicas),
+        );
+        row("workers busy", format!("{} of {}", lc.busy, lc.capacity));
+        row("queued", lc.queued.to_string());
+        row(
+            "utilisation (recent)",
+            format!("{:.0}%", m.utilization * 100.0),
+        );
+        if let Some(r) = snap.report.components.get(&node.name) {
+            row(
+                "throughput",
+                format!("{}/s", diagram::short(r.throughput_per_s)),
+            );
+            if let Some(p) = r.response_s.p99 {
+                row("response p99", format!("{:.1} ms", p * 1e3));
+            }
+            row("retries sent", r.retries_sent.to_string());
+            row("rejected", r.rejected.to_string());
+            row("abandoned work", r.abandoned.to_string());
+            if r.short_circuited > 0 {
+                row("short-circuited", r.short_circuited.to_string());
+            }
+        }
+    });
+    ui.add_space(4.0);
+    ui.label(RichText::new("Configuration").strong());
+    match &comp.kind {
+        model::ComponentKind::Service(s) => {
+            ui.label(format!(
+                "{} replica(s) × {} workers, queue {}",
+                s.replicas,
+                s.workers,
+                s.queue.map_or("unbounded".to_string(), |q| q.to_string())
+            ));
+            for h in &s.handlers {
+                let name = h.request.map_or("*", |t| snap.model.request_type_name(t));
+                ui.label(format!("• {name}: work {}", h.work));
+                for step in &h.steps {
+                    let calls: Vec<&model::Call> = match step {
+                        model::Step::Call(c) => vec![c],
+                        model::Step::Parallel(cs) => cs.iter().collect(),
+                    };
+                    for call in calls {
+                        let mut text = format!("    → {}", snap.model.component(call.to).name);
+                        if let Some(t) = call.timeout {
+                            let _ = write!(text, ", timeout {t}");
+                        }
+                        if let Some(r) = &call.retry {
+                            let _ = write!(text, ", {} attempts", r.attempts);
+                        }
+                        if call.breaker.is_some() {
+                            text.push_str(", breaker");
+                        }
+                        if call.fallback {
+                            text.push_str(", fallback");
+                        }
+                        ui.label(text);
+                    }
+                }
+            }
+        }
+        model::ComponentKind::LoadBalancer(lb) => {
+            ui.label(format!("policy {:?}", lb.policy));
+            if lb.health_check.is_some() {
+                ui.label("health-checked backends");
+            }
+        }
+        model::ComponentKind::External(_) => {
+            ui.label("an outside dependency: a latency and an error rate");
+        }
+    }
+}
+
+fn inspect_edge(ui: &mut egui::Ui, diagram: &Diagram, link: usize, snap: &Snapshot) {
+    let Some(l) = snap.live.links.get(link) else {
+        return;
+    };
+    ui.heading(format!("{} → {}", l.from, l.to));
+    ui.label(RichText::new("link").weak());
+    let m = diagram.link_measured.get(link).copied().unwrap_or_default();
+    egui::Grid::new("edge").striped(true).show(ui, |ui| {
+        let mut row = |k: &str, v: String| {
+            ui.label(k);
+            ui.label(v);
+            ui.end_row();
+        };
+        row("requests (recent)", format!("{}/s", diagram::short(m.rate)));
+        row(
+            "failed answers (recent)",
+            format!("{:.1}%", m.error_share * 100.0),
+        );
+        row("requests sent", l.sent.to_string());
+        row("failed answers", l.failed.to_string());
+        row(
+            "latency (one way)",
+            snap.model.link_latency(&l.from, &l.to).to_string(),
+        );
+        if l.cut {
+            row("state", "cut".into());
+        } else if l.troubled {
+            row("state", "degraded by a fault".into());
+        }
+    });
+}
+
+fn legend(ui: &mut egui::Ui) {
+    ui.label(RichText::new("Reading the diagram").strong());
+    ui.label("Border: green ok, amber degraded, red down. Ring: utilisation. Bar: queue.");
+    ui.label("Edge thickness: request rate. Edge colour: share of failed answers.");
+    ui.label("Dots: a sample of messages, slowed down to be seen while running, and where they really are when paused:");
+    ui.horizontal_wrapped(|ui| {
+        for (kind, name) in [
+            (crate::sim::MessageKind::Request, "request"),
+            (crate::sim::MessageKind::Retry, "retry"),
+            (crate::sim::MessageKind::Answer, "answer"),
+            (crate::sim::MessageKind::Failure, "failure"),
+        ] {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter()
+                .circle_filled(rect.center(), 4.0, diagram::message_color(kind));
+            ui.label(RichText::new(name).color(diagram::message_color(kind)));
+        }
+    });
+}
+
+fn describe_action(action: &Action, faults: &[Fault]) -> String {
+    match action {
+        Action::Start(f) => fault_text(f),
+        Action::End(i) => faults
+            .get(*i)
+            .map_or("end a fault".into(), |f| format!("end: {}", fault_text(f))),
+    }
+}
+
+fn fault_text(f: &Fault) -> String {
+    match &f.action {
+        FaultAction::Link { a, b, .. } => format!("link trouble {a} ↔ {b}"),
+        FaultAction::Partition { groups } => format!("partition {groups:?}"),
+        a => format!("{} #{}", a.verb(), f.target.map_or(0, |t| t.0)),
+    }
+}
+
+/// The run's interventions as scripted faults: start instants, and durations where they
+/// were ended.
+fn interventions_yaml(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    let first_injected = snap.faults.len()
+        - snap
+            .interventions
+            .iter()
+            .filter(|i| matches!(i.action, Action::Start(_)))
+            .count();
+    let mut index = first_injected;
+    for i in &snap.interventions {
+        let Action::Start(f) = &i.action else {
+            continue;
+        };
+        let ended = snap.interventions.iter().find_map(|j| match j.action {
+            Action::End(k) if k == index => Some(j.at),
+            _ => None,
+        });
+        index += 1;
+        let mut line = format!("  - {{ at: {}", i.at);
+        if let Some(end) = ended {
+            let _ = write!(line, ", for: {}", end - i.at);
+        }
+        let name = |id: Option<model::ComponentId>| {
+            id.map_or(String::new(), |c| snap.model.component(c).name.clone())
+        };
+        match &f.action {
+            FaultAction::Crash => {
+                let _ = write!(line, ", crash: {}", name(f.target));
+            }
+            FaultAction::Slow { factor, .. } => {
+                let _ = write!(line, ", slow: {}, factor: {factor}", name(f.target));
+            }
+            FaultAction::Error { fraction } => {
+                let _ = write!(
+                    line,
+                    ", error: {}, fraction: {}%",
+                    name(f.target),
+                    fraction * 100.0
+                );
+            }
+            FaultAction::Pause => {
+                let _ = write!(line, ", pause: {}", name(f.target));
+            }
+            FaultAction::Capacity { workers } => {
+                let _ = write!(line, ", capacity: {}, workers: {workers}", name(f.target));
+            }
+            FaultAction::Partition { groups } => {
+                let gs: Vec<String> = groups
+                    .iter()
+                    .map(|g| format!("[{}]", g.join(", ")))
+                    .collect();
+                let _ = write!(line, ", partition: [{}]", gs.join(", "));
+            }
+            FaultAction::Link {
+                a,
+                b,
+                latency,
+                loss,
+                blackhole,
+                ..
+            } => {
+                let _ = write!(line, ", link: [{a}, {b}]");
+                if let Some(l) = latency {
+                    let _ = write!(line, ", latency: {l}");
+                }
+                if *loss > 0.0 {
+                    let _ = write!(line, ", loss: {}%", loss * 100.0);
+                }
+                if *blackhole {
+                    line.push_str(", blackhole: true");
+                }
+            }
+        }
+        if let Some(r) = f.replica {
+            let _ = write!(line, ", replica: {r}");
+        }
+        line.push_str(" }\n");
+        out.push_str(&line);
+    }
+    out
+}
+
+/// The bundled models beside the working directory, if there are any.
+fn bundled_models() -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("models")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Seconds as m:ss.mmm (or h:mm:ss for long runs).
+fn clock(s: f64) -> String {
+    let total_ms = (s * 1e3).round().max(0.0) as u64;
+    let (h, rest) = (total_ms / 3_600_000, total_ms % 3_600_000);
+    let (m, rest) = (rest / 60_000, rest % 60_000);
+    let (sec, ms) = (rest / 1000, rest % 1000);
+    if h > 0 {
+        format!("{h}:{m:02}:{sec:02}")
+    } else {
+        format!("{m}:{sec:02}.{ms:03}")
+    }
+}

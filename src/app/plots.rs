@@ -1,0 +1,136 @@
+//! Plots of the run over simulated time, drawn from the report's series: the same figures,
+//! bucket for bucket, that `archsim run --json` prints for the same seed.
+
+use eframe::egui::{self, Color32};
+use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, VLine};
+
+use crate::observe::Report;
+
+/// Which component's queue and utilisation the third plot shows (`None`: every service).
+pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
+    let series = &report.series;
+    let t = &series.t_s;
+    // Plot each bucket at its middle, so a value sits over the span it measured.
+    let mid = |k: usize| t[k] + series.bucket_s / 2.0;
+    let points = |values: &[f64]| -> PlotPoints<'static> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| [mid(k), *v])
+            .collect()
+    };
+    let some_points = |values: &[Option<f64>], scale: f64| -> PlotPoints<'static> {
+        values
+            .iter()
+            .enumerate()
+            .filter_map(|(k, v)| v.map(|v| [mid(k), v * scale]))
+            .collect()
+    };
+    let markers: Vec<(f64, bool)> = report
+        .events
+        .iter()
+        .filter(|e| e.kind == "fault" || e.kind == "recovery")
+        .map(|e| (e.t_s, e.kind == "fault"))
+        .collect();
+    let add_markers = |plot_ui: &mut egui_plot::PlotUi<'_>| {
+        for (at, fault) in &markers {
+            // Unnamed, so the markers stay out of the legend.
+            let (name, color) = if *fault {
+                ("", Color32::from_rgb(220, 60, 60))
+            } else {
+                ("", Color32::from_rgb(70, 180, 110))
+            };
+            plot_ui.vline(VLine::new(name, *at).color(color).width(1.0));
+        }
+    };
+    let link = ui.make_persistent_id("run-plots");
+    let height = ui.available_height().max(80.0);
+    let width = (ui.available_width() / 3.0 - 8.0).max(120.0);
+    ui.horizontal(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.label("Requests per second");
+            Plot::new("throughput")
+                .height(height - 22.0)
+                .legend(
+                    Legend::default()
+                        .position(Corner::LeftTop)
+                        .background_alpha(0.6),
+                )
+                .link_axis(link, [true, false])
+                .include_y(0.0)
+                .show(ui, |plot_ui| {
+                    plot_ui.line(
+                        Line::new("answered", points(&series.throughput_per_s))
+                            .color(Color32::from_rgb(110, 220, 140)),
+                    );
+                    for (cause, values) in &series.failed_by_cause {
+                        plot_ui.line(Line::new(format!("failed: {cause}"), points(values)));
+                    }
+                    add_markers(plot_ui);
+                });
+        });
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.label("Latency (ms)");
+            Plot::new("latency")
+                .height(height - 22.0)
+                .legend(
+                    Legend::default()
+                        .position(Corner::LeftTop)
+                        .background_alpha(0.6),
+                )
+                .link_axis(link, [true, false])
+                .include_y(0.0)
+                .show(ui, |plot_ui| {
+                    plot_ui.line(
+                        Line::new("p50", some_points(&series.latency_p50_s, 1e3))
+                            .color(Color32::from_rgb(120, 200, 255)),
+                    );
+                    plot_ui.line(
+                        Line::new("p99", some_points(&series.latency_p99_s, 1e3))
+                            .color(Color32::from_rgb(245, 180, 50)),
+                    );
+                    add_markers(plot_ui);
+                });
+        });
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            let title = component.map_or_else(
+                || "Queue length (mean per bucket)".to_string(),
+                |c| format!("{c}: queue length and utilisation (%)"),
+            );
+            ui.label(title);
+            Plot::new("queues")
+                .height(height - 22.0)
+                .legend(
+                    Legend::default()
+                        .position(Corner::LeftTop)
+                        .background_alpha(0.6),
+                )
+                .link_axis(link, [true, false])
+                .include_y(0.0)
+                .show(ui, |plot_ui| {
+                    for (name, s) in &series.components {
+                        if component.is_some_and(|c| c != name) {
+                            continue;
+                        }
+                        if s.queue_mean.iter().all(Option::is_none) {
+                            continue;
+                        }
+                        plot_ui.line(Line::new(
+                            format!("{name} queue"),
+                            some_points(&s.queue_mean, 1.0),
+                        ));
+                        if component.is_some() {
+                            plot_ui.line(Line::new(
+                                format!("{name} utilisation %"),
+                                some_points(&s.utilization, 100.0),
+                            ));
+                        }
+                    }
+                    add_markers(plot_ui);
+                });
+        });
+    });
+}

@@ -1,0 +1,278 @@
+//! The desktop app, driven as a person uses it: egui_kittest finds widgets by their labels,
+//! clicks them and runs frames, with no display. The simulation runs on its own thread, so
+//! each test waits (with a deadline) for the snapshot that shows the effect.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use archsim::app::worker::{Action, Command, Worker};
+use archsim::app::{ArchsimApp, Options, Source};
+use archsim::model::{Fault, FaultAction, Span};
+use archsim::sim::{RunOptions, SimTime, Simulation};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+use crate::support;
+
+fn app(source: Source) -> Harness<'static, ArchsimApp> {
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(move |cc| {
+            ArchsimApp::new(
+                &cc.egui_ctx,
+                Options {
+                    source,
+                    screenshot: None,
+                    play: false,
+                },
+                Arc::new(Mutex::new(None)),
+            )
+        })
+}
+
+/// Runs frames until `done` holds; the simulation thread needs wall time, so this sleeps
+/// between frames. Ten seconds is far beyond what any of these needs on a loaded machine.
+fn frames_until(h: &mut Harness<'_, ArchsimApp>, what: &str, done: impl Fn(&ArchsimApp) -> bool) {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a deadline for a test that waits on a thread"
+    )]
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        h.step();
+        if done(h.state()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+fn temp_model(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("archsim-app-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn play_advances_the_clock() {
+    let mut h = app(Source::Embedded);
+    frames_until(&mut h, "the first snapshot arrives", |a| a.now().is_some());
+    assert_eq!(
+        h.state().now(),
+        Some(SimTime::ZERO),
+        "starts paused at zero"
+    );
+    h.get_by_label("Play").click();
+    frames_until(&mut h, "the clock moves", |a| {
+        a.now().is_some_and(|t| t > SimTime::ZERO)
+    });
+    h.get_by_label("Pause").click();
+    frames_until(&mut h, "it pauses", |a| {
+        a.snapshot().is_some_and(|s| !s.playing)
+    });
+}
+
+#[test]
+fn step_processes_exactly_one_event() {
+    let mut h = app(Source::Embedded);
+    frames_until(&mut h, "the first snapshot arrives", |a| a.now().is_some());
+    let before = h.state().snapshot().unwrap().live.events;
+    h.get_by_label("Step").click();
+    frames_until(&mut h, "the step shows", |a| {
+        a.snapshot().is_some_and(|s| s.live.events != before)
+    });
+    assert_eq!(h.state().snapshot().unwrap().live.events, before + 1);
+}
+
+#[test]
+fn right_click_crash_takes_a_component_down_and_logs_it() {
+    let mut h = app(Source::Embedded);
+    frames_until(&mut h, "the diagram is drawn", |a| a.snapshot().is_some());
+    h.step();
+    h.get_by_label("sessions").click_secondary();
+    h.run_steps(3);
+    h.get_by_label("Crash").click();
+    frames_until(&mut h, "sessions is down", |a| {
+        a.snapshot().is_some_and(|s| {
+            let c = s.model.component_id("sessions").unwrap().0 as usize;
+            s.live.components[c].replicas_up == 0
+                && s.report
+                    .events
+                    .iter()
+                    .any(|e| e.message == "crash sessions")
+        })
+    });
+    // The event log shows the entry, and the change is recorded for replay.
+    h.step();
+    h.get_by_label_contains("crash sessions");
+    let snap = h.state().snapshot().unwrap().clone();
+    assert_eq!(snap.interventions.len(), 1);
+    // Restart from the same menu.
+    h.get_by_label("sessions").click_secondary();
+    h.run_steps(3);
+    h.get_by_label("Restart").click();
+    frames_until(&mut h, "sessions is back", |a| {
+        a.snapshot().is_some_and(|s| {
+            let c = s.model.component_id("sessions").unwrap().0 as usize;
+            s.live.components[c].replicas_up == 1
+        })
+    });
+}
+
+#[test]
+fn a_broken_model_shows_its_errors_with_positions() {
+    let path = temp_model("broken", "name: x\ncomponents:\n  a: { kind: servce }\n");
+    let mut h = app(Source::File(path.clone()));
+    h.step();
+    let errors = h.state().errors().to_vec();
+    assert!(!errors.is_empty(), "no errors shown");
+    let expected = format!("{}:3:", path.display());
+    assert!(
+        errors.iter().any(|e| e.starts_with(&expected)),
+        "{errors:?}"
+    );
+    h.get_by_label_contains(&expected);
+}
+
+#[test]
+fn edits_on_disk_reload_and_errors_keep_the_last_good_model() {
+    let good = "workloads: [ { name: users, target: api, rate: 10/s, request: get } ]\ncomponents:\n  api: { kind: service, handlers: { \"*\": { work: exp 1ms } } }\n";
+    let path = temp_model("reload", good);
+    let mut h = app(Source::File(path.clone()));
+    frames_until(&mut h, "the model runs", |a| a.snapshot().is_some());
+    let first = h.state().snapshot().unwrap().model_generation;
+
+    std::fs::write(
+        &path,
+        "workloads: [ { name: users, target: apx, rate: 10/s, request: get } ]\n",
+    )
+    .unwrap();
+    frames_until(&mut h, "the error panel shows", |a| !a.errors().is_empty());
+    assert!(
+        h.state().snapshot().is_some(),
+        "the last good model is gone"
+    );
+    assert_eq!(h.state().snapshot().unwrap().model_generation, first);
+
+    let fixed = good.replace("10/s", "20/s");
+    std::fs::write(&path, fixed).unwrap();
+    frames_until(&mut h, "the fixed model loads", |a| {
+        a.errors().is_empty() && a.snapshot().is_some_and(|s| s.model_generation > first)
+    });
+}
+
+fn wait_for(worker: &Worker, what: &str, done: impl Fn(&archsim::app::worker::Snapshot) -> bool) {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a deadline for a test that waits on a thread"
+    )]
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if done(&worker.latest()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+fn report_json(r: &archsim::observe::Report) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap();
+    v.as_object_mut().unwrap().remove("wall_s");
+    v
+}
+
+#[test]
+fn live_changes_replay_exactly_when_seeking_back() {
+    let model = support::model(
+        "duration: 60s\nseed: 5\nworkloads: [ { name: users, target: api, rate: 200/s, request: get } ]\n\
+         components:\n  api: { kind: service, replicas: 2, workers: 2, handlers: { \"*\": { work: exp 4ms, calls: [ { to: db } ] } } }\n  \
+         db: { kind: service, workers: 4, handlers: { \"*\": { work: exp 3ms } } }\n",
+    );
+    let worker = Worker::start(Arc::clone(&model), Box::new(|| {}));
+    let at = |s: f64| SimTime::from_secs_f64(s);
+    worker.send(Command::RunTo(at(10.1)));
+    wait_for(&worker, "10.1 s", |s| s.live.now >= at(10.1) && !s.playing);
+    let db = model.component_id("db").unwrap();
+    worker.send(Command::Intervene(Action::Start(Fault {
+        at: SimTime::ZERO,
+        duration: None,
+        target: Some(db),
+        replica: None,
+        action: FaultAction::Slow {
+            factor: 3.0,
+            delay: SimTime::ZERO,
+        },
+        flap: None,
+        count: None,
+        span: Span::default(),
+    })));
+    worker.send(Command::RunTo(at(20.3)));
+    wait_for(&worker, "20.3 s", |s| s.live.now >= at(20.3));
+    worker.send(Command::Intervene(Action::End(0)));
+    worker.send(Command::RunTo(at(40.0)));
+    wait_for(&worker, "40 s", |s| s.live.now >= at(40.0));
+    let live = report_json(&worker.latest().report);
+
+    // Back to 5 s and forward again: the recorded changes replay at their instants.
+    worker.send(Command::Seek(at(5.0)));
+    wait_for(&worker, "the seek back", |s| s.live.now == at(5.0));
+    worker.send(Command::RunTo(at(40.0)));
+    wait_for(&worker, "40 s again", |s| s.live.now >= at(40.0));
+    let replayed = report_json(&worker.latest().report);
+    assert_eq!(live, replayed, "a replay differs from the live run");
+
+    // And the same run with the slowdown scripted in the model gives the same figures.
+    let mut scripted = (*model).clone();
+    scripted.faults.push(Fault {
+        at: at(10.1),
+        duration: Some(at(20.3) - at(10.1)),
+        target: Some(db),
+        replica: None,
+        action: FaultAction::Slow {
+            factor: 3.0,
+            delay: SimTime::ZERO,
+        },
+        flap: None,
+        count: None,
+        span: Span::default(),
+    });
+    let mut sim = Simulation::new(Arc::new(scripted), RunOptions::default());
+    sim.run_until(at(40.0));
+    let from_script = report_json(&sim.report_now().unwrap());
+    assert_eq!(live["totals"], from_script["totals"]);
+    assert_eq!(live["series"], from_script["series"]);
+}
+
+#[test]
+fn the_plotted_series_are_the_reports_series_so_far() {
+    let model = support::model(
+        "duration: 100s\nseed: 9\nworkloads: [ { name: users, target: api, rate: 100/s, request: get } ]\n\
+         components:\n  api: { kind: service, workers: 1, handlers: { \"*\": { work: exp 8ms } } }\n",
+    );
+    let full = Simulation::new(Arc::clone(&model), RunOptions::default())
+        .run()
+        .unwrap();
+    let mut partial = Simulation::new(Arc::clone(&model), RunOptions::default());
+    partial.run_until(SimTime::from_secs(37));
+    let so_far = partial.report_now().unwrap();
+    let k = so_far.series.t_s.len();
+    // 200 buckets of 0.5 s: 74 closed by 37 s (the one ending at 37 s included).
+    assert_eq!(k, 74);
+    assert_eq!(
+        so_far.series.throughput_per_s[..],
+        full.series.throughput_per_s[..k]
+    );
+    assert_eq!(
+        so_far.series.latency_p99_s[..],
+        full.series.latency_p99_s[..k]
+    );
+    assert_eq!(
+        so_far.series.components["api"].queue_mean[..],
+        full.series.components["api"].queue_mean[..k]
+    );
+}
