@@ -4,6 +4,8 @@
 //! 1 a model with errors or a failed run, 2 a command line that could not be understood.
 //! Everything it prints is computed by the library; nothing here simulates or measures.
 
+mod experiments;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,6 +62,12 @@ enum Command {
     },
     /// Print the JSON Schema of the model format, for editors.
     Schema,
+    /// Compare a scenario with the baseline on common random numbers, with 95% intervals.
+    Compare(experiments::CompareArgs),
+    /// The resiliency matrix: one run per failed component, cells per user flow.
+    Matrix(experiments::MatrixArgs),
+    /// Check every SLO under the baseline and each scenario; exit code 1 on a breach.
+    Check(experiments::CheckArgs),
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -97,6 +105,9 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Validate { model }) => validate(&model),
+        Some(Command::Compare(args)) => experiments::compare_cmd(&args),
+        Some(Command::Matrix(args)) => experiments::matrix_cmd(&args),
+        Some(Command::Check(args)) => experiments::check_cmd(&args),
         Some(Command::Run {
             model,
             seed,
@@ -135,6 +146,9 @@ fn print_stdout(text: &str) {
 fn usage() -> String {
     "archsim — simulate a distributed architecture and see where it breaks\n\n\
      Usage:\n  archsim run MODEL [--seed N] [--duration D] [--warmup D] [--json] [--out FILE] [--replications N]\n  \
+     archsim compare MODEL --scenario NAME|FILE [--replications N] [--json]\n  \
+     archsim matrix MODEL [--fault crash|slow:10x|partition|one-replica] [--json|--csv]\n  \
+     archsim check MODEL [--junit FILE]\n  \
      archsim validate MODEL\n  archsim schema\n\n\
      Bundled models are in models/. `archsim help run` describes each option.\n"
         .to_string()

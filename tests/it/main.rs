@@ -11,6 +11,7 @@ mod bad_models;
 mod bundled;
 mod conservation;
 mod determinism;
+mod experiments;
 mod regressions;
 mod resilience;
 mod support;

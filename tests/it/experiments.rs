@@ -1,0 +1,407 @@
+//! What-if experiments: scenarios and their overrides, baseline against scenario on common
+//! random numbers, the resiliency matrix, and SLO checks (library and binary).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use archsim::experiment::compare::compare;
+use archsim::experiment::matrix::{MatrixFault, matrix};
+use archsim::experiment::slo::check;
+use archsim::model::{self, Arrivals, ComponentKind, Model, Step};
+use archsim::sim::{RunOptions, SimTime};
+
+use crate::support::model;
+
+fn bundled_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
+}
+
+fn spof() -> Arc<Model> {
+    let text = std::fs::read_to_string(bundled_path("single_point_of_failure.yaml"))
+        .expect("bundled model");
+    model(&text)
+}
+
+/// The bundled model with its SLOs replaced (the reader resolves scenario names).
+fn spof_with_slos(slos: &str) -> Arc<Model> {
+    let text = std::fs::read_to_string(bundled_path("single_point_of_failure.yaml"))
+        .expect("bundled model");
+    let cut = text.find("slos:").expect("the model has slos");
+    model(&format!("{}slos:\n{slos}", &text[..cut]))
+}
+
+fn options(seed: u64) -> RunOptions {
+    RunOptions {
+        seed: Some(seed),
+        ..RunOptions::default()
+    }
+}
+
+fn service<'m>(m: &'m Model, name: &str) -> &'m archsim::model::Service {
+    match &m.component(m.component_id(name).expect("component")).kind {
+        ComponentKind::Service(s) => s,
+        _ => panic!("{name} is not a service"),
+    }
+}
+
+#[test]
+fn overrides_change_exactly_what_their_paths_name() {
+    let m = model(
+        "
+workloads:
+  - { name: users, target: app, rate: 100/s, mix: { browse: 0.5, buy: 0.5 } }
+components:
+  app:
+    kind: service
+    workers: 4
+    handlers:
+      browse: { work: exp 4ms, calls: [ { to: db }, { to: cache } ] }
+      buy: { work: exp 4ms, calls: [ { to: db, idempotent: false } ] }
+  db: { kind: service, handlers: { \"*\": { work: exp 2ms } } }
+  cache: { kind: external, latency: 1ms }
+scenarios:
+  tuned:
+    set:
+      app.replicas: 3
+      app.queue: 20
+      app.calls.db.timeout: 250ms
+      app.retry.attempts: 4
+      app.handlers.buy.work: 7ms
+      cache.errors: 1%
+      users.rate: 300/s
+",
+    );
+    let s = m.with_scenario(m.scenario("tuned").expect("declared"));
+    let app = service(&s, "app");
+    assert_eq!((app.replicas, app.workers, app.queue), (3, 4, Some(20)));
+    let browse = &app.handlers[0];
+    let buy = &app.handlers[1];
+    let (Step::Call(to_db), Step::Call(to_cache)) = (&browse.steps[0], &browse.steps[1]) else {
+        panic!("two calls")
+    };
+    assert_eq!(to_db.timeout, Some(SimTime::from_millis(250)));
+    assert_eq!(to_cache.timeout, None, "only calls to db get the timeout");
+    assert_eq!(to_db.retry.as_ref().map(|r| r.attempts), Some(4));
+    assert_eq!(to_cache.retry.as_ref().map(|r| r.attempts), Some(4));
+    let Step::Call(buy_db) = &buy.steps[0] else {
+        panic!("a call")
+    };
+    assert!(
+        buy_db.retry.is_none(),
+        "a non-idempotent call is never retried"
+    );
+    assert_eq!(buy_db.timeout, Some(SimTime::from_millis(250)));
+    assert_eq!(buy.work.mean_ns(), Some(7e6));
+    let Arrivals::Open { steps } = &s.workloads[0].arrivals else {
+        panic!("open loop")
+    };
+    assert_eq!(steps, &vec![(SimTime::ZERO, 300.0)]);
+    // The original is untouched.
+    assert_eq!(service(&m, "app").replicas, 1);
+}
+
+#[test]
+fn a_scenario_file_is_read_against_the_model_with_positioned_errors() {
+    let m = spof();
+    let s = model::parse_scenario(
+        "db_slow.yaml",
+        "db_slow",
+        "faults: [ { at: 0s, slow: db, factor: 10 } ]\nset: { app.workers: 16 }\n",
+        &m,
+    )
+    .expect("valid scenario");
+    assert_eq!(
+        (s.name.as_str(), s.faults.len(), s.set.len()),
+        ("db_slow", 1, 1)
+    );
+    let err = model::parse_scenario("bad.yaml", "bad", "set: { app.wrokers: 16 }\n", &m)
+        .expect_err("misspelt path");
+    let rendered = err.render();
+    assert!(
+        rendered.starts_with("bad.yaml:1:8: error: `app.wrokers` cannot be set"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("did you mean `workers`?"), "{rendered}");
+}
+
+/// With common random numbers a scenario that changes nothing gives the same runs, so
+/// every difference is exactly 0, not merely inside its interval.
+#[test]
+fn compare_with_an_identical_scenario_gives_exactly_zero() {
+    let m = model(
+        &std::fs::read_to_string(bundled_path("single_point_of_failure.yaml"))
+            .expect("bundled")
+            .replace(
+                "scenarios:\n",
+                "scenarios:\n  same: { set: { app.workers: 8, app.replicas: 3 } }\n  nothing: {}\n",
+            ),
+    );
+    for name in ["same", "nothing"] {
+        let c = compare(&m, m.scenario(name).expect("declared"), options(3), 4).expect("runs");
+        assert_eq!(c.seeds, vec![3, 4, 5, 6]);
+        assert_eq!(c.flows.len(), 2);
+        for (flow, figures) in &c.flows {
+            assert_eq!(figures.len(), 6);
+            for (figure, p) in figures {
+                assert_eq!(p.n, 4, "{flow} {figure}");
+                assert_eq!(p.difference, Some(0.0), "{flow} {figure}: {p:?}");
+                assert_eq!(p.half_width, Some(0.0), "{flow} {figure}: {p:?}");
+                assert!(!p.significant);
+                assert_eq!(p.baseline, p.scenario);
+            }
+        }
+    }
+}
+
+/// The database is down for 30 s of the 100 s window: `buy` loses 30% of its requests,
+/// and the paired interval is narrow enough to say so; `browse` does not use the database.
+#[test]
+fn compare_finds_a_crash_of_a_needed_component_significant() {
+    let m = spof();
+    let c = compare(&m, m.scenario("db_down").expect("declared"), options(1), 8).expect("runs");
+    let buy = &c.flows["buy"]["availability"];
+    let (d, h) = (
+        buy.difference.expect("a difference"),
+        buy.half_width.expect("an interval"),
+    );
+    assert!(buy.significant && d < 0.0, "{buy:?}");
+    // Requests that arrive while it is down fail: 30 s out of 100 s. The 95% interval of
+    // the paired difference should cover that.
+    assert!((d - -0.30).abs() <= h, "{d} ± {h} does not cover -0.30");
+    assert!(c.flows["buy"]["failed"].significant);
+    assert!(c.flows["buy"]["throughput_per_s"].significant);
+    let browse = &c.flows["browse"]["availability"];
+    assert_eq!(browse.difference, Some(0.0), "{browse:?}");
+}
+
+#[test]
+fn the_matrix_marks_the_single_points_of_failure_and_nothing_else() {
+    let m = spof();
+    let mx = matrix(&m, MatrixFault::OneReplica, options(1), 1, true).expect("runs");
+    assert_eq!(mx.flows, vec!["browse".to_string(), "buy".to_string()]);
+    for (flow, cell) in &mx.baseline {
+        assert_eq!(cell.breach, Some(false), "baseline {flow}: {cell:?}");
+    }
+    let mut breaching: Vec<(String, String)> = Vec::new();
+    for (row, cells) in &mx.rows {
+        for (flow, cell) in cells {
+            if cell.breach == Some(true) {
+                breaching.push((row.clone(), flow.clone()));
+            }
+        }
+    }
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    // `db` and the balancer are one instance each; `app` (health-checked) and `cache`
+    // (retried) have spare replicas.
+    assert_eq!(
+        breaching,
+        vec![pair("db", "buy"), pair("lb", "browse"), pair("lb", "buy")]
+    );
+    assert_eq!(mx.rows["db"]["buy"].availability, Some(0.0));
+    assert_eq!(mx.rows["db"]["buy"].p99_s, None);
+    assert_eq!(mx.rows["app"]["buy"].availability, Some(1.0));
+    assert_eq!(mx.rows["cache"]["browse"].availability, Some(1.0));
+
+    // Crashing every replica, the cache is needed by browse (and only browse).
+    let crash = matrix(&m, MatrixFault::Crash, options(1), 1, true).expect("runs");
+    assert_eq!(crash.rows["cache"]["browse"].breach, Some(true));
+    assert_eq!(crash.rows["cache"]["buy"].breach, Some(false));
+    assert_eq!(crash.rows["app"]["browse"].availability, Some(0.0));
+}
+
+#[test]
+fn the_matrix_json_has_the_documented_shape() {
+    let m = spof();
+    let mx = matrix(&m, MatrixFault::Slow(10.0), options(2), 2, true).expect("runs");
+    let v = serde_json::to_value(&mx).expect("serialises");
+    assert_eq!(v["fault"], "slow:10x");
+    assert_eq!(v["seeds"], serde_json::json!([2, 3]));
+    let a = v["baseline"]["buy"]["availability"]
+        .as_f64()
+        .expect("a fraction");
+    assert!((0.99..=1.0).contains(&a), "{a}");
+    assert!(v["baseline"]["browse"]["p99_s"].as_f64().expect("seconds") < 0.05);
+    // Ten times slower database work: buy is slower, browse is not.
+    let slow = v["rows"]["db"]["buy"]["p99_s"].as_f64().expect("seconds");
+    let base = v["baseline"]["buy"]["p99_s"].as_f64().expect("seconds");
+    assert!(slow > base * 1.5, "{slow} vs {base}");
+    assert_eq!(v["rows"]["db"]["browse"], v["baseline"]["browse"]);
+}
+
+#[test]
+fn parallel_matrix_runs_equal_serial_ones() {
+    let m = spof();
+    let parallel = matrix(&m, MatrixFault::Partition, options(5), 2, true).expect("runs");
+    let serial = matrix(&m, MatrixFault::Partition, options(5), 2, false).expect("runs");
+    assert_eq!(parallel, serial);
+    // Cut off from everything, the database fails every `buy` (the client's 2 s deadline).
+    assert_eq!(parallel.rows["db"]["buy"].availability, Some(0.0));
+    assert_eq!(parallel.rows.len(), m.components.len());
+}
+
+#[test]
+fn check_holds_and_breaks_naming_the_bound() {
+    let holding = spof_with_slos(
+        "  - { request: browse, p99: 50ms, availability: 99.9% }\n  \
+         - { request: browse, availability: 99%, scenario: app_replica_down }\n  \
+         - { request: buy, availability: 60%, scenario: db_down }\n",
+    );
+    let o = check(&holding, options(1), 2).expect("runs");
+    assert!(o.holds(), "{:?}", o.breaches());
+    // browse's two bounds under the baseline and under each of the three scenarios (the
+    // relaxed availability replacing the general one under app_replica_down), and buy's
+    // one bound under db_down.
+    assert_eq!(o.verdicts.len(), 2 * 4 + 1);
+
+    let m = spof();
+    let o = check(&m, options(1), 2).expect("runs");
+    let broken: Vec<String> = o
+        .breaches()
+        .iter()
+        .map(|v| format!("{} under {}", v.objective(), v.under))
+        .collect();
+    assert_eq!(broken, vec!["buy availability ≥ 75% under db_down"]);
+    // The scenario's own bound replaces the general 99.9% there, and only there.
+    assert!(
+        o.verdicts
+            .iter()
+            .any(|v| v.under == "baseline" && v.request == "buy" && (v.bound - 0.999).abs() < 1e-9)
+    );
+    assert!(
+        !o.verdicts
+            .iter()
+            .any(|v| v.under == "db_down" && v.request == "buy" && (v.bound - 0.999).abs() < 1e-9)
+    );
+}
+
+fn archsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_archsim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn check_exit_codes_and_junit_from_the_binary() {
+    let dir = std::env::temp_dir().join(format!("archsim-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = bundled_path("single_point_of_failure.yaml");
+    let junit = dir.join("junit.xml");
+    let out = archsim(&[
+        "check",
+        path.to_str().expect("utf-8 path"),
+        "--junit",
+        junit.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 of 16 SLO bounds broken: buy availability ≥ 75% under db_down"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert_well_formed(&xml);
+    assert!(xml.contains("tests=\"16\" failures=\"1\""), "{xml}");
+    assert_eq!(xml.matches("<failure ").count(), 1);
+
+    let text = std::fs::read_to_string(&path).expect("bundled");
+    let relaxed = dir.join("relaxed.yaml");
+    std::fs::write(
+        &relaxed,
+        text.replace(
+            "{ request: buy, availability: 75%, scenario: db_down }",
+            "{ request: buy, availability: 60%, scenario: db_down }",
+        ),
+    )
+    .expect("write");
+    let out = archsim(&["check", relaxed.to_str().expect("utf-8 path")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("holds  buy availability ≥ 60%"));
+
+    let out = archsim(&[
+        "compare",
+        relaxed.to_str().expect("utf-8 path"),
+        "--scenario",
+        "db_dwn",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `db_down`?"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A strict check of XML well-formedness for what the JUnit writer emits: one root,
+/// properly nested and closed elements, quoted attributes, known entities only.
+fn assert_well_formed(xml: &str) {
+    let body = xml
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+        .expect("an XML declaration");
+    let mut stack: Vec<String> = Vec::new();
+    let mut roots = 0;
+    let mut rest = body;
+    while let Some(open) = rest.find('<') {
+        check_text(&rest[..open]);
+        let close = rest[open..].find('>').expect("a closed tag") + open;
+        let tag = &rest[open + 1..close];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name), "mismatched </{name}>");
+        } else {
+            let self_closing = tag.ends_with('/');
+            let tag = tag.trim_end_matches('/');
+            let name = tag.split_whitespace().next().expect("a tag name");
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{name}"
+            );
+            check_attributes(&tag[name.len()..]);
+            if stack.is_empty() {
+                roots += 1;
+            }
+            if !self_closing {
+                stack.push(name.to_string());
+            }
+        }
+        rest = &rest[close + 1..];
+    }
+    check_text(rest);
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    assert_eq!(roots, 1, "one root element");
+}
+
+fn check_attributes(mut attrs: &str) {
+    loop {
+        attrs = attrs.trim_start();
+        if attrs.is_empty() {
+            return;
+        }
+        let eq = attrs.find("=\"").expect("name=\"value\"");
+        assert!(
+            attrs[..eq]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        );
+        let end = attrs[eq + 2..].find('"').expect("a closing quote") + eq + 2;
+        check_text(&attrs[eq + 2..end]);
+        attrs = &attrs[end + 1..];
+    }
+}
+
+fn check_text(text: &str) {
+    assert!(!text.contains('<') && !text.contains('>'), "{text}");
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        let semi = rest[amp..].find(';').expect("a terminated entity") + amp;
+        assert!(
+            ["amp", "lt", "gt", "quot", "apos"].contains(&&rest[amp + 1..semi]),
+            "unknown entity in {text}"
+        );
+        rest = &rest[semi + 1..];
+    }
+}
