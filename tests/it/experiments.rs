@@ -405,3 +405,68 @@ fn check_text(text: &str) {
         rest = &rest[semi + 1..];
     }
 }
+
+#[test]
+fn compare_and_matrix_from_the_binary_with_a_scenario_file() {
+    let dir = std::env::temp_dir().join(format!("archsim-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let scenario = dir.join("cache_slow.yaml");
+    std::fs::write(
+        &scenario,
+        "description: The cache answers ten times slower.\nfaults: [ { at: 0s, slow: cache, factor: 10 } ]\n",
+    )
+    .expect("write");
+    let path = bundled_path("single_point_of_failure.yaml");
+    let path = path.to_str().expect("utf-8 path");
+    let out = archsim(&[
+        "compare",
+        path,
+        "--scenario",
+        scenario.to_str().expect("utf-8 path"),
+        "--replications",
+        "3",
+        "--duration",
+        "40s",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["scenario"], "cache_slow");
+    assert_eq!(v["seeds"], serde_json::json!([1, 2, 3]));
+    let p99 = &v["flows"]["browse"]["p99_s"];
+    assert_eq!(p99["significant"], true, "{p99}");
+    assert!(p99["difference"].as_f64().expect("a number") > 0.0);
+    // buy never calls the cache, and app has idle workers enough that the slower browse
+    // requests never make a buy wait: its draws, and so its figures, are the same.
+    assert_eq!(v["flows"]["buy"]["p99_s"]["difference"], 0.0);
+
+    let out = archsim(&["matrix", path, "--csv", "--duration", "40s"]);
+    assert_eq!(out.status.code(), Some(0));
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "failed,flow,availability,p99_s,in_flight,breach");
+    // The baseline and four components, two flows each.
+    assert_eq!(lines.len(), 1 + 5 * 2);
+    assert!(lines.iter().any(|l| l.starts_with("db,buy,0,,")), "{csv}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_json_schema_describes_scenarios_and_slos() {
+    let schema = archsim::model::schema::json_schema();
+    for key in ["scenarios", "slos"] {
+        assert!(schema["properties"][key].is_object(), "{key}");
+    }
+    let slo = &schema["definitions"]["slo"];
+    assert_eq!(slo["required"], serde_json::json!(["request"]));
+    for key in ["availability", "p99", "scenario"] {
+        assert!(slo["properties"][key].is_object(), "{key}");
+    }
+    let scenario = &schema["definitions"]["scenario"]["properties"];
+    assert!(scenario["faults"].is_object() && scenario["set"].is_object());
+}
