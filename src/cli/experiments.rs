@@ -73,6 +73,9 @@ pub struct MatrixArgs {
     /// Print the matrix as CSV.
     #[arg(long)]
     csv: bool,
+    /// Also write the matrix as a standalone SVG picture.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -222,6 +225,10 @@ pub fn matrix_cmd(args: &MatrixArgs) -> ExitCode {
     exit((|| {
         let m = load_checked(&args.model, args.run)?;
         let mx = matrix::matrix(&m, args.fault, args.run.options(), args.replications, true)?;
+        if let Some(file) = &args.svg {
+            std::fs::write(file, mx.to_svg())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+        }
         if args.json {
             print_stdout(&format!("{}\n", serde_json::to_string_pretty(&mx)?));
         } else if args.csv {

@@ -147,7 +147,7 @@ fn usage() -> String {
     "archsim — simulate a distributed architecture and see where it breaks\n\n\
      Usage:\n  archsim run MODEL [--seed N] [--duration D] [--warmup D] [--json] [--out FILE] [--replications N]\n  \
      archsim compare MODEL --scenario NAME|FILE [--replications N] [--json]\n  \
-     archsim matrix MODEL [--fault crash|slow:10x|partition|one-replica] [--json|--csv]\n  \
+     archsim matrix MODEL [--fault crash|slow:10x|partition|one-replica] [--json|--csv] [--svg FILE]\n  \
      archsim check MODEL [--junit FILE]\n  \
      archsim validate MODEL\n  archsim schema\n\n\
      Bundled models are in models/. `archsim help run` describes each option.\n"

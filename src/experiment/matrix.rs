@@ -228,3 +228,117 @@ fn cell(model: &Model, flow: &str, runs: &[Report], under: Under) -> Cell {
         breach,
     }
 }
+
+impl Matrix {
+    /// The matrix as a standalone SVG picture, for a review document: one row per failed
+    /// component under the baseline, one column per flow, each cell green when it meets
+    /// the flow's SLOs, red when it breaks one, grey without an SLO. It refers to nothing
+    /// outside itself.
+    #[must_use]
+    pub fn to_svg(&self) -> String {
+        use std::fmt::Write as _;
+        const NAME_W: usize = 190;
+        const CELL_W: usize = 170;
+        const ROW_H: usize = 26;
+        const TOP: usize = 64;
+        let title = format!(
+            "{} — resiliency matrix ({})",
+            self.model.as_deref().unwrap_or("model"),
+            self.fault
+        );
+        // Room for the title at about 9 pixels a character, however few the flows.
+        let width = (NAME_W + CELL_W * self.flows.len() + 10).max(title.chars().count() * 9 + 20);
+        let height = TOP + ROW_H * (self.rows.len() + 1) + 30;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+             viewBox=\"0 0 {width} {height}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"13\">"
+        );
+        let _ = writeln!(
+            out,
+            "<rect width=\"{width}\" height=\"{height}\" fill=\"#ffffff\"/>"
+        );
+        let _ = writeln!(
+            out,
+            "<text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">{}</text>",
+            escape(&title)
+        );
+        let _ = writeln!(
+            out,
+            "<text x=\"10\" y=\"40\" fill=\"#555555\">availability and p99 of each flow while the component fails; seeds {}</text>",
+            escape(
+                &self
+                    .seeds
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
+        for (i, flow) in self.flows.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
+                NAME_W + CELL_W * i + CELL_W / 2,
+                TOP - 6,
+                escape(flow)
+            );
+        }
+        let mut rows: Vec<(&str, &BTreeMap<String, Cell>)> = vec![("baseline", &self.baseline)];
+        rows.extend(self.rows.iter().map(|(n, c)| (n.as_str(), c)));
+        for (r, (name, cells)) in rows.iter().enumerate() {
+            let y = TOP + ROW_H * r;
+            let _ = writeln!(
+                out,
+                "<text x=\"10\" y=\"{}\"{}>{}</text>",
+                y + 17,
+                if r == 0 { " font-style=\"italic\"" } else { "" },
+                escape(name)
+            );
+            for (i, flow) in self.flows.iter().enumerate() {
+                let Some(c) = cells.get(flow) else { continue };
+                let (class, fill, ink) = match c.breach {
+                    Some(true) => ("breach", "#f6c9c9", "#8a1020"),
+                    Some(false) => ("holds", "#cdeccd", "#1b5e20"),
+                    None => ("unjudged", "#eeeeee", "#333333"),
+                };
+                let x = NAME_W + CELL_W * i;
+                let _ = writeln!(
+                    out,
+                    "<rect class=\"{class}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"#ffffff\"/>",
+                    x,
+                    y + 2,
+                    CELL_W - 2,
+                    ROW_H - 2
+                );
+                let availability = c
+                    .availability
+                    .map_or("–".to_string(), |a| format!("{:.2}%", a * 100.0));
+                let p99 = c
+                    .p99_s
+                    .map_or("–".to_string(), |p| format!("{:.1} ms", p * 1e3));
+                let _ = writeln!(
+                    out,
+                    "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{ink}\">{availability} · {p99}</text>",
+                    x + CELL_W / 2,
+                    y + 18
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "<text x=\"10\" y=\"{}\" fill=\"#555555\">green: meets the flow's SLOs · red: breaks one · grey: no SLO</text>",
+            height - 10
+        );
+        out.push_str("</svg>\n");
+        out
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

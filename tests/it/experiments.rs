@@ -303,6 +303,7 @@ fn check_exit_codes_and_junit_from_the_binary() {
         "{stderr}"
     );
     let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
     assert_well_formed(&xml);
     assert!(xml.contains("tests=\"16\" failures=\"1\""), "{xml}");
     assert_eq!(xml.matches("<failure ").count(), 1);
@@ -342,7 +343,7 @@ fn check_exit_codes_and_junit_from_the_binary() {
 fn assert_well_formed(xml: &str) {
     let body = xml
         .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
-        .expect("an XML declaration");
+        .unwrap_or(xml);
     let mut stack: Vec<String> = Vec::new();
     let mut roots = 0;
     let mut rest = body;
@@ -356,10 +357,7 @@ fn assert_well_formed(xml: &str) {
             let self_closing = tag.ends_with('/');
             let tag = tag.trim_end_matches('/');
             let name = tag.split_whitespace().next().expect("a tag name");
-            assert!(
-                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-                "{name}"
-            );
+            assert!(name.chars().all(xml_name_char), "{name}");
             check_attributes(&tag[name.len()..]);
             if stack.is_empty() {
                 roots += 1;
@@ -375,6 +373,10 @@ fn assert_well_formed(xml: &str) {
     assert_eq!(roots, 1, "one root element");
 }
 
+fn xml_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.')
+}
+
 fn check_attributes(mut attrs: &str) {
     loop {
         attrs = attrs.trim_start();
@@ -382,11 +384,7 @@ fn check_attributes(mut attrs: &str) {
             return;
         }
         let eq = attrs.find("=\"").expect("name=\"value\"");
-        assert!(
-            attrs[..eq]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        );
+        assert!(attrs[..eq].chars().all(xml_name_char), "{}", &attrs[..eq]);
         let end = attrs[eq + 2..].find('"').expect("a closing quote") + eq + 2;
         check_text(&attrs[eq + 2..end]);
         attrs = &attrs[end + 1..];
@@ -454,6 +452,24 @@ fn compare_and_matrix_from_the_binary_with_a_scenario_file() {
     assert_eq!(lines.len(), 1 + 5 * 2);
     assert!(lines.iter().any(|l| l.starts_with("db,buy,0,,")), "{csv}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_matrix_svg_is_standalone_and_colours_each_breach() {
+    let m = spof();
+    let mx = matrix(&m, MatrixFault::OneReplica, options(1), 1, true).expect("runs");
+    let svg = mx.to_svg();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert_well_formed(&svg);
+    // Self-contained: the namespace is the only URL, and nothing is linked or loaded.
+    assert_eq!(svg.matches("http").count(), 1);
+    assert!(!svg.contains("href") && !svg.contains("url("));
+    let cells = |class: &str| svg.matches(&format!("class=\"{class}\"")).count();
+    // (db, buy), (lb, browse), (lb, buy) break an SLO; the other 7 of 10 cells hold.
+    assert_eq!((cells("breach"), cells("holds")), (3, 7));
+    for name in ["baseline", "app", "cache", "db", "lb", "browse", "buy"] {
+        assert!(svg.contains(&format!(">{name}</text>")), "{name}");
+    }
 }
 
 #[test]
