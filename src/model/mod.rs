@@ -83,6 +83,19 @@ impl Model {
         &self.request_types[id.0 as usize]
     }
 
+    /// The request types some workload sends: the user flows that reports and SLOs describe.
+    #[must_use]
+    pub fn flows(&self) -> Vec<RequestTypeId> {
+        let mut out: Vec<RequestTypeId> = self
+            .workloads
+            .iter()
+            .flat_map(|w| w.mix.iter().map(|(t, _)| *t))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Bytes of a message sent from `from` to `to`.
     #[must_use]
     pub fn message_bytes(&self, from: &str, to: &str) -> u64 {
@@ -515,7 +528,27 @@ pub struct LinkOverride {
 pub fn parse(file: &str, text: &str) -> Result<(Model, Vec<Diagnostic>), Diagnostics> {
     let outcome = read::read(text);
     let mut items = outcome.diagnostics;
-    let model = outcome.model.inspect(|m| items.extend(check::check(m)));
+    let model = outcome.model.inspect(|m| {
+        let base = check::check(m);
+        // Overrides change timeouts and retries, and so what the "time out before your
+        // caller does" check finds: a scenario can introduce a warning of its own.
+        for s in &m.scenarios {
+            for d in check::check(&m.with_scenario(s)) {
+                if d.severity == Severity::Warning && !base.contains(&d) {
+                    items.push(Diagnostic {
+                        severity: Severity::Warning,
+                        span: s.span,
+                        message: format!(
+                            "under scenario `{}`, {} (line {})",
+                            s.name, d.message, d.span.line
+                        ),
+                        hint: d.hint,
+                    });
+                }
+            }
+        }
+        items.extend(base);
+    });
     items.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
     items.dedup();
     let has_errors = items.iter().any(|d| d.severity == Severity::Error);

@@ -477,17 +477,4 @@ impl Model {
     pub fn scenario(&self, name: &str) -> Option<&Scenario> {
         self.scenarios.iter().find(|s| s.name == name)
     }
-
-    /// The request types some workload sends: the user flows that reports and SLOs describe.
-    #[must_use]
-    pub fn flows(&self) -> Vec<RequestTypeId> {
-        let mut out: Vec<RequestTypeId> = self
-            .workloads
-            .iter()
-            .flat_map(|w| w.mix.iter().map(|(t, _)| *t))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
 }

@@ -104,6 +104,35 @@ scenarios:
 }
 
 #[test]
+fn a_scenario_that_outwaits_the_client_is_warned_about() {
+    let (m, warnings) = model::parse(
+        "m.yaml",
+        "
+workloads:
+  - { name: users, target: app, rate: 10/s, request: get, timeout: 1s }
+components:
+  app: { kind: service, handlers: { get: { calls: [ { to: db, timeout: 200ms } ] } } }
+  db: { kind: service, handlers: { get: { work: exp 2ms } } }
+scenarios:
+  patient:
+    set: { app.calls.db.timeout: 3s }
+",
+    )
+    .expect("valid");
+    assert_eq!(m.scenarios.len(), 1);
+    let messages: Vec<String> = warnings
+        .iter()
+        .map(|d| format!("{}:{} {}", d.span.line, d.span.col, d.message))
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with("8:3 under scenario `patient`, `app` may wait up to 3s for `db`"),
+        "{messages:?}"
+    );
+    assert!(messages[0].ends_with("(line 5)"), "{messages:?}");
+}
+
+#[test]
 fn a_scenario_file_is_read_against_the_model_with_positioned_errors() {
     let m = spof();
     let s = model::parse_scenario(
