@@ -133,3 +133,44 @@ pub fn compare(
         flows,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paired_difference_and_its_interval() {
+        let p = Paired::of(&[
+            (Some(1.0), Some(2.0)),
+            (Some(2.0), Some(4.0)),
+            (Some(3.0), Some(6.0)),
+        ]);
+        assert_eq!(p.n, 3);
+        assert_eq!(
+            (p.baseline, p.scenario, p.difference),
+            (Some(2.0), Some(4.0), Some(2.0))
+        );
+        // Differences 1, 2, 3: standard deviation 1, t(0.975, 2) = 4.303.
+        let h = p.half_width.expect("an interval");
+        assert!((h - 4.303 / 3.0_f64.sqrt()).abs() < 1e-12, "{h}");
+        assert!(!p.significant, "2 ± 2.48 contains 0");
+
+        let p = Paired::of(&[
+            (Some(1.0), Some(1.5)),
+            (Some(2.0), Some(2.5)),
+            (None, Some(9.0)),
+        ]);
+        assert_eq!(p.n, 2, "a pair with a missing value is left out");
+        assert_eq!(p.difference, Some(0.5));
+        assert_eq!(p.half_width, Some(0.0));
+        assert!(p.significant, "a constant difference is significant");
+
+        let one = Paired::of(&[(Some(1.0), Some(3.0))]);
+        assert_eq!(
+            (one.difference, one.half_width, one.significant),
+            (Some(2.0), None, false)
+        );
+        let none = Paired::of(&[(None, Some(3.0))]);
+        assert_eq!((none.n, none.difference), (0, None));
+    }
+}

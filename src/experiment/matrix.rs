@@ -342,3 +342,24 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_kinds_parse_and_print_back() {
+        for text in ["crash", "slow:10x", "slow:2.5x", "partition", "one-replica"] {
+            let fault: MatrixFault = text.parse().expect("valid");
+            assert_eq!(fault.to_string(), text);
+        }
+        assert_eq!("slow:3".parse(), Ok(MatrixFault::Slow(3.0)));
+        for bad in ["slow:", "slow:0x", "slow:-2x", "slow:inf", "crashed", ""] {
+            let err = bad.parse::<MatrixFault>().expect_err(bad);
+            assert!(
+                err.contains("crash, slow:10x, partition or one-replica"),
+                "{err}"
+            );
+        }
+    }
+}

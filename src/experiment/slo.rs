@@ -320,3 +320,54 @@ pub fn check(
         verdicts,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scoped_bound_replaces_the_general_one_on_the_same_figure_only() {
+        let (m, _) = crate::model::parse(
+            "m.yaml",
+            "
+workloads:
+  - { name: users, target: app, rate: 10/s, mix: { a: 0.5, b: 0.5 } }
+components:
+  app: { kind: service, handlers: { \"*\": { work: 1ms } } }
+scenarios:
+  down: {}
+  other: {}
+slos:
+  - { request: a, p99: 100ms, availability: 99.9% }
+  - { request: a, availability: 90%, scenario: down }
+  - { request: b, mean: 10ms, scenario: baseline }
+",
+        )
+        .expect("valid");
+        let list = |under| -> Vec<String> {
+            bounds(&m, under)
+                .iter()
+                .map(|(slo, b)| {
+                    let request = m.request_type_name(slo.request);
+                    match b {
+                        Bound::Availability(a) => format!("{request} availability {a:.3}"),
+                        Bound::Latency(f, t) => format!("{request} {} {t}", f.key()),
+                    }
+                })
+                .collect()
+        };
+        assert_eq!(
+            list(Under::Baseline),
+            ["a availability 0.999", "a p99 0.1", "b mean 0.01"]
+        );
+        assert_eq!(
+            list(Under::Scenario(0)),
+            ["a p99 0.1", "a availability 0.900"]
+        );
+        assert_eq!(
+            list(Under::Scenario(1)),
+            ["a availability 0.999", "a p99 0.1"]
+        );
+        assert_eq!(list(Under::Failure), list(Under::Scenario(1)));
+    }
+}

@@ -480,6 +480,14 @@ fn compare_and_matrix_from_the_binary_with_a_scenario_file() {
     // The baseline and four components, two flows each.
     assert_eq!(lines.len(), 1 + 5 * 2);
     assert!(lines.iter().any(|l| l.starts_with("db,buy,0,,")), "{csv}");
+
+    let out = archsim(&["matrix", path, "--fault", "melt"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a command line that cannot be understood"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault `melt`"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
