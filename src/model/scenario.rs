@@ -368,6 +368,8 @@ pub fn apply(change: &Change, components: &mut [Component], workloads: &mut [Wor
             if c.idempotent {
                 match &mut c.retry {
                     Some(r) => r.attempts = *attempts,
+                    // One attempt is what a call without a policy makes already.
+                    None if *attempts == 1 => {}
                     None => c.retry = Some(plain_retry(*attempts)),
                 }
             }
