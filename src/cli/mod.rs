@@ -23,7 +23,7 @@ use crate::sim::{RunOptions, SimTime};
     name = "archsim",
     version,
     about = "Simulate a distributed architecture and see where it breaks",
-    after_help = "Examples:\n  archsim run models/checkout.yaml\n  archsim run models/checkout.yaml --seed 3 --json\n  archsim validate models/checkout.yaml"
+    after_help = "Examples:\n  archsim run models/checkout.yaml\n  archsim run models/checkout.yaml --seed 3 --json\n  archsim validate models/checkout.yaml\n  archsim matrix models/single_point_of_failure.yaml --fault one-replica\n  archsim compare models/single_point_of_failure.yaml --scenario db_down\n  archsim check models/single_point_of_failure.yaml --junit slo.xml"
 )]
 struct Cli {
     #[command(subcommand)]
