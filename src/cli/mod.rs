@@ -4,6 +4,8 @@
 //! 1 a model with errors or a failed run, 2 a command line that could not be understood.
 //! Everything it prints is computed by the library; nothing here simulates or measures.
 
+mod experiments;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,7 +23,14 @@ use crate::sim::{RunOptions, SimTime};
     name = "archsim",
     version,
     about = "Simulate a distributed architecture and see where it breaks",
-    after_help = "Examples:\n  archsim                      (opens the app on the built-in example)\n  archsim open models/checkout.yaml\n  archsim run models/checkout.yaml\n  archsim run models/checkout.yaml --seed 3 --json\n  archsim validate models/checkout.yaml"
+    after_help = "Examples:
+  archsim                      (opens the app on the built-in example)
+  archsim open models/checkout.yaml
+  archsim run models/checkout.yaml --seed 3 --json
+  archsim validate models/checkout.yaml
+  archsim matrix models/single_point_of_failure.yaml --fault one-replica
+  archsim compare models/single_point_of_failure.yaml --scenario db_down
+  archsim check models/single_point_of_failure.yaml --junit slo.xml"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -74,6 +83,12 @@ enum Command {
         #[arg(long)]
         paused: bool,
     },
+    /// Compare a scenario with the baseline on common random numbers, with 95% intervals.
+    Compare(experiments::CompareArgs),
+    /// The resiliency matrix: one run per failed component, cells per user flow.
+    Matrix(experiments::MatrixArgs),
+    /// Check every SLO under the baseline and each scenario; exit code 1 on a breach.
+    Check(experiments::CheckArgs),
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -114,6 +129,9 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Validate { model }) => validate(&model),
+        Some(Command::Compare(args)) => experiments::compare_cmd(&args),
+        Some(Command::Matrix(args)) => experiments::matrix_cmd(&args),
+        Some(Command::Check(args)) => experiments::check_cmd(&args),
         Some(Command::Run {
             model,
             seed,

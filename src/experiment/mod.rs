@@ -5,6 +5,10 @@
 //! index so that their order never depends on scheduling. Must never: know about a GUI or a
 //! terminal.
 
+pub mod compare;
+pub mod figures;
+pub mod matrix;
+pub mod slo;
 pub mod stats;
 
 use std::sync::Arc;
@@ -62,6 +66,27 @@ pub fn run_replications(
         .collect::<Vec<_>>()
         .into_iter()
         .collect()
+}
+
+/// Runs independent jobs (a model and its options each), across cores or one after
+/// another, and returns their reports in the order of the jobs either way.
+///
+/// # Errors
+/// The first invariant broken, in job order.
+pub fn run_jobs(
+    jobs: &[(Arc<Model>, RunOptions)],
+    parallel: bool,
+) -> Result<Vec<Report>, SimError> {
+    let results: Vec<Result<Report, SimError>> = if parallel {
+        jobs.par_iter()
+            .map(|(m, options)| run_once(m, *options))
+            .collect()
+    } else {
+        jobs.iter()
+            .map(|(m, options)| run_once(m, *options))
+            .collect()
+    };
+    results.into_iter().collect()
 }
 
 /// Combines reports of replications: every number becomes `{ mean, half_width }`, the

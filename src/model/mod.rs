@@ -12,6 +12,7 @@ mod check;
 pub mod diag;
 pub mod dist;
 mod read;
+mod scenario;
 pub mod schema;
 pub mod units;
 pub mod yaml;
@@ -20,6 +21,9 @@ use std::path::Path;
 
 pub use diag::{Diagnostic, Diagnostics, Severity, Span};
 pub use dist::Dist;
+pub use scenario::{
+    CallSel, Change, LatencyFigure, Override, PathError, Scenario, Slo, SloScope, Target,
+};
 
 use crate::sim::time::SimTime;
 
@@ -46,6 +50,10 @@ pub struct Model {
     pub links: Links,
     /// Scripted faults, in the order written.
     pub faults: Vec<Fault>,
+    /// Named what-ifs, in the order written.
+    pub scenarios: Vec<Scenario>,
+    /// Service level objectives, in the order written.
+    pub slos: Vec<Slo>,
 }
 
 impl Model {
@@ -73,6 +81,19 @@ impl Model {
     #[must_use]
     pub fn request_type_name(&self, id: RequestTypeId) -> &str {
         &self.request_types[id.0 as usize]
+    }
+
+    /// The request types some workload sends: the user flows that reports and SLOs describe.
+    #[must_use]
+    pub fn flows(&self) -> Vec<RequestTypeId> {
+        let mut out: Vec<RequestTypeId> = self
+            .workloads
+            .iter()
+            .flat_map(|w| w.mix.iter().map(|(t, _)| *t))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Bytes of a message sent from `from` to `to`.
@@ -241,6 +262,8 @@ pub struct Call {
     /// Bulkhead: at most this many attempts of this call outstanding at once (across the
     /// service's replicas); more fail at once with `rejected`.
     pub concurrency: Option<u32>,
+    /// `false`: never retried, even when a scenario sets the service's retry attempts.
+    pub idempotent: bool,
     pub span: Span,
 }
 
@@ -505,12 +528,56 @@ pub struct LinkOverride {
 pub fn parse(file: &str, text: &str) -> Result<(Model, Vec<Diagnostic>), Diagnostics> {
     let outcome = read::read(text);
     let mut items = outcome.diagnostics;
-    let model = outcome.model.inspect(|m| items.extend(check::check(m)));
+    let model = outcome.model.inspect(|m| {
+        let base = check::check(m);
+        // Overrides change timeouts and retries, and so what the "time out before your
+        // caller does" check finds: a scenario can introduce a warning of its own.
+        for s in &m.scenarios {
+            for d in check::check(&m.with_scenario(s)) {
+                if d.severity == Severity::Warning && !base.contains(&d) {
+                    items.push(Diagnostic {
+                        severity: Severity::Warning,
+                        span: s.span,
+                        message: format!(
+                            "under scenario `{}`, {} (line {})",
+                            s.name, d.message, d.span.line
+                        ),
+                        hint: d.hint,
+                    });
+                }
+            }
+        }
+        items.extend(base);
+    });
     items.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
     items.dedup();
     let has_errors = items.iter().any(|d| d.severity == Severity::Error);
     match model {
         Some(m) if !has_errors => Ok((m, items)),
+        _ => Err(Diagnostics {
+            file: file.to_string(),
+            source: text.to_string(),
+            items,
+        }),
+    }
+}
+
+/// Reads a scenario kept in a file of its own, against `model`. `file` is only used in
+/// messages; `name` is the scenario's name in reports.
+///
+/// # Errors
+/// Every problem found, each with its position, when there is at least one error.
+pub fn parse_scenario(
+    file: &str,
+    name: &str,
+    text: &str,
+    model: &Model,
+) -> Result<Scenario, Diagnostics> {
+    let (scenario, mut items) = read::read_scenario(name, text, model);
+    items.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
+    items.dedup();
+    match scenario {
+        Some(s) if !items.iter().any(|d| d.severity == Severity::Error) => Ok(s),
         _ => Err(Diagnostics {
             file: file.to_string(),
             source: text.to_string(),

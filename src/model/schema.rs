@@ -113,6 +113,80 @@ pub static TOP: &[Key] = &[
         Ty::List(&Ty::Ref("fault")),
         "Failures scripted at given times: `{ at: 2m, for: 30s, crash: db }`.",
     ),
+    key(
+        "scenarios",
+        Ty::MapOf(&Ty::Ref("scenario")),
+        "Named what-ifs for `archsim compare` and `archsim check`: extra faults and parameter \
+         overrides, e.g. `{ db_down: { faults: [ { at: 1m, crash: db } ] } }`.",
+    ),
+    key(
+        "slos",
+        Ty::List(&Ty::Ref("slo")),
+        "Service level objectives per request type, checked by `archsim check`: \
+         `- { request: browse, p99: 200ms, availability: 99.9% }`.",
+    ),
+];
+
+pub static SCENARIO: &[Key] = &[
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this scenario asks.",
+    ),
+    key(
+        "faults",
+        Ty::List(&Ty::Ref("fault")),
+        "Faults added to the model's own: `[ { at: 1m, for: 2m, crash: db } ]`.",
+    ),
+    key(
+        "set",
+        Ty::MapOf(&Ty::AnyOf(&[Ty::Str, Ty::Int { min: 0 }, Ty::Positive])),
+        "Parameters changed, by dotted path: `app.replicas`, `app.workers`, `app.queue`, \
+         `app.timeout` and `app.retry.attempts` (every call of `app`), \
+         `app.calls.db.timeout`, `app.handlers.browse.calls.db.retry.attempts`, \
+         `app.handlers.browse.work`, `payments.latency`, `payments.errors`, \
+         `shoppers.rate`, `analysts.users`.",
+    ),
+];
+
+pub static SLO: &[Key] = &[
+    required(
+        "request",
+        Ty::Str,
+        "The request type (user flow) bound, as a workload sends it.",
+    ),
+    key(
+        "availability",
+        Ty::Fraction,
+        "At least this share of the requests that ended were answered, e.g. `99.9%`.",
+    ),
+    key(
+        "mean",
+        Ty::Duration,
+        "Mean end-to-end latency at most this.",
+    ),
+    key(
+        "p50",
+        Ty::Duration,
+        "Median end-to-end latency at most this.",
+    ),
+    key("p90", Ty::Duration, "90th percentile latency at most this."),
+    key(
+        "p99",
+        Ty::Duration,
+        "99th percentile latency at most this, e.g. `200ms`.",
+    ),
+    key(
+        "p999",
+        Ty::Duration,
+        "99.9th percentile latency at most this.",
+    ),
+    key(
+        "scenario",
+        Ty::Str,
+        "Apply only under this scenario (or `baseline`: only under the model as written). \
+         Omitted: under the baseline and every scenario.",
+    ),
 ];
 
 pub static AUTOSCALE: &[Key] = &[
@@ -729,6 +803,8 @@ static DEFS: &[(&str, Ty)] = &[
     ("health_check", Ty::Object(HEALTH_CHECK)),
     ("outlier", Ty::Object(OUTLIER)),
     ("fault", Ty::Object(FAULT)),
+    ("scenario", Ty::Object(SCENARIO)),
+    ("slo", Ty::Object(SLO)),
     ("links", Ty::Object(LINKS)),
     ("link", Ty::Object(LINK)),
     ("link_override", Ty::Object(LINK_OVERRIDE)),

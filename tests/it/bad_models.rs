@@ -107,11 +107,26 @@ fn rendering_shows_the_line_and_underlines_the_span() {
     );
 }
 
-/// A valid model to mangle.
+/// Valid models to mangle: a plain one, and one with scenarios and SLOs.
 const SEED_MODEL: &str = include_str!("../../models/checkout.yaml");
+const SEED_SCENARIOS: &str = include_str!("../../models/single_point_of_failure.yaml");
+
+/// Cuts out `len` characters at `start`, or repeats them.
+fn mangle(text: &str, start: usize, len: usize, repeat: bool) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let start = start.min(chars.len());
+    let end = (start + len).min(chars.len());
+    let mut mangled: String = chars[..start].iter().collect();
+    if repeat {
+        mangled.extend(&chars[start..end]);
+        mangled.extend(&chars[start..end]);
+    }
+    mangled.extend(&chars[end..]);
+    mangled
+}
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
     /// Arbitrary text never panics the reader; it is a model or a list of diagnostics.
     #[test]
@@ -122,16 +137,14 @@ proptest! {
     /// A valid model with a slice cut out, or a slice repeated, never panics either, and
     /// every diagnostic points inside the text.
     #[test]
-    fn mangled_models_never_panic(start in 0usize..2000, len in 0usize..80, repeat in any::<bool>()) {
-        let chars: Vec<char> = SEED_MODEL.chars().collect();
-        let start = start.min(chars.len());
-        let end = (start + len).min(chars.len());
-        let mut mangled: String = chars[..start].iter().collect();
-        if repeat {
-            mangled.extend(&chars[start..end]);
-            mangled.extend(&chars[start..end]);
-        }
-        mangled.extend(&chars[end..]);
+    fn mangled_models_never_panic(
+        start in 0usize..3000,
+        len in 0usize..80,
+        repeat in any::<bool>(),
+        scenarios in any::<bool>(),
+    ) {
+        let seed = if scenarios { SEED_SCENARIOS } else { SEED_MODEL };
+        let mangled = mangle(seed, start, len, repeat);
         if let Err(d) = model::parse("mangled.yaml", &mangled) {
             let lines = u32::try_from(mangled.lines().count()).unwrap_or(u32::MAX).max(1);
             for item in &d.items {

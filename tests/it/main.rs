@@ -12,6 +12,7 @@ mod bad_models;
 mod bundled;
 mod conservation;
 mod determinism;
+mod experiments;
 mod regressions;
 mod resilience;
 mod support;

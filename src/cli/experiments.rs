@@ -1,0 +1,382 @@
+//! The experiment commands: `compare`, `matrix` and `check`. Arguments, printing and exit
+//! codes only; the experiments themselves are in `crate::experiment`.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{duration_arg, load, print_stdout};
+use crate::experiment::compare::{self, Comparison};
+use crate::experiment::matrix::{self, Cell, Matrix, MatrixFault};
+use crate::experiment::slo::{self, CheckOutcome};
+use crate::model::{self, Model, Scenario};
+use crate::sim::{RunOptions, SimTime};
+
+/// Options every experiment shares with `run`.
+#[derive(Args, Clone, Copy)]
+pub struct RunArgs {
+    /// Seed of the first replication [default: the model's `seed`].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated length of each run, e.g. 10m [default: the model's `duration`].
+    #[arg(long, value_parser = duration_arg)]
+    duration: Option<SimTime>,
+    /// Time excluded from statistics, e.g. 30s [default: the model's `warmup`].
+    #[arg(long, value_parser = duration_arg)]
+    warmup: Option<SimTime>,
+}
+
+impl RunArgs {
+    fn options(self) -> RunOptions {
+        RunOptions {
+            seed: self.seed,
+            duration: self.duration,
+            warmup: self.warmup,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct CompareArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    /// A scenario the model declares, or a YAML file with `faults:` and `set:`.
+    #[arg(long, value_name = "NAME|FILE")]
+    scenario: String,
+    /// Pairs of runs (seed, seed+1, ...); the intervals need at least 2.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: u32,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+pub struct MatrixArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    /// How each component fails: crash, slow:10x, partition or one-replica.
+    #[arg(long, default_value = "crash", value_parser = clap::value_parser!(MatrixFault))]
+    fault: MatrixFault,
+    /// Runs per row, on the same seeds; cells show the means.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: u32,
+    /// Print the matrix as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print the matrix as CSV.
+    #[arg(long)]
+    csv: bool,
+    /// Also write the matrix as a standalone SVG picture.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    /// Also write the verdicts as `JUnit` XML, for CI systems.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Runs per scenario, on the same seeds; each bound is judged on the mean.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: u32,
+    /// Print the verdicts as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+fn load_checked(path: &Path, run: RunArgs) -> anyhow::Result<Arc<Model>> {
+    let m = load(path)?;
+    let (d, w) = (
+        run.duration.unwrap_or(m.duration),
+        run.warmup.unwrap_or(m.warmup),
+    );
+    if w >= d {
+        anyhow::bail!("the warm-up ({w}) must be shorter than the run ({d})");
+    }
+    Ok(m)
+}
+
+fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("{e}");
+        ExitCode::from(1)
+    })
+}
+
+/// `archsim compare`.
+pub fn compare_cmd(args: &CompareArgs) -> ExitCode {
+    exit((|| {
+        let m = load_checked(&args.model, args.run)?;
+        let scenario = scenario_arg(&m, &args.scenario)?;
+        let c = compare::compare(&m, &scenario, args.run.options(), args.replications)?;
+        if args.json {
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&c)?));
+        } else {
+            print_stdout(&comparison_text(&c));
+        }
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+/// A declared scenario by name, or else a scenario file.
+fn scenario_arg(m: &Model, arg: &str) -> anyhow::Result<Scenario> {
+    if let Some(s) = m.scenario(arg) {
+        return Ok(s.clone());
+    }
+    let path = Path::new(arg);
+    if !path.is_file() {
+        let names: Vec<&str> = m.scenarios.iter().map(|s| s.name.as_str()).collect();
+        anyhow::bail!(
+            "`{arg}` is neither a scenario of the model nor a file; {}",
+            model::diag::suggestion(arg, "model's scenarios", &names)
+        );
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let name = path
+        .file_stem()
+        .map_or_else(|| arg.to_string(), |s| s.to_string_lossy().to_string());
+    model::parse_scenario(&path.display().to_string(), &name, &text, m).map_err(|d| {
+        anyhow::anyhow!(
+            "{}{}: {} error{}; nothing was run",
+            d.render(),
+            path.display(),
+            d.error_count(),
+            if d.error_count() == 1 { "" } else { "s" }
+        )
+    })
+}
+
+fn comparison_text(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — baseline vs `{}`, {} paired replication{} (seeds {}), common random numbers\n\
+         difference = scenario − baseline, with its 95% confidence interval (paired t); * = significant\n",
+        c.model.as_deref().unwrap_or("model"),
+        c.scenario,
+        c.replications,
+        if c.replications == 1 { "" } else { "s" },
+        seeds_text(&c.seeds)
+    );
+    for (flow, figures) in &c.flows {
+        let _ = writeln!(
+            out,
+            "{flow:<18} {:>14} {:>14} {:>26}",
+            "baseline", "scenario", "difference"
+        );
+        for (name, p) in figures {
+            let (scale, unit) = figure_unit(name);
+            let v = |x: Option<f64>| x.map_or("-".into(), |x| format!("{:.3}{unit}", x * scale));
+            let diff = match (p.difference, p.half_width) {
+                (Some(d), Some(h)) => format!(
+                    "{:+.3}{unit} ± {:.3}{}",
+                    d * scale,
+                    h * scale,
+                    if p.significant { " *" } else { "  " }
+                ),
+                (Some(d), None) => format!("{:+.3}{unit}  ", d * scale),
+                _ => "-  ".into(),
+            };
+            let _ = writeln!(
+                out,
+                "  {name:<16} {:>14} {:>14} {diff:>26}",
+                v(p.baseline),
+                v(p.scenario)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn figure_unit(name: &str) -> (f64, &'static str) {
+    match name {
+        "availability" => (100.0, "%"),
+        "throughput_per_s" => (1.0, "/s"),
+        "failed" => (1.0, ""),
+        _ => (1e3, "ms"),
+    }
+}
+
+fn seeds_text(seeds: &[u64]) -> String {
+    match seeds {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [first, .., last] => format!("{first}–{last}"),
+    }
+}
+
+/// `archsim matrix`.
+pub fn matrix_cmd(args: &MatrixArgs) -> ExitCode {
+    exit((|| {
+        let m = load_checked(&args.model, args.run)?;
+        let mx = matrix::matrix(&m, args.fault, args.run.options(), args.replications, true)?;
+        if let Some(file) = &args.svg {
+            std::fs::write(file, mx.to_svg())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+        }
+        if args.json {
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&mx)?));
+        } else if args.csv {
+            print_stdout(&matrix_csv(&mx));
+        } else {
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            print_stdout(&matrix_text(&mx, colour));
+        }
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+fn cell_text(c: &Cell) -> String {
+    let a = c
+        .availability
+        .map_or("-".to_string(), |a| format!("{:.2}%", a * 100.0));
+    let p = c
+        .p99_s
+        .map_or("-".to_string(), |p| format!("{:.1}ms", p * 1e3));
+    format!("{a} {p}")
+}
+
+fn matrix_text(mx: &Matrix, colour: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — resiliency matrix: each component fails ({}) for the whole run, {} run{} per row (seeds {})\n\
+         cells: availability and p99 latency of each flow during the failure; ✗ breaks an SLO, ✓ meets them\n",
+        mx.model.as_deref().unwrap_or("model"),
+        mx.fault,
+        mx.replications,
+        if mx.replications == 1 { "" } else { "s" },
+        seeds_text(&mx.seeds)
+    );
+    let width = 22;
+    let _ = write!(out, "{:<20}", "failed component");
+    for flow in &mx.flows {
+        let _ = write!(out, " {flow:>width$}");
+    }
+    out.push('\n');
+    let line = |out: &mut String, name: &str, cells: &std::collections::BTreeMap<String, Cell>| {
+        let _ = write!(out, "{name:<20}");
+        for flow in &mx.flows {
+            let Some(c) = cells.get(flow) else {
+                let _ = write!(out, " {:>width$}", "");
+                continue;
+            };
+            let mark = match c.breach {
+                Some(true) => " ✗",
+                Some(false) => " ✓",
+                None => "  ",
+            };
+            let text = format!("{:>w$}{mark}", cell_text(c), w = width - 2);
+            let painted = match (colour, c.breach) {
+                (true, Some(true)) => format!("\x1b[31m{text}\x1b[0m"),
+                (true, Some(false)) => format!("\x1b[32m{text}\x1b[0m"),
+                _ => text,
+            };
+            let _ = write!(out, " {painted}");
+        }
+        out.push('\n');
+    };
+    line(&mut out, "(none: baseline)", &mx.baseline);
+    for (name, cells) in &mx.rows {
+        line(&mut out, name, cells);
+    }
+    out
+}
+
+fn matrix_csv(mx: &Matrix) -> String {
+    let mut out = String::from("failed,flow,availability,p99_s,in_flight,breach\n");
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    let mut rows = vec![("", &mx.baseline)];
+    rows.extend(mx.rows.iter().map(|(n, c)| (n.as_str(), c)));
+    for (name, cells) in rows {
+        for (flow, c) in cells {
+            let _ = writeln!(
+                out,
+                "{name},{flow},{},{},{},{}",
+                opt(c.availability),
+                opt(c.p99_s),
+                c.in_flight,
+                c.breach.map_or(String::new(), |b| b.to_string())
+            );
+        }
+    }
+    out
+}
+
+/// `archsim check`.
+pub fn check_cmd(args: &CheckArgs) -> ExitCode {
+    exit((|| {
+        let m = load_checked(&args.model, args.run)?;
+        if m.slos.is_empty() {
+            anyhow::bail!(
+                "{} declares no SLOs: add `slos: [ {{ request: TYPE, p99: 200ms, availability: 99.9% }} ]`",
+                args.model.display()
+            );
+        }
+        let outcome = slo::check(&m, args.run.options(), args.replications)?;
+        if let Some(file) = &args.junit {
+            std::fs::write(file, outcome.junit(&args.model.display().to_string()))
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+        }
+        if args.json {
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&outcome)?));
+        } else {
+            print_stdout(&check_text(&outcome));
+        }
+        if outcome.holds() {
+            Ok(ExitCode::SUCCESS)
+        } else {
+            let breaches = outcome.breaches();
+            eprintln!(
+                "{}: {} of {} SLO bounds broken: {}",
+                args.model.display(),
+                breaches.len(),
+                outcome.verdicts.len(),
+                breaches
+                    .iter()
+                    .map(|v| format!("{} under {}", v.objective(), v.under))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            Ok(ExitCode::from(1))
+        }
+    })())
+}
+
+fn check_text(o: &CheckOutcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — SLO check, {} run{} per scenario (seeds {})\n",
+        o.model.as_deref().unwrap_or("model"),
+        o.replications,
+        if o.replications == 1 { "" } else { "s" },
+        seeds_text(&o.seeds)
+    );
+    for v in &o.verdicts {
+        let _ = writeln!(
+            out,
+            "{} {:<40} under {:<16} measured {}",
+            if v.holds { "holds " } else { "BROKEN" },
+            v.objective(),
+            v.under,
+            v.measured_text()
+        );
+    }
+    out
+}
