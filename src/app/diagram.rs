@@ -16,6 +16,7 @@ use eframe::egui::{
 };
 
 use crate::model::{ComponentKind, Model};
+use crate::observe::recent::Recent;
 use crate::sim::{LiveState, MessageKind, SimTime};
 
 use super::layout;
@@ -95,7 +96,7 @@ pub struct Edge {
     pub link: usize,
 }
 
-/// Figures measured between snapshots, smoothed over a few simulated seconds.
+/// The recent figures of a link or node, from the snapshot.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Measured {
     pub rate: f64,
@@ -123,8 +124,8 @@ pub struct Diagram {
     pub link_measured: Vec<Measured>,
     pub node_measured: Vec<Measured>,
     pub dots: Vec<Dot>,
-    /// Previous snapshot's clock and counters, to measure rates.
-    last: Option<(SimTime, LiveState)>,
+    /// The clock of the latest snapshot seen, to notice a seek back.
+    last_now: Option<SimTime>,
     /// The newest message already turned into a dot (its send instant), per link.
     last_message: Vec<SimTime>,
     /// When each link and direction last started a dot (egui time).
@@ -201,7 +202,7 @@ impl Diagram {
             link_measured: vec![Measured::default(); n_links],
             node_measured: vec![Measured::default(); n_nodes],
             dots: Vec::new(),
-            last: None,
+            last_now: None,
             last_message: vec![live.now; n_links],
             last_dot_at: vec![[f64::NEG_INFINITY; 2]; n_links],
             positions_edited: false,
@@ -209,51 +210,31 @@ impl Diagram {
         }
     }
 
-    /// Takes a new snapshot's counters: measures rates and starts dots for new messages.
-    pub fn observe(&mut self, live: &LiveState, time: f64) {
-        let Some((t0, before)) = self.last.take() else {
-            self.last = Some((live.now, live.clone()));
-            return;
-        };
-        if live.now < t0 || before.links.len() != live.links.len() {
-            // The run was recomputed from its start (a seek back): measure afresh.
-            self.link_measured.fill(Measured::default());
-            self.node_measured.fill(Measured::default());
+    /// Takes a new snapshot: its recent figures, and dots for its new messages.
+    pub fn observe(&mut self, live: &LiveState, recent: &Recent, time: f64) {
+        if let Some(t0) = self.last_now
+            && live.now < t0
+        {
+            // The run was recomputed from its start (a seek back).
             self.dots.clear();
             self.last_message.fill(live.now);
-            self.last = Some((live.now, live.clone()));
-            return;
         }
-        let dt = (live.now - t0).as_secs_f64();
-        if dt > 0.0 {
-            // Smoothed over about two simulated seconds, so a busy link does not flicker.
-            let alpha = 1.0 - (-dt / 2.0).exp();
-            for (i, (l, b)) in live.links.iter().zip(&before.links).enumerate() {
-                let m = &mut self.link_measured[i];
-                let rate = (l.sent - b.sent) as f64 / dt;
-                m.rate += alpha * (rate - m.rate);
-                let answers = l.answers - b.answers;
-                if answers > 0 {
-                    let share = (l.failed - b.failed) as f64 / answers as f64;
-                    m.error_share += alpha * (share - m.error_share);
-                }
-            }
-            for node in 0..self.nodes.len() {
-                let Some(c) = self.nodes[node].component else {
-                    continue;
-                };
-                let (now_i, then_i) =
-                    (live.components[c].integrals, before.components[c].integrals);
-                let capacity = now_i.capacity_ns - then_i.capacity_ns;
-                if capacity > 0.0 {
-                    let u = (now_i.busy_ns - then_i.busy_ns) / capacity;
-                    let m = &mut self.node_measured[node];
-                    m.utilization += alpha * (u - m.utilization);
-                }
+        self.last_now = Some(live.now);
+        for (i, m) in self.link_measured.iter_mut().enumerate() {
+            m.rate = recent.link_rate.get(i).copied().unwrap_or(0.0);
+            m.error_share = recent
+                .link_failed_share
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or(0.0);
+        }
+        for (node, m) in self.node_measured.iter_mut().enumerate() {
+            if let Some(c) = self.nodes[node].component {
+                m.utilization = recent.utilization.get(c).copied().flatten().unwrap_or(0.0);
             }
         }
         self.start_dots(live, time);
-        self.last = Some((live.now, live.clone()));
     }
 
     fn start_dots(&mut self, live: &LiveState, time: f64) {
@@ -301,7 +282,10 @@ impl Diagram {
             .iter()
             .filter(|e| e.to == node)
             .any(|e| self.link_measured[e.link].error_share > 0.01);
+        let queue_nearly_full =
+            f64::from(lc.queued) >= 0.8 * self.queue_limits.get(c).copied().unwrap_or(f64::MAX);
         if lc.replicas_up < lc.replicas
+            || queue_nearly_full
             || lc.slow
             || lc.paused
             || lc.failing

@@ -321,7 +321,7 @@ impl ArchsimApp {
             .is_some_and(|s| Arc::ptr_eq(s, &snap))
         {
             if let Some(d) = &mut self.diagram {
-                d.observe(&snap.live, time);
+                d.observe(&snap.live, &snap.recent, time);
             }
             return;
         }
@@ -330,7 +330,7 @@ impl ArchsimApp {
             self.diagram_generation = snap.model_generation;
         }
         if let Some(d) = &mut self.diagram {
-            d.observe(&snap.live, time);
+            d.observe(&snap.live, &snap.recent, time);
         }
         self.snapshot = Some(snap);
     }
@@ -1007,7 +1007,10 @@ fn inspect_edge(ui: &mut egui::Ui, diagram: &Diagram, link: usize, snap: &Snapsh
             ui.label(v);
             ui.end_row();
         };
-        row("requests (recent)", format!("{}/s", diagram::short(m.rate)));
+        row(
+            "requests (last 2 s)",
+            format!("{}/s", diagram::short(m.rate)),
+        );
         row(
             "failed answers (recent)",
             format!("{:.1}%", m.error_share * 100.0),

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::{Fault, Model};
 use crate::observe::Report;
+use crate::observe::recent::{Recent, RecentWindow};
 use crate::sim::{LiveState, RunOptions, SimTime, Simulation};
 
 /// How fast simulated time goes.
@@ -72,6 +73,9 @@ pub struct Snapshot {
     /// Every fault: the model's, then injected ones.
     pub faults: Vec<Fault>,
     pub interventions: Vec<Intervention>,
+    /// Rates, failed shares and utilisation over the last [`RECENT_WINDOW`] of simulated
+    /// time.
+    pub recent: Recent,
     /// Simulated seconds per wall-clock second in the latest stretch.
     pub sim_rate: f64,
     /// A broken invariant, if the engine hit one (a bug): the run stops.
@@ -80,6 +84,8 @@ pub struct Snapshot {
 
 /// How often a new snapshot is published while running: about one per displayed frame.
 const PUBLISH_EVERY: Duration = Duration::from_millis(15);
+/// The simulated span the live figures (rates, utilisation) are measured over.
+pub const RECENT_WINDOW: SimTime = SimTime::from_secs(2);
 /// Every message is traced; the UI samples what it draws.
 const TRACE_CAPACITY: usize = 4096;
 
@@ -144,6 +150,7 @@ struct State {
     anchor: Option<(Instant, SimTime)>,
     sim_rate: f64,
     error: Option<String>,
+    recent: RecentWindow,
 }
 
 fn new_simulation(model: &Arc<Model>) -> Simulation {
@@ -166,6 +173,15 @@ impl State {
             anchor: None,
             sim_rate: 0.0,
             error: None,
+            recent: RecentWindow::new(RECENT_WINDOW),
+        }
+    }
+
+    /// Samples the counters for the recent figures, when a sample is due.
+    fn sample(&mut self) {
+        let now = self.sim.now();
+        if self.recent.due(now) {
+            self.recent.sample(now, self.sim.counters());
         }
     }
 
@@ -185,6 +201,7 @@ impl State {
             report: Arc::new(report),
             faults: self.sim.faults().to_vec(),
             interventions: self.interventions.clone(),
+            recent: self.recent.figures(),
             sim_rate: self.sim_rate,
             error,
         }
@@ -222,7 +239,8 @@ impl State {
         }
     }
 
-    fn publish(&self, latest: &Mutex<Arc<Snapshot>>, wake: &dyn Fn()) {
+    fn publish(&mut self, latest: &Mutex<Arc<Snapshot>>, wake: &dyn Fn()) {
+        self.sample();
         let snapshot = Arc::new(self.snapshot());
         *latest.lock().unwrap_or_else(PoisonError::into_inner) = snapshot;
         wake();
@@ -303,10 +321,12 @@ impl State {
             match next {
                 Some(at) if at <= until => {
                     self.sim.run_until(at);
+                    self.sample();
                     self.apply_due();
                 }
                 _ => {
                     self.sim.run_until(until);
+                    self.sample();
                     return;
                 }
             }
@@ -325,8 +345,17 @@ impl State {
         if target < self.sim.now() {
             self.sim = new_simulation(&self.model);
             self.applied = 0;
+            self.recent.clear();
         }
-        self.run_until(target);
+        // The last stretch in steps, so the recent figures have their samples.
+        let window_start = target.saturating_sub(RECENT_WINDOW);
+        if self.sim.now() < window_start {
+            self.run_until(window_start);
+        }
+        while self.sim.now() < target {
+            let next = (self.sim.now() + self.recent.sample_every()).min(target);
+            self.run_until(next);
+        }
         self.anchor = None;
     }
 
@@ -368,7 +397,9 @@ impl State {
             if t >= deadline {
                 break;
             }
-            slice_len = slice_len + slice_len;
+            // Longer slices when the simulation runs ahead, but never so long that the
+            // recent figures miss their samples.
+            slice_len = (slice_len + slice_len).min(self.recent.sample_every());
         }
         let spent = wall_now.elapsed().as_secs_f64();
         if spent > 0.0 {

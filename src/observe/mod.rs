@@ -6,6 +6,7 @@
 //! and never decides anything about the simulation.
 
 pub mod histogram;
+pub mod recent;
 pub mod report;
 
 use std::collections::BTreeMap;

@@ -1155,6 +1155,23 @@ impl Simulation {
         }
     }
 
+    /// The cumulative counters a live view measures recent figures from
+    /// ([`crate::observe::recent::RecentWindow`]).
+    #[must_use]
+    pub fn counters(&self) -> crate::observe::recent::Counters {
+        let now = self.now;
+        let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(now)).collect();
+        crate::observe::recent::Counters {
+            links: self
+                .links
+                .iter()
+                .map(|l| [l.sent, l.answers, l.failed])
+                .collect(),
+            busy_ns: integrals.iter().map(|i| i.busy_ns).collect(),
+            capacity_ns: integrals.iter().map(|i| i.capacity_ns).collect(),
+        }
+    }
+
     /// The report of the run so far, without ending it: the series hold the time buckets
     /// closed so far, which are the same as those of the finished run.
     ///
