@@ -188,7 +188,11 @@ impl Diagram {
         let pairs: Vec<(usize, usize)> = edges.iter().map(|e| (e.from, e.to)).collect();
         let positions = layout::layered(nodes.len(), &pairs);
         for (node, p) in nodes.iter_mut().zip(positions) {
-            node.pos = Pos2::new(p[0], p[1]);
+            let saved = model.layout.iter().find(|(name, _)| *name == node.name);
+            node.pos = match saved {
+                Some((_, [x, y])) => Pos2::new(*x as f32, *y as f32),
+                None => Pos2::new(p[0], p[1]),
+            };
         }
         let n_links = live.links.len();
         let n_nodes = nodes.len();
@@ -661,6 +665,24 @@ impl Diagram {
             FontId::proportional(11.0 * z),
             Color32::from_gray(190),
         );
+    }
+
+    /// Every node's position, for saving in the model.
+    #[must_use]
+    pub fn positions(&self) -> Vec<(String, [f64; 2])> {
+        self.nodes
+            .iter()
+            .map(|n| (n.name.clone(), [f64::from(n.pos.x), f64::from(n.pos.y)]))
+            .collect()
+    }
+
+    /// Moves nodes named in `positions` there (positions kept across a reload).
+    pub fn place(&mut self, positions: &[(String, [f64; 2])]) {
+        for (name, [x, y]) in positions {
+            if let Some(&i) = self.by_name.get(name) {
+                self.nodes[i].pos = Pos2::new(*x as f32, *y as f32);
+            }
+        }
     }
 
     /// Which node or edge a target names, for the inspector.

@@ -193,6 +193,28 @@ pub struct ArchsimApp {
     /// The slider's value while it is being dragged (seconds).
     scrub: Option<f64>,
     status: Option<String>,
+    /// The text this app last wrote to the model file, so that its own save does not
+    /// reload (and restart) the run.
+    written: Option<String>,
+    /// What to do once the user has dealt with unsaved changes.
+    pending: Option<Pending>,
+    /// The user chose to discard unsaved changes and close.
+    closing: bool,
+    /// What was last written to the recovery file, to write only on change.
+    recovered: Option<String>,
+    /// A recovery file from an earlier session, offered for restoring.
+    recovery_offer: Option<(PathBuf, Positions)>,
+    recovery_checked_at: f64,
+}
+
+/// Diagram positions by node name.
+type Positions = Vec<(String, [f64; 2])>;
+
+/// An action held back by the unsaved-changes question.
+#[derive(Debug, Clone)]
+enum Pending {
+    Open(Source),
+    Close,
 }
 
 impl ArchsimApp {
@@ -220,6 +242,12 @@ impl ArchsimApp {
             outcome,
             scrub: None,
             status: None,
+            written: None,
+            pending: None,
+            closing: false,
+            recovered: None,
+            recovery_offer: None,
+            recovery_checked_at: f64::NEG_INFINITY,
         };
         app.open(ctx, options.source);
         if let Some(w) = &app.worker {
@@ -232,9 +260,32 @@ impl ArchsimApp {
         app
     }
 
+    /// Whether there is something the user would lose: moved nodes or live changes.
+    #[must_use]
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.diagram.as_ref().is_some_and(|d| d.positions_edited)
+            || self
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| !s.interventions.is_empty())
+    }
+
+    /// Opens a model, asking first when there are unsaved changes.
+    fn request_open(&mut self, ctx: &egui::Context, source: Source) {
+        if self.has_unsaved_changes() {
+            self.pending = Some(Pending::Open(source));
+        } else {
+            self.open(ctx, source);
+        }
+    }
+
     /// Opens a model: on success it replaces the running one; on failure the errors show
     /// and whatever ran before keeps running.
     fn open(&mut self, ctx: &egui::Context, source: Source) {
+        self.recovery_offer = recovery_path(&source).and_then(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            Some((p, recovered_layout(&text)))
+        });
         self.watch = match &source {
             Source::File(p) => watch(p, ctx),
             Source::Embedded => None,
@@ -303,7 +354,13 @@ impl ArchsimApp {
         if let Some(at) = self.reload_at {
             if time >= at {
                 self.reload_at = None;
-                self.load(ctx);
+                let own_save = match (&self.source, &self.written) {
+                    (Source::File(p), Some(w)) => std::fs::read_to_string(p).is_ok_and(|t| t == *w),
+                    _ => false,
+                };
+                if !own_save {
+                    self.load(ctx);
+                }
             } else {
                 ctx.request_repaint_after(std::time::Duration::from_millis(50));
             }
@@ -326,7 +383,18 @@ impl ArchsimApp {
             return;
         }
         if self.diagram.is_none() || self.diagram_generation != snap.model_generation {
-            self.diagram = Some(Diagram::new(&snap.model, &snap.live));
+            // Nodes the user moved stay where they were put, across a reload.
+            let moved = self
+                .diagram
+                .as_ref()
+                .filter(|d| d.positions_edited)
+                .map(Diagram::positions);
+            let mut d = Diagram::new(&snap.model, &snap.live);
+            if let Some(p) = moved {
+                d.place(&p);
+                d.positions_edited = true;
+            }
+            self.diagram = Some(d);
             self.diagram_generation = snap.model_generation;
         }
         if let Some(d) = &mut self.diagram {
@@ -398,6 +466,15 @@ impl ArchsimApp {
                 ui.label(format!("×{}", diagram::short(snap.sim_rate)));
             }
             ui.separator();
+            let edited = self.diagram.as_ref().is_some_and(|d| d.positions_edited);
+            if let Source::File(path) = self.source.clone()
+                && ui
+                    .add_enabled(edited, egui::Button::new("Save layout"))
+                    .on_hover_text("Write the nodes' positions into the model file (its `layout:`)")
+                    .clicked()
+            {
+                self.save_layout(&path);
+            }
             if ui.button("Open…").clicked() {
                 self.open_dialog = Some(match &self.source {
                     Source::File(p) => p.display().to_string(),
@@ -707,7 +784,7 @@ impl ArchsimApp {
                     }
                     if ui.button("Built-in example").clicked() {
                         keep = false;
-                        self.open(ui.ctx(), Source::Embedded);
+                        self.request_open(ui.ctx(), Source::Embedded);
                     }
                     if ui.button("Cancel").clicked() {
                         keep = false;
@@ -715,12 +792,161 @@ impl ArchsimApp {
                 });
             });
         if let Some(p) = chosen {
-            self.open(ctx, Source::File(p));
+            self.request_open(ctx, Source::File(p));
             keep = false;
         }
         if keep {
             self.open_dialog = Some(path);
         }
+    }
+
+    fn save_layout(&mut self, path: &Path) {
+        let Some(d) = &self.diagram else {
+            return;
+        };
+        let positions = d.positions();
+        let result = std::fs::read_to_string(path).and_then(|text| {
+            let new = model::layout_text::with_layout(&text, &positions);
+            // Write beside it and rename over it, so a crash mid-write never leaves half a
+            // model.
+            let tmp = path.with_extension("yaml.archsim-tmp");
+            std::fs::write(&tmp, &new)?;
+            std::fs::rename(&tmp, path)?;
+            Ok(new)
+        });
+        match result {
+            Ok(new) => {
+                self.written = Some(new);
+                if let Some(d) = &mut self.diagram {
+                    d.positions_edited = false;
+                }
+                self.status = Some(format!("Layout saved to {}", path.display()));
+                self.write_recovery(true);
+            }
+            Err(e) => {
+                self.status = Some(format!(
+                    "Could not save the layout: {}: {e}",
+                    path.display()
+                ));
+            }
+        }
+    }
+
+    /// Keeps a copy of unsaved changes (moved nodes, live changes) outside the model, so
+    /// that a crash or a kill loses nothing; removed once nothing is unsaved.
+    fn write_recovery(&mut self, saved: bool) {
+        let Some(path) = recovery_path(&self.source) else {
+            return;
+        };
+        let unsaved = !saved && self.has_unsaved_changes();
+        if !unsaved {
+            if self.recovered.take().is_some() {
+                let _ = std::fs::remove_file(&path);
+            }
+            return;
+        }
+        let mut text = format!(
+            "# Unsaved changes to {} kept by archsim.\n# The layout can be restored in the app; the faults are the live changes, to paste under `faults:`.\n",
+            self.source.label()
+        );
+        if let Some(d) = self.diagram.as_ref().filter(|d| d.positions_edited) {
+            text = model::layout_text::with_layout(&text, &d.positions());
+        }
+        if let Some(s) = &self.snapshot
+            && !s.interventions.is_empty()
+        {
+            text.push_str("faults:\n");
+            text.push_str(&interventions_yaml(s));
+        }
+        if self.recovered.as_deref() != Some(text.as_str()) {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            if std::fs::write(&path, &text).is_ok() {
+                self.recovered = Some(text);
+            }
+        }
+    }
+
+    fn unsaved_dialog(&mut self, ctx: &egui::Context) {
+        let Some(pending) = self.pending.clone() else {
+            return;
+        };
+        let mut decided: Option<bool> = None;
+        egui::Modal::new(egui::Id::unique("unsaved-changes")).show(ctx, |ui| {
+            ui.heading("Unsaved changes");
+            let moved = self.diagram.as_ref().is_some_and(|d| d.positions_edited);
+            let changes = self.snapshot.as_ref().map_or(0, |s| s.interventions.len());
+            if moved {
+                ui.label("You moved nodes of the diagram.");
+            }
+            if changes > 0 {
+                ui.label(format!("You made {changes} change(s) to this run."));
+            }
+            ui.horizontal(|ui| {
+                if let Source::File(path) = self.source.clone()
+                    && moved
+                    && ui.button("Save layout").clicked()
+                {
+                    self.save_layout(&path);
+                }
+                if changes > 0
+                    && let Some(s) = &self.snapshot
+                    && ui.button("Copy changes as faults (YAML)").clicked()
+                {
+                    ui.ctx().copy_text(interventions_yaml(s));
+                }
+                if ui.button("Discard").clicked() {
+                    decided = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    decided = Some(false);
+                }
+            });
+        });
+        match decided {
+            Some(true) => {
+                self.pending = None;
+                if let Some(d) = &mut self.diagram {
+                    d.positions_edited = false;
+                }
+                self.write_recovery(true);
+                match pending {
+                    Pending::Open(source) => self.open(ctx, source),
+                    Pending::Close => {
+                        self.closing = true;
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                    }
+                }
+            }
+            Some(false) => self.pending = None,
+            None => {}
+        }
+    }
+
+    fn recovery_banner(&mut self, ui: &mut egui::Ui) {
+        let Some((path, positions)) = self.recovery_offer.clone() else {
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new(format!(
+                    "Unsaved changes from an earlier session are kept in {}",
+                    path.display()
+                ))
+                .color(Color32::from_rgb(235, 170, 40)),
+            );
+            if !positions.is_empty() && ui.button("Restore layout").clicked() {
+                if let Some(d) = &mut self.diagram {
+                    d.place(&positions);
+                    d.positions_edited = true;
+                }
+                self.recovery_offer = None;
+            }
+            if ui.button("Dismiss").clicked() {
+                self.recovery_offer = None;
+            }
+        });
     }
 
     fn screenshot_step(&mut self, ctx: &egui::Context) {
@@ -796,7 +1022,22 @@ impl eframe::App for ArchsimApp {
             });
         }
 
-        egui::Panel::top("timeline").show(ui, |ui| self.top_bar(ui));
+        if ui.input(|i| i.viewport().close_requested())
+            && !self.closing
+            && self.screenshot.is_none()
+            && self.has_unsaved_changes()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.pending = Some(Pending::Close);
+        }
+        if self.screenshot.is_none() && (time - self.recovery_checked_at).abs() >= 1.0 {
+            self.recovery_checked_at = time;
+            self.write_recovery(false);
+        }
+        egui::Panel::top("timeline").show(ui, |ui| {
+            self.top_bar(ui);
+            self.recovery_banner(ui);
+        });
         if !self.errors.is_empty() {
             egui::Panel::top("errors")
                 .frame(
@@ -865,6 +1106,7 @@ impl eframe::App for ArchsimApp {
             }
         });
         self.open_window(&ctx);
+        self.unsaved_dialog(&ctx);
         if self.diagram.as_ref().is_some_and(|d| !d.dots.is_empty())
             || self.snapshot.as_ref().is_some_and(|s| s.playing)
         {
@@ -1148,6 +1390,64 @@ fn interventions_yaml(snap: &Snapshot) -> String {
         out.push_str(&line);
     }
     out
+}
+
+/// Where unsaved changes to a model file are kept: the user's state directory, one file per
+/// model path. `None` for the built-in model, or with no home directory.
+fn recovery_path(source: &Source) -> Option<PathBuf> {
+    let Source::File(path) = source else {
+        return None;
+    };
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+    // FNV-1a of the full path: stable across runs and platforms, unlike std's hasher.
+    let hash = full
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let stem = path
+        .file_stem()
+        .map_or("model".into(), |s| s.to_string_lossy().into_owned());
+    Some(
+        state
+            .join("archsim")
+            .join("recovery")
+            .join(format!("{stem}-{hash:016x}.yaml")),
+    )
+}
+
+/// The `layout:` positions in a recovery file (empty when it has none or is unreadable).
+fn recovered_layout(text: &str) -> Vec<(String, [f64; 2])> {
+    let Ok(root) = model::yaml::parse(text) else {
+        return Vec::new();
+    };
+    let model::yaml::NodeKind::Map(top) = &root.kind else {
+        return Vec::new();
+    };
+    let Some((_, layout)) = top.iter().find(|(k, _)| k.as_scalar() == Some("layout")) else {
+        return Vec::new();
+    };
+    let model::yaml::NodeKind::Map(entries) = &layout.kind else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(k, v)| {
+            let model::yaml::NodeKind::Seq(xy) = &v.kind else {
+                return None;
+            };
+            let n: Vec<f64> = xy
+                .iter()
+                .filter_map(|i| i.as_scalar()?.parse().ok())
+                .collect();
+            let name = k.as_scalar()?.to_string();
+            (n.len() == 2).then(|| (name, [n[0], n[1]]))
+        })
+        .collect()
 }
 
 /// The bundled models beside the working directory, if there are any.

@@ -11,6 +11,7 @@
 mod check;
 pub mod diag;
 pub mod dist;
+pub mod layout_text;
 mod read;
 mod scenario;
 pub mod schema;
@@ -50,6 +51,8 @@ pub struct Model {
     pub links: Links,
     /// Scripted faults, in the order written.
     pub faults: Vec<Fault>,
+    /// Diagram positions the app saved, by component or workload name.
+    pub layout: Vec<(String, [f64; 2])>,
     /// Named what-ifs, in the order written.
     pub scenarios: Vec<Scenario>,
     /// Service level objectives, in the order written.

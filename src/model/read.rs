@@ -422,6 +422,15 @@ impl Reader {
                 self.slos(n, &scenario_names, &flows)
             }
         };
+        let layout = match (top.get("layout"), &components, &workloads) {
+            (None, _, _) => Some(Vec::new()),
+            (Some(n), Some(c), Some(w)) => {
+                let mut names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
+                names.extend(w.iter().map(|w| w.name.as_str()));
+                self.layout(n, &names)
+            }
+            (Some(_), _, _) => None,
+        };
         let links = match top.get("links") {
             Some(n) => self.links(n),
             None => Some(Links {
@@ -446,7 +455,55 @@ impl Reader {
             faults: faults?,
             scenarios: scenarios?,
             slos: slos?,
+            layout: layout?,
         })
+    }
+
+    /// `layout: { name: [x, y] }`: saved diagram positions.
+    fn layout(&mut self, node: &Node, names: &[&str]) -> Option<Vec<(String, [f64; 2])>> {
+        if !matches!(node.kind, NodeKind::Map(_)) && !node.is_null() {
+            self.error_hint(
+                node.span,
+                format!("layout: expected a mapping, found {}", node.shape()),
+                "write `layout: { db: [690, 120] }`",
+            );
+            return None;
+        }
+        let mut out = Vec::new();
+        let before = self.error_count();
+        for (k, v) in entries(node) {
+            let Some(name) = k.as_scalar() else {
+                self.error(k.span, "layout: a name must be plain text");
+                continue;
+            };
+            if !names.contains(&name) {
+                self.error_hint(
+                    k.span,
+                    format!("layout: no component or workload is called `{name}`"),
+                    suggestion(name, "components and workloads", names),
+                );
+                continue;
+            }
+            let numbers: Vec<f64> = match &v.kind {
+                NodeKind::Seq(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_scalar().and_then(|t| t.parse::<f64>().ok()))
+                    .filter(|x| x.is_finite())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let is_pair = matches!(&v.kind, NodeKind::Seq(items) if items.len() == 2);
+            if !is_pair || numbers.len() != 2 {
+                self.error_hint(
+                    v.span,
+                    format!("layout.{name}: expected a position `[x, y]`"),
+                    "write two numbers, e.g. `[690, 120]`",
+                );
+                continue;
+            }
+            out.push((name.to_string(), [numbers[0], numbers[1]]));
+        }
+        (self.error_count() == before).then_some(out)
     }
 
     /// Gathers component and request type names first, so that references resolve whatever

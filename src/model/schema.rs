@@ -17,6 +17,8 @@ pub enum Ty {
     Bool,
     /// A number above 0.
     Positive,
+    /// Any number.
+    Number,
     /// An empty value (`browse:` with nothing after it).
     Null,
     /// A whole number at or above `min`.
@@ -124,6 +126,13 @@ pub static TOP: &[Key] = &[
         Ty::List(&Ty::Ref("slo")),
         "Service level objectives per request type, checked by `archsim check`: \
          `- { request: browse, p99: 200ms, availability: 99.9% }`.",
+    ),
+    key(
+        "layout",
+        Ty::MapOf(&Ty::List(&Ty::Number)),
+        "Where the app draws each component or workload: `{ db: [690, 120] }`, in diagram \
+         units (x to the right, y down). The app writes it on `Save layout`; nodes not listed \
+         are placed automatically.",
     ),
 ];
 
@@ -854,6 +863,7 @@ fn ty_schema(ty: &Ty) -> Value {
         Ty::Str => json!({ "type": "string" }),
         Ty::Bool => json!({ "type": "boolean" }),
         Ty::Positive => json!({ "type": "number", "exclusiveMinimum": 0 }),
+        Ty::Number => json!({ "type": "number" }),
         Ty::Int { min } => json!({ "type": "integer", "minimum": min }),
         Ty::Duration => json!({
             "type": ["string", "integer"],

@@ -164,6 +164,9 @@ mod tests {
         w.sample(t, c);
         let (t, c) = at(1000, 10, 0.0);
         w.sample(t, c);
-        assert!(w.figures().span_s.abs() < 1e-12, "a sample from before the seek remained");
+        assert!(
+            w.figures().span_s.abs() < 1e-12,
+            "a sample from before the seek remained"
+        );
     }
 }

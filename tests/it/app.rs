@@ -10,6 +10,7 @@ use archsim::app::worker::{Action, Command, Worker};
 use archsim::app::{ArchsimApp, Options, Source};
 use archsim::model::{Fault, FaultAction, Span};
 use archsim::sim::{RunOptions, SimTime, Simulation};
+use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -275,4 +276,66 @@ fn the_plotted_series_are_the_reports_series_so_far() {
         so_far.series.components["api"].queue_mean[..],
         full.series.components["api"].queue_mean[..k]
     );
+}
+
+#[test]
+fn a_dragged_node_is_saved_into_the_model_without_restarting_the_run() {
+    let text = "# kept as written\nworkloads: [ { name: users, target: api, rate: 10/s, request: get } ]\ncomponents:\n  api: { kind: service, handlers: { \"*\": { work: exp 1ms } } }\n";
+    let path = temp_model("layout", text);
+    let mut h = app(Source::File(path.clone()));
+    frames_until(&mut h, "the model runs", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    let generation = h.state().snapshot().unwrap().model_generation;
+    let from = h.get_by_label("api").rect().center();
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for k in 1..=5 {
+        h.hover_at(from + egui::vec2(0.0, 12.0 * k as f32));
+        h.step();
+    }
+    h.drop_at(from + egui::vec2(0.0, 60.0));
+    h.step();
+    assert!(
+        h.state().has_unsaved_changes(),
+        "the drag did not move the node"
+    );
+    h.get_by_label("Save layout").click();
+    h.run_steps(2);
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.starts_with("# kept as written\n"), "{saved}");
+    assert!(saved.contains("\nlayout:\n  users: ["), "{saved}");
+    assert!(saved.contains("\n  api: ["), "{saved}");
+    assert!(!h.state().has_unsaved_changes());
+    // The watcher sees the app's own write and leaves the run alone.
+    for _ in 0..40 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(h.state().snapshot().unwrap().model_generation, generation);
+    // The saved file reads back, with the positions in the model.
+    let (m, _) = archsim::model::load_file(&path).unwrap();
+    assert_eq!(m.layout.len(), 2);
+}
+
+#[test]
+fn opening_another_model_asks_before_discarding_live_changes() {
+    let mut h = app(Source::Embedded);
+    frames_until(&mut h, "the diagram is drawn", |a| a.snapshot().is_some());
+    h.step();
+    h.get_by_label("db").click_secondary();
+    h.run_steps(3);
+    h.get_by_label("Crash").click();
+    frames_until(&mut h, "the change is recorded", |a| {
+        a.has_unsaved_changes()
+    });
+    h.get_by_label("Open…").click();
+    h.run_steps(2);
+    h.get_by_label("Built-in example").click();
+    h.run_steps(2);
+    h.get_by_label("Unsaved changes");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(h.state().has_unsaved_changes(), "cancel lost the changes");
 }
