@@ -205,6 +205,12 @@ pub struct ArchsimApp {
     /// A recovery file from an earlier session, offered for restoring.
     recovery_offer: Option<(PathBuf, Positions)>,
     recovery_checked_at: f64,
+    /// The model as read from its source; parameter what-ifs apply to a copy of it.
+    base_model: Option<Arc<Model>>,
+    /// Parameter what-ifs applied to the running model, as `path: value`.
+    overrides: Vec<(String, model::scenario::Change)>,
+    /// The inspector's parameter fields: component, replicas, workers, retry attempts.
+    param_edit: Option<(usize, u32, u32, u32)>,
 }
 
 /// Diagram positions by node name.
@@ -248,6 +254,9 @@ impl ArchsimApp {
             recovered: None,
             recovery_offer: None,
             recovery_checked_at: f64::NEG_INFINITY,
+            base_model: None,
+            overrides: Vec::new(),
+            param_edit: None,
         };
         app.open(ctx, options.source);
         if let Some(w) = &app.worker {
@@ -268,6 +277,7 @@ impl ArchsimApp {
                 .snapshot
                 .as_ref()
                 .is_some_and(|s| !s.interventions.is_empty())
+            || !self.overrides.is_empty()
     }
 
     /// Opens a model, asking first when there are unsaved changes.
@@ -301,6 +311,9 @@ impl ArchsimApp {
                 let label = self.source.label();
                 self.warnings = warnings.iter().map(|d| describe(&label, d)).collect();
                 let model = Arc::new(model);
+                self.base_model = Some(Arc::clone(&model));
+                self.overrides.clear();
+                self.param_edit = None;
                 if let Some(w) = &self.worker {
                     w.send(Command::Load(model));
                 } else {
@@ -515,17 +528,22 @@ impl ArchsimApp {
         let Some(snap) = self.snapshot.clone() else {
             return;
         };
-        let Some(diagram) = &self.diagram else {
+        // Held outside `self` while the inspector may change parameters.
+        let Some(held) = self.diagram.take() else {
             return;
         };
+        let diagram = &held;
         egui::ScrollArea::vertical()
             .id_salt("inspector")
             .max_height(ui.available_height() * 0.55)
-            .show(ui, |ui| match &self.selected {
-                Some(Target::Node(n)) if *n < diagram.nodes.len() => {
-                    inspect_node(ui, diagram, *n, &snap);
+            .show(ui, |ui| match self.selected.clone() {
+                Some(Target::Node(n)) if n < diagram.nodes.len() => {
+                    inspect_node(ui, diagram, n, &snap);
+                    if let Some(c) = diagram.nodes[n].component {
+                        self.parameters(ui, c, &snap);
+                    }
                 }
-                Some(Target::Edge(link)) => inspect_edge(ui, diagram, *link, &snap),
+                Some(Target::Edge(link)) => inspect_edge(ui, diagram, link, &snap),
                 _ => {
                     ui.heading(snap.model.name.clone().unwrap_or_else(|| "Model".into()));
                     ui.label(
@@ -551,15 +569,105 @@ impl ArchsimApp {
                     });
                 }
             });
+        self.diagram = Some(held);
         ui.separator();
-        Self::changes(ui, &snap);
+        self.changes(ui, &snap);
         ui.separator();
         self.event_log(ui, &snap);
     }
 
-    fn changes(ui: &mut egui::Ui, snap: &Snapshot) {
+    /// What-if parameters of a service: the run is recomputed from its start with them.
+    fn parameters(&mut self, ui: &mut egui::Ui, c: usize, snap: &Snapshot) {
+        let model::ComponentKind::Service(s) = &snap.model.components[c].kind else {
+            return;
+        };
+        let attempts_now = first_retry_attempts(s);
+        let edit = match self.param_edit {
+            Some(e) if e.0 == c => e,
+            _ => (c, s.replicas, s.workers, attempts_now),
+        };
+        let (_, mut replicas, mut workers, mut attempts) = edit;
+        ui.add_space(4.0);
+        ui.label(RichText::new("What if…").strong())
+            .on_hover_text("Recomputes the run from its start with these parameters, up to the current instant, keeping your live changes");
+        egui::Grid::new("params").show(ui, |ui| {
+            ui.label("replicas");
+            ui.add(egui::DragValue::new(&mut replicas).range(1..=256));
+            ui.end_row();
+            ui.label("workers per replica");
+            ui.add(egui::DragValue::new(&mut workers).range(1..=4096));
+            ui.end_row();
+            ui.label("retry attempts of its calls");
+            ui.add(egui::DragValue::new(&mut attempts).range(1..=20));
+            ui.end_row();
+        });
+        self.param_edit = Some((c, replicas, workers, attempts));
+        let changed = replicas != s.replicas || workers != s.workers || attempts != attempts_now;
+        if ui
+            .add_enabled(changed, egui::Button::new("Re-run with these"))
+            .clicked()
+        {
+            use model::scenario::{CallSel, Change};
+            let id = model::ComponentId(u32::try_from(c).unwrap_or(u32::MAX));
+            let name = &snap.model.components[c].name;
+            if replicas != s.replicas {
+                self.overrides
+                    .push((format!("{name}.replicas"), Change::Replicas(id, replicas)));
+            }
+            if workers != s.workers {
+                self.overrides
+                    .push((format!("{name}.workers"), Change::Workers(id, workers)));
+            }
+            if attempts != attempts_now {
+                let sel = CallSel {
+                    component: id,
+                    handler: None,
+                    to: None,
+                };
+                self.overrides.push((
+                    format!("{name}.retry.attempts"),
+                    Change::CallAttempts(sel, attempts),
+                ));
+            }
+            self.reconfigure();
+        }
+    }
+
+    /// Sends the base model with every parameter what-if applied.
+    fn reconfigure(&self) {
+        let Some(base) = &self.base_model else {
+            return;
+        };
+        let mut m = (**base).clone();
+        for (_, change) in &self.overrides {
+            model::scenario::apply(change, &mut m.components, &mut m.workloads);
+        }
+        self.send(Command::Reconfigure(Arc::new(m)));
+    }
+
+    fn changes(&mut self, ui: &mut egui::Ui, snap: &Snapshot) {
         ui.label(RichText::new("Changes made in this run").strong());
-        if snap.interventions.is_empty() {
+        if !self.overrides.is_empty() {
+            ui.label(RichText::new("Parameters (for the whole run):").weak());
+            for (path, change) in &self.overrides {
+                ui.label(format!("  {path}: {}", change_value(change)));
+            }
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Copy as a scenario (YAML)")
+                    .on_hover_text("Paste under `scenarios:` in the model, for `archsim compare`")
+                    .clicked()
+                {
+                    ui.ctx().copy_text(scenario_yaml(&self.overrides, snap));
+                }
+                if ui.button("Undo parameters").clicked() {
+                    self.overrides.clear();
+                    self.param_edit = None;
+                    self.reconfigure();
+                }
+            });
+        }
+        if snap.interventions.is_empty() && self.overrides.is_empty() {
             ui.label(RichText::new("None yet: right-click a component or link.").weak());
             return;
         }
@@ -1306,6 +1414,48 @@ fn fault_text(f: &Fault) -> String {
         FaultAction::Partition { groups } => format!("partition {groups:?}"),
         a => format!("{} #{}", a.verb(), f.target.map_or(0, |t| t.0)),
     }
+}
+
+/// The retry attempts of a service's first call that has a policy (1 when none has).
+fn first_retry_attempts(s: &model::Service) -> u32 {
+    s.handlers
+        .iter()
+        .flat_map(|h| &h.steps)
+        .flat_map(|step| match step {
+            model::Step::Call(c) => std::slice::from_ref(c).iter(),
+            model::Step::Parallel(cs) => cs.iter(),
+        })
+        .find_map(|c| c.retry.as_ref().map(|r| r.attempts))
+        .unwrap_or(1)
+}
+
+fn change_value(change: &model::scenario::Change) -> String {
+    use model::scenario::Change;
+    match change {
+        Change::Replicas(_, n) | Change::Workers(_, n) | Change::CallAttempts(_, n) => {
+            n.to_string()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// The parameter what-ifs and live changes as a named scenario for the model.
+fn scenario_yaml(overrides: &[(String, model::scenario::Change)], snap: &Snapshot) -> String {
+    let mut out = String::from("  what_if:\n    description: Changes made in the app\n");
+    if !overrides.is_empty() {
+        out.push_str("    set:\n");
+        for (path, change) in overrides {
+            let _ = writeln!(out, "      {path}: {}", change_value(change));
+        }
+    }
+    let faults = interventions_yaml(snap);
+    if !faults.is_empty() {
+        out.push_str("    faults:\n");
+        for line in faults.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
 }
 
 /// The run's interventions as scripted faults: start instants, and durations where they

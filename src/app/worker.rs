@@ -54,6 +54,9 @@ pub enum Command {
     RunTo(SimTime),
     /// Starts over on this model (same seed), forgetting interventions.
     Load(Arc<Model>),
+    /// Recomputes the run from its start with this model (the same one with parameters
+    /// changed) up to the current instant, keeping the interventions.
+    Reconfigure(Arc<Model>),
     Quit,
 }
 
@@ -290,6 +293,16 @@ impl State {
             Command::Load(model) => {
                 let generation = self.model_generation + 1;
                 *self = State::new(model, generation);
+            }
+            Command::Reconfigure(model) => {
+                let now = self.sim.now();
+                self.model = model;
+                self.model_generation += 1;
+                self.sim = new_simulation(&self.model);
+                self.applied = 0;
+                self.recent.clear();
+                self.run_to = None;
+                self.seek(now);
             }
         }
         true

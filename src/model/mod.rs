@@ -13,7 +13,7 @@ pub mod diag;
 pub mod dist;
 pub mod layout_text;
 mod read;
-mod scenario;
+pub mod scenario;
 pub mod schema;
 pub mod units;
 pub mod yaml;

@@ -339,3 +339,72 @@ fn opening_another_model_asks_before_discarding_live_changes() {
     h.run_steps(2);
     assert!(h.state().has_unsaved_changes(), "cancel lost the changes");
 }
+
+#[test]
+fn a_parameter_what_if_recomputes_the_run_with_the_live_changes_kept() {
+    let text = "duration: 60s\nseed: 3\nworkloads: [ { name: users, target: api, rate: 150/s, request: get } ]\n\
+         components:\n  api: { kind: service, workers: 2, handlers: { \"*\": { work: exp 10ms, calls: [ { to: db } ] } } }\n  \
+         db: { kind: service, workers: 4, handlers: { \"*\": { work: exp 3ms } } }\n";
+    let model = support::model(text);
+    let at = |s: f64| SimTime::from_secs_f64(s);
+    let worker = Worker::start(Arc::clone(&model), Box::new(|| {}));
+    worker.send(Command::RunTo(at(5.0)));
+    wait_for(&worker, "5 s", |s| s.live.now >= at(5.0) && !s.playing);
+    let db = model.component_id("db").unwrap();
+    worker.send(Command::Intervene(Action::Start(Fault {
+        at: SimTime::ZERO,
+        duration: None,
+        target: Some(db),
+        replica: None,
+        action: FaultAction::Slow {
+            factor: 2.0,
+            delay: SimTime::ZERO,
+        },
+        flap: None,
+        count: None,
+        span: Span::default(),
+    })));
+    worker.send(Command::RunTo(at(20.0)));
+    wait_for(&worker, "20 s", |s| s.live.now >= at(20.0) && !s.playing);
+
+    // Two more workers for `api`, for the whole run.
+    let mut changed = (*model).clone();
+    let api = model.component_id("api").unwrap();
+    archsim::model::scenario::apply(
+        &archsim::model::Change::Workers(api, 4),
+        &mut changed.components,
+        &mut changed.workloads,
+    );
+    let changed = Arc::new(changed);
+    worker.send(Command::Reconfigure(Arc::clone(&changed)));
+    wait_for(&worker, "the recomputed run", |s| {
+        s.live.now == at(20.0)
+            && s.model.components[api.0 as usize].name == "api"
+            && s.model_generation > 1
+    });
+    let snap = worker.latest();
+    assert_eq!(snap.interventions.len(), 1, "the live change was dropped");
+    assert_eq!(snap.live.components[api.0 as usize].capacity, 4);
+
+    // The same as running the changed model with the change scripted at 5 s.
+    let mut scripted = (*changed).clone();
+    scripted.faults.push(Fault {
+        at: at(5.0),
+        duration: None,
+        target: Some(db),
+        replica: None,
+        action: FaultAction::Slow {
+            factor: 2.0,
+            delay: SimTime::ZERO,
+        },
+        flap: None,
+        count: None,
+        span: Span::default(),
+    });
+    let mut sim = Simulation::new(Arc::new(scripted), RunOptions::default());
+    sim.run_until(at(20.0));
+    let expected = report_json(&sim.report_now().unwrap());
+    let got = report_json(&snap.report);
+    assert_eq!(got["totals"], expected["totals"]);
+    assert_eq!(got["series"], expected["series"]);
+}
