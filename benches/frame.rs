@@ -1,12 +1,11 @@
 //! The CPU side of drawing one frame of the live diagram: building its shapes with egui's
 //! painter and tessellating them into triangles, with no GPU (a real GPU then only
-//! rasterises). 200 nodes and 5,000 travelling dots, the figure issue targets name.
+//! rasterises), for 200 nodes and 5,000 travelling dots (benches/diagram_200.yaml).
 //!
 //! Run by hand: `cargo bench --bench frame`. Figures go to docs/PERFORMANCE.md.
 
 #![allow(clippy::expect_used)]
 
-use std::fmt::Write as _;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -17,46 +16,9 @@ use archsim::sim::{MessageKind, RunOptions, SimTime, Simulation};
 use criterion::{Criterion, criterion_group, criterion_main};
 use eframe::egui;
 
-/// One workload, a balancer, a gateway fanning out to 20 services, then layers of 20
-/// services each calling two in the next layer: 3 + 197 = 200 nodes.
-fn model_text() -> String {
-    const WIDTH: usize = 20;
-    const SERVICES: usize = 197;
-    let name = |n: usize| format!("s{}_{}", n / WIDTH, n % WIDTH);
-    let mut y = String::from(
-        "duration: 60s\nseed: 1\nworkloads: [ { name: users, target: lb, rate: 50/s, request: get } ]\ncomponents:\n  lb: { kind: load_balancer, backends: gateway }\n",
-    );
-    let first: Vec<String> = (0..WIDTH)
-        .map(|n| format!("{{ to: {} }}", name(n)))
-        .collect();
-    let _ = writeln!(
-        y,
-        "  gateway: {{ kind: service, workers: 64, handlers: {{ \"*\": {{ work: exp 1ms, calls: [ {{ parallel: [ {} ] }} ] }} }} }}",
-        first.join(", ")
-    );
-    for n in 0..SERVICES {
-        let (layer, i) = (n / WIDTH, n % WIDTH);
-        let calls: Vec<String> = [i, (i + 1) % WIDTH]
-            .iter()
-            .map(|j| (layer + 1) * WIDTH + j)
-            .filter(|&m| m < SERVICES)
-            .map(|m| format!("{{ to: {} }}", name(m)))
-            .collect();
-        let _ = write!(
-            y,
-            "  {}: {{ kind: service, workers: 64, handlers: {{ \"*\": {{ work: exp 0.5ms",
-            name(n)
-        );
-        if !calls.is_empty() {
-            let _ = write!(y, ", calls: [ {{ parallel: [ {} ] }} ]", calls.join(", "));
-        }
-        y.push_str(" } } }\n");
-    }
-    y
-}
-
 fn frame(c: &mut Criterion) {
-    let (m, _) = model::parse("frame.yaml", &model_text()).expect("the generated model is valid");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/diagram_200.yaml");
+    let (m, _) = model::load_file(&path).expect("benches/diagram_200.yaml is valid");
     let model = Arc::new(m);
     let mut sim = Simulation::new(Arc::clone(&model), RunOptions::default());
     let mut recent = RecentWindow::new(SimTime::from_secs(2));

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use eframe::egui::{
     self, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind,
-    Vec2, epaint::CubicBezierShape,
+    Vec2,
 };
 
 use crate::model::{ComponentKind, Model};
@@ -393,6 +393,7 @@ impl Diagram {
 
         // Edges first, under the nodes.
         let mut curves = Vec::with_capacity(self.edges.len());
+        let mut lines: Vec<Vec<Pos2>> = Vec::with_capacity(self.edges.len());
         for edge in &self.edges {
             let curve = self.edge_curve(origin, edge);
             let m = self.link_measured[edge.link];
@@ -406,13 +407,15 @@ impl Diagram {
             };
             let is_selected = selected == Some(&Target::Edge(edge.link));
             let stroke = Stroke::new(if is_selected { width + 2.5 } else { width }, color);
-            let shape =
-                CubicBezierShape::from_points_stroke(curve, false, Color32::TRANSPARENT, stroke);
+            // A polyline of a few segments: smooth enough at any zoom that fits on a
+            // screen, and far cheaper to tessellate than a finely flattened curve.
+            let points: Vec<Pos2> = (0..=EDGE_SEGMENTS)
+                .map(|k| bezier(&curve, k as f32 / EDGE_SEGMENTS as f32))
+                .collect();
             if link.cut || link.troubled {
-                let points = shape.flatten(Some(0.5));
                 painter.extend(Shape::dashed_line(&points, stroke, 8.0, 6.0));
             } else {
-                painter.add(shape);
+                painter.add(Shape::line(points.clone(), stroke));
             }
             // Arrow head at the callee.
             let tip = curve[3];
@@ -423,12 +426,8 @@ impl Diagram {
                 color,
                 Stroke::NONE,
             ));
-            curves.push(CubicBezierShape::from_points_stroke(
-                curve,
-                false,
-                Color32::TRANSPARENT,
-                stroke,
-            ));
+            curves.push(curve);
+            lines.push(points);
         }
 
         // Dots along their edges: requests towards the callee, answers back.
@@ -452,7 +451,7 @@ impl Diagram {
                 let span = (arrives - m.sent).as_secs_f64().max(1e-12);
                 let along = ((live.now - m.sent).as_secs_f64() / span) as f32;
                 let answer = matches!(m.kind, MessageKind::Answer | MessageKind::Failure);
-                let p = curves[i].sample(if answer { 1.0 - along } else { along });
+                let p = bezier(&curves[i], if answer { 1.0 - along } else { along });
                 painter.circle_filled(p, radius, message_color(m.kind));
             }
         }
@@ -465,7 +464,7 @@ impl Diagram {
             // A lost message stops halfway and fades: nobody receives it.
             let along = if dot.lost { progress * 0.5 } else { progress };
             let t = if answer { 1.0 - along } else { along };
-            let p = curves[i].sample(t);
+            let p = bezier(&curves[i], t);
             let mut color = message_color(dot.kind);
             if dot.lost {
                 color = color.gamma_multiply(1.0 - progress);
@@ -506,9 +505,9 @@ impl Diagram {
         // Clicks on the background select the nearest edge, if near enough.
         let pick = |pos: Pos2| -> Option<usize> {
             let mut best: Option<(f32, usize)> = None;
-            for (i, c) in curves.iter().enumerate() {
-                for p in c.flatten(Some(2.0)) {
-                    let d = p.distance(pos);
+            for (i, line) in lines.iter().enumerate() {
+                for w in line.windows(2) {
+                    let d = distance_to_segment(pos, w[0], w[1]);
                     if d < 8.0 && best.is_none_or(|(bd, _)| d < bd) {
                         best = Some((d, i));
                     }
@@ -563,7 +562,7 @@ impl Diagram {
         // Only services have workers to be busy; a balancer or an outside dependency has no
         // utilisation to show.
         if n.kind == NodeKind::Service && util > 0.002 {
-            let steps = 48;
+            let steps = 24;
             let end = util * std::f32::consts::TAU;
             let points: Vec<Pos2> = (0..=steps)
                 .map(|k| {
@@ -746,6 +745,25 @@ fn paint_icon(painter: &egui::Painter, kind: NodeKind, c: Pos2, s: f32, color: C
             painter.rect_filled(base, CornerRadius::same(2), color);
         }
     }
+}
+
+/// Segments of an edge's polyline.
+const EDGE_SEGMENTS: usize = 16;
+
+/// A point of a cubic Bézier curve.
+fn bezier(c: &[Pos2; 4], t: f32) -> Pos2 {
+    let u = 1.0 - t;
+    let w = [u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t];
+    Pos2::new(
+        w[0] * c[0].x + w[1] * c[1].x + w[2] * c[2].x + w[3] * c[3].x,
+        w[0] * c[0].y + w[1] * c[1].y + w[2] * c[2].y + w[3] * c[3].y,
+    )
+}
+
+fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
+    let ab = b - a;
+    let t = ((p - a).dot(ab) / ab.length_sq().max(f32::EPSILON)).clamp(0.0, 1.0);
+    p.distance(a + ab * t)
 }
 
 /// The queue length that fills a component's bar: its queue limit over all replicas, or

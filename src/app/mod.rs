@@ -89,6 +89,19 @@ pub struct Options {
     pub screenshot: Option<ScreenshotPlan>,
     /// Start playing at once (the default for the desktop; tests start paused).
     pub play: bool,
+    /// Run this many seconds of wall time, then print the frame rate and the CPU time per
+    /// frame to standard error and close.
+    pub frame_stats: Option<f64>,
+}
+
+/// Frames drawn and the CPU time they took, for `--frame-stats`.
+#[derive(Debug, Default)]
+struct FrameStats {
+    seconds: f64,
+    started: Option<f64>,
+    frames: u64,
+    cpu_s: f64,
+    done: bool,
 }
 
 /// Opens the window and runs until it is closed.
@@ -211,6 +224,7 @@ pub struct ArchsimApp {
     overrides: Vec<(String, model::scenario::Change)>,
     /// The inspector's parameter fields: component, replicas, workers, retry attempts.
     param_edit: Option<(usize, u32, u32, u32)>,
+    frame_stats: Option<FrameStats>,
 }
 
 /// Diagram positions by node name.
@@ -257,6 +271,10 @@ impl ArchsimApp {
             base_model: None,
             overrides: Vec::new(),
             param_edit: None,
+            frame_stats: options.frame_stats.map(|seconds| FrameStats {
+                seconds,
+                ..FrameStats::default()
+            }),
         };
         app.open(ctx, options.source);
         if let Some(w) = &app.worker {
@@ -1112,9 +1130,27 @@ impl ArchsimApp {
 }
 
 impl eframe::App for ArchsimApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         let time = ui.input(|i| i.time);
+        if let Some(stats) = &mut self.frame_stats
+            && !stats.done
+        {
+            let started = *stats.started.get_or_insert(time);
+            stats.frames += 1;
+            stats.cpu_s += f64::from(frame.info().cpu_usage.unwrap_or(0.0));
+            if time - started >= stats.seconds {
+                stats.done = true;
+                let span = time - started;
+                eprintln!(
+                    "frames: {} in {span:.1} s = {:.1} fps; CPU per frame (egui and the app, before the GPU or rasteriser): {:.2} ms",
+                    stats.frames,
+                    stats.frames as f64 / span,
+                    stats.cpu_s / stats.frames as f64 * 1e3
+                );
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
         self.poll_files(&ctx, time);
         self.refresh(time);
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {

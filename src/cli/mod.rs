@@ -82,6 +82,9 @@ enum Command {
         /// Start paused instead of playing.
         #[arg(long)]
         paused: bool,
+        /// Run SECONDS of wall time, print the frame rate and CPU time per frame, and exit.
+        #[arg(long, value_name = "SECONDS")]
+        frame_stats: Option<f64>,
     },
     /// Compare a scenario with the baseline on common random numbers, with 95% intervals.
     Compare(experiments::CompareArgs),
@@ -111,13 +114,14 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        None => open(None, None, None, false),
+        None => open(None, None, None, false, None),
         Some(Command::Open {
             model,
             screenshot,
             at,
             paused,
-        }) => open(model, screenshot, at, paused),
+            frame_stats,
+        }) => open(model, screenshot, at, paused, frame_stats),
         Some(Command::Schema) => {
             #[expect(
                 clippy::expect_used,
@@ -172,6 +176,7 @@ fn open(
     screenshot: Option<PathBuf>,
     at: Option<SimTime>,
     paused: bool,
+    frame_stats: Option<f64>,
 ) -> ExitCode {
     let source = match model {
         Some(path) => {
@@ -190,6 +195,7 @@ fn open(
             at: at.unwrap_or(SimTime::from_secs(30)),
         }),
         play: !paused,
+        frame_stats,
     };
     match crate::app::run(options) {
         Ok(()) => ExitCode::SUCCESS,

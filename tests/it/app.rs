@@ -26,6 +26,7 @@ fn app(source: Source) -> Harness<'static, ArchsimApp> {
                     source,
                     screenshot: None,
                     play: false,
+                    frame_stats: None,
                 },
                 Arc::new(Mutex::new(None)),
             )
