@@ -1,6 +1,6 @@
 //! The CPU side of drawing one frame of the live diagram: building its shapes with egui's
 //! painter and tessellating them into triangles, with no GPU (a real GPU then only
-//! rasterises), for 200 nodes and 5,000 travelling dots (benches/diagram_200.yaml).
+//! rasterises), for 200 nodes and 5,000 travelling dots (`benches/diagram_200.yaml`).
 //!
 //! Run by hand: `cargo bench --bench frame`. Figures go to docs/PERFORMANCE.md.
 

@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use eframe::egui::{
-    self, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind,
-    Vec2,
+    self, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Vec2,
 };
 
 use crate::model::{ComponentKind, Model};

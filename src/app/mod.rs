@@ -1194,7 +1194,7 @@ impl eframe::App for ArchsimApp {
         if let Some(s) = self.snapshot.clone() {
             egui::Panel::bottom("plots")
                 .resizable(true)
-                .default_size(220.0)
+                .default_size(250.0)
                 .show(ui, |ui| {
                     let selected = match &self.selected {
                         Some(Target::Node(n)) => self

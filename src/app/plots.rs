@@ -6,6 +6,9 @@ use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, VLine};
 
 use crate::observe::Report;
 
+/// Lines in the queue plot when no component is selected.
+const MAX_QUEUE_LINES: usize = 6;
+
 /// Which component's queue and utilisation the third plot shows (`None`: every service).
 pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
     let series = &report.series;
@@ -97,10 +100,29 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
         ui.vertical(|ui| {
             ui.set_width(width);
             let title = component.map_or_else(
-                || "Queue length (mean per bucket)".to_string(),
+                || format!("Queue length (mean per bucket; the {MAX_QUEUE_LINES} longest)"),
                 |c| format!("{c}: queue length and utilisation (%)"),
             );
             ui.label(title);
+            // The longest queues only: a plot of two hundred lines shows nothing (and costs
+            // more than the rest of the frame).
+            let mut shown: Vec<(&String, &crate::observe::report::ComponentSeries)> = series
+                .components
+                .iter()
+                .filter(|(name, s)| {
+                    component.is_none_or(|c| c == name.as_str())
+                        && s.queue_mean.iter().any(Option::is_some)
+                })
+                .collect();
+            let peak = |s: &crate::observe::report::ComponentSeries| {
+                s.queue_mean
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .fold(0.0_f64, f64::max)
+            };
+            shown.sort_by(|a, b| peak(b.1).total_cmp(&peak(a.1)).then(a.0.cmp(b.0)));
+            shown.truncate(MAX_QUEUE_LINES);
             Plot::new("queues")
                 .height(height - 22.0)
                 .legend(
@@ -111,13 +133,7 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
                 .link_axis(link, [true, false])
                 .include_y(0.0)
                 .show(ui, |plot_ui| {
-                    for (name, s) in &series.components {
-                        if component.is_some_and(|c| c != name) {
-                            continue;
-                        }
-                        if s.queue_mean.iter().all(Option::is_none) {
-                            continue;
-                        }
+                    for (name, s) in &shown {
                         plot_ui.line(Line::new(
                             format!("{name} queue"),
                             some_points(&s.queue_mean, 1.0),
