@@ -1,5 +1,6 @@
-//! The experiment commands: `compare`, `matrix` and `check`. Arguments, printing and exit
-//! codes only; the experiments themselves are in `crate::experiment`.
+//! The experiment commands: `compare`, `matrix`, `check`, `sweep`, `report`, `jobs`, `job
+//! run` and `merge`. Arguments, files, printing and exit codes only; the experiments
+//! themselves are in `crate::experiment`.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
@@ -13,6 +14,7 @@ use super::{duration_arg, load, print_stdout};
 use crate::experiment::compare::{self, Comparison};
 use crate::experiment::matrix::{self, Cell, Matrix, MatrixFault};
 use crate::experiment::slo::{self, CheckOutcome};
+use crate::experiment::sweep::{self, Parameter, Plan, Sweep};
 use crate::model::{self, Model, Scenario};
 use crate::sim::{RunOptions, SimTime};
 
@@ -95,6 +97,42 @@ pub struct CheckArgs {
     json: bool,
     #[command(flatten)]
     run: RunArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct SweepSpec {
+    /// A parameter and its values: `app.replicas=1..6` (a range of whole numbers) or
+    /// `app.retry.attempts=1,3,5`; repeat for more. Every combination runs.
+    #[arg(long = "set", value_name = "PATH=VALUES", required = true, value_parser = clap::value_parser!(Parameter))]
+    set: Vec<Parameter>,
+    /// What to measure: a flow's figure (`browse.p99_s`, `buy.availability`), a component's
+    /// (`app.utilization`, `app.queue_mean`), or a flow figure for every flow (`mean_s`)
+    /// [default: availability, p99 and mean latency of every flow].
+    #[arg(long, value_name = "METRIC", value_delimiter = ',')]
+    metric: Vec<String>,
+    /// Runs per point, on the same seeds; figures are means with 95% intervals.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: u32,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    #[command(flatten)]
+    spec: SweepSpec,
+    /// Print the sweep as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the sweep as CSV: one line per point.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Also draw each metric against the first parameter, one line per value of the others,
+    /// as an SVG picture.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
 }
 
 fn load_checked(path: &Path, run: RunArgs) -> anyhow::Result<Arc<Model>> {
@@ -377,6 +415,178 @@ fn check_text(o: &CheckOutcome) -> String {
             v.under,
             v.measured_text()
         );
+    }
+    out
+}
+
+/// `archsim sweep`.
+pub fn sweep_cmd(args: &SweepArgs) -> ExitCode {
+    exit((|| {
+        let m = load_checked(&args.model, args.spec.run)?;
+        check_plot_path(args.plot.as_deref())?;
+        let plan = Plan::new(&m, args.spec.set.clone(), &args.spec.metric)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let total = plan.points.len() * args.spec.replications as usize;
+        // Drawn only on a terminal; hidden when standard error is redirected.
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs, {elapsed} elapsed, about {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let result = sweep::sweep(
+            &m,
+            &plan,
+            args.spec.run.options(),
+            args.spec.replications,
+            true,
+            &|| bar.inc(1),
+        );
+        bar.finish_and_clear();
+        write_sweep(
+            &result?,
+            args.json,
+            args.csv.as_deref(),
+            args.plot.as_deref(),
+        )?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+fn check_plot_path(plot: Option<&Path>) -> anyhow::Result<()> {
+    match plot {
+        Some(p) if p.extension().and_then(|e| e.to_str()) != Some("svg") => anyhow::bail!(
+            "--plot {}: the plot is written as SVG; name the file `.svg` (browsers and \
+             review tools show it, and it scales without blurring)",
+            p.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+/// Prints a sweep and writes its files: what `sweep` and `merge` of a sweep's jobs share.
+fn write_sweep(
+    sw: &Sweep,
+    json: bool,
+    csv: Option<&Path>,
+    plot: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(file) = csv {
+        write_file(file, &sweep_csv(sw))?;
+    }
+    if let Some(file) = plot {
+        write_file(file, &sw.to_svg())?;
+    }
+    if json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(sw)?));
+    } else {
+        print_stdout(&sweep_text(sw));
+    }
+    Ok(())
+}
+
+fn estimate_text(metric: &str, e: Option<&sweep::Estimate>) -> String {
+    let unit = crate::experiment::chart::Unit::of_figure(metric);
+    match e.and_then(|e| e.mean.map(|m| (m, e.half_width))) {
+        None => "-".to_string(),
+        Some((m, Some(h))) => format!("{} ± {}", unit.format(m), unit.format(h)),
+        Some((m, None)) => unit.format(m),
+    }
+}
+
+fn sweep_text(sw: &Sweep) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — sweep of {}: {} point{}, {} run{} each (seeds {}){}\n",
+        sw.model.as_deref().unwrap_or("model"),
+        sw.parameters.join(" × "),
+        sw.points.len(),
+        if sw.points.len() == 1 { "" } else { "s" },
+        sw.replications,
+        if sw.replications == 1 { "" } else { "s" },
+        seeds_text(&sw.seeds),
+        if sw.replications > 1 {
+            "; mean ± half-width of the 95% interval"
+        } else {
+            ""
+        }
+    );
+    let widths: Vec<usize> = sw
+        .parameters
+        .iter()
+        .chain(&sw.metrics)
+        .map(|name| {
+            let cells = sw.points.iter().map(|p| {
+                sw.parameters
+                    .iter()
+                    .position(|q| q == name)
+                    .map_or_else(
+                        || estimate_text(name, p.figures.get(name)),
+                        |i| p.values[i].clone(),
+                    )
+                    .chars()
+                    .count()
+            });
+            cells.chain([name.chars().count()]).max().unwrap_or(0)
+        })
+        .collect();
+    let names: Vec<&String> = sw.parameters.iter().chain(&sw.metrics).collect();
+    let header: Vec<String> = names
+        .iter()
+        .zip(&widths)
+        .map(|(n, w)| format!("{n:>w$}"))
+        .collect();
+    let _ = writeln!(out, "{}", header.join("  "));
+    for p in &sw.points {
+        let cells: Vec<String> = names
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (n, w))| {
+                let text = if i < sw.parameters.len() {
+                    p.values[i].clone()
+                } else {
+                    estimate_text(n, p.figures.get(n.as_str()))
+                };
+                format!("{text:>w$}")
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  "));
+    }
+    out
+}
+
+fn sweep_csv(sw: &Sweep) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut header: Vec<String> = sw.parameters.iter().map(|p| quote(p)).collect();
+    for m in &sw.metrics {
+        header.push(quote(m));
+        header.push(quote(&format!("{m}.half_width")));
+    }
+    let mut out = header.join(",");
+    out.push('\n');
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for p in &sw.points {
+        let mut row: Vec<String> = p.values.iter().map(|v| quote(v)).collect();
+        for m in &sw.metrics {
+            let e = p.figures.get(m);
+            row.push(opt(e.and_then(|e| e.mean)));
+            row.push(opt(e.and_then(|e| e.half_width)));
+        }
+        out.push_str(&row.join(","));
+        out.push('\n');
     }
     out
 }

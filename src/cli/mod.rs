@@ -30,7 +30,8 @@ use crate::sim::{RunOptions, SimTime};
   archsim validate models/checkout.yaml
   archsim matrix models/single_point_of_failure.yaml --fault one-replica
   archsim compare models/single_point_of_failure.yaml --scenario db_down
-  archsim check models/single_point_of_failure.yaml --junit slo.xml"
+  archsim check models/single_point_of_failure.yaml --junit slo.xml
+  archsim sweep models/checkout.yaml --set app.replicas=1..4 --set app.workers=4,8 --plot sweep.svg"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -89,6 +90,8 @@ enum Command {
     Matrix(experiments::MatrixArgs),
     /// Check every SLO under the baseline and each scenario; exit code 1 on a breach.
     Check(experiments::CheckArgs),
+    /// Run every combination of parameter values; a table, CSV and a plot.
+    Sweep(experiments::SweepArgs),
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => experiments::compare_cmd(&args),
         Some(Command::Matrix(args)) => experiments::matrix_cmd(&args),
         Some(Command::Check(args)) => experiments::check_cmd(&args),
+        Some(Command::Sweep(args)) => experiments::sweep_cmd(&args),
         Some(Command::Run {
             model,
             seed,

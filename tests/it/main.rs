@@ -16,5 +16,6 @@ mod experiments;
 mod regressions;
 mod resilience;
 mod support;
+mod sweep;
 mod theory;
 mod window;
