@@ -135,6 +135,28 @@ pub struct SweepArgs {
     plot: Option<PathBuf>,
 }
 
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    /// The HTML file to write.
+    #[arg(short, long, value_name = "FILE")]
+    out: PathBuf,
+    /// Show this scenario's run in the figures and plots (a declared scenario or a file)
+    /// [default: the model as written].
+    #[arg(long, value_name = "NAME|FILE")]
+    scenario: Option<String>,
+    /// How each component fails in the resiliency matrix: crash, slow:10x, partition or
+    /// one-replica.
+    #[arg(long, default_value = "crash", value_parser = clap::value_parser!(MatrixFault))]
+    fault: MatrixFault,
+    /// Runs per matrix row and per SLO scenario, on the same seeds.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: u32,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
 fn load_checked(path: &Path, run: RunArgs) -> anyhow::Result<Arc<Model>> {
     let m = load(path)?;
     let (d, w) = (
@@ -417,6 +439,37 @@ fn check_text(o: &CheckOutcome) -> String {
         );
     }
     out
+}
+
+/// `archsim report`.
+pub fn report_cmd(args: &ReportArgs) -> ExitCode {
+    exit((|| {
+        let m = load_checked(&args.model, args.run)?;
+        let options = args.run.options();
+        let shown = match &args.scenario {
+            Some(name) => Arc::new(m.with_scenario(&scenario_arg(&m, name)?)),
+            None => Arc::clone(&m),
+        };
+        let report = crate::experiment::run_once(&shown, options)?;
+        let mx = matrix::matrix(&m, args.fault, options, args.replications, true)?;
+        let check = if m.slos.is_empty() {
+            None
+        } else {
+            Some(slo::check(&m, options, args.replications)?)
+        };
+        let file = args.model.display().to_string();
+        let review = crate::experiment::review::Review {
+            model: &m,
+            file: &file,
+            scenario: args.scenario.as_deref(),
+            report: &report,
+            matrix: Some(&mx),
+            check: check.as_ref(),
+        };
+        write_file(&args.out, &review.to_html())?;
+        eprintln!("{}: wrote {}", args.model.display(), args.out.display());
+        Ok(ExitCode::SUCCESS)
+    })())
 }
 
 /// `archsim sweep`.

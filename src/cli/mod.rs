@@ -31,7 +31,8 @@ use crate::sim::{RunOptions, SimTime};
   archsim matrix models/single_point_of_failure.yaml --fault one-replica
   archsim compare models/single_point_of_failure.yaml --scenario db_down
   archsim check models/single_point_of_failure.yaml --junit slo.xml
-  archsim sweep models/checkout.yaml --set app.replicas=1..4 --set app.workers=4,8 --plot sweep.svg"
+  archsim sweep models/checkout.yaml --set app.replicas=1..4 --set app.workers=4,8 --plot sweep.svg
+  archsim report models/single_point_of_failure.yaml -o review.html"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -92,6 +93,8 @@ enum Command {
     Check(experiments::CheckArgs),
     /// Run every combination of parameter values; a table, CSV and a plot.
     Sweep(experiments::SweepArgs),
+    /// Write one self-contained HTML page for a review: diagram, figures, plots, matrix, SLOs.
+    Report(experiments::ReportArgs),
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -136,6 +139,7 @@ pub fn main() -> ExitCode {
         Some(Command::Matrix(args)) => experiments::matrix_cmd(&args),
         Some(Command::Check(args)) => experiments::check_cmd(&args),
         Some(Command::Sweep(args)) => experiments::sweep_cmd(&args),
+        Some(Command::Report(args)) => experiments::report_cmd(&args),
         Some(Command::Run {
             model,
             seed,

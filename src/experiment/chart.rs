@@ -20,7 +20,13 @@ pub struct Series {
 pub struct Marker {
     pub x: f64,
     pub label: String,
+    /// A CSS colour.
+    pub colour: String,
 }
+
+/// Beyond this many markers a chart draws only their lines, and leaves the labels (which
+/// would overlap) to a hover title and the event list beside it.
+const MAX_MARKER_LABELS: usize = 8;
 
 /// How the numbers on an axis are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,17 +225,27 @@ impl Chart {
             top + ph + 32.0,
             escape(&self.x_label)
         );
-        for m in &self.markers {
+        let labelled = self.markers.len() <= MAX_MARKER_LABELS;
+        for (i, m) in self.markers.iter().enumerate() {
             let xx = sx(m.x);
+            let colour = escape(&m.colour);
             let _ = writeln!(
                 out,
-                "<line class=\"marker\" x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#c62828\" stroke-dasharray=\"4 3\"/>\
-                 <text x=\"{:.1}\" y=\"{}\" fill=\"#c62828\" font-size=\"10\">{}</text>",
+                "<line class=\"marker\" x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"{colour}\" stroke-dasharray=\"4 3\"><title>{}</title></line>",
                 top + ph,
-                xx + 3.0,
-                top + 11.0,
                 escape(&m.label)
             );
+            if labelled {
+                // Labels step down so that markers close together stay readable.
+                let _ = writeln!(
+                    out,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{colour}\" font-size=\"10\" \
+                     stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+                    xx + 3.0,
+                    top + 11.0 + 11.0 * (i % 4) as f64,
+                    escape(&m.label)
+                );
+            }
         }
         for (i, s) in self.series.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];

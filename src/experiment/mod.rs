@@ -9,6 +9,7 @@ pub mod chart;
 pub mod compare;
 pub mod figures;
 pub mod matrix;
+pub mod review;
 pub mod slo;
 pub mod stats;
 pub mod sweep;

@@ -11,6 +11,7 @@
 mod check;
 pub mod diag;
 pub mod dist;
+pub mod layout;
 mod read;
 mod scenario;
 pub mod schema;

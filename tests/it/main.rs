@@ -15,6 +15,7 @@ mod determinism;
 mod experiments;
 mod regressions;
 mod resilience;
+mod review;
 mod support;
 mod sweep;
 mod theory;
