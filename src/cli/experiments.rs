@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::{duration_arg, load, print_stdout};
 use crate::experiment::compare::{self, Comparison};
+use crate::experiment::jobs::{self, Job, JobResult, Merged};
 use crate::experiment::matrix::{self, Cell, Matrix, MatrixFault};
 use crate::experiment::slo::{self, CheckOutcome};
 use crate::experiment::sweep::{self, Parameter, Plan, Sweep};
@@ -157,6 +158,63 @@ pub struct ReportArgs {
     run: RunArgs,
 }
 
+#[derive(Args)]
+pub struct JobsArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    /// The directory to write the jobs to (created when missing).
+    #[arg(long, value_name = "DIR", global = true)]
+    out: Option<PathBuf>,
+    #[command(subcommand)]
+    study: StudyArgs,
+}
+
+#[derive(Subcommand)]
+pub enum StudyArgs {
+    /// The runs of `archsim matrix`.
+    Matrix {
+        /// How each component fails: crash, slow:10x, partition or one-replica.
+        #[arg(long, default_value = "crash", value_parser = clap::value_parser!(MatrixFault))]
+        fault: MatrixFault,
+        /// Runs per row, on the same seeds.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        replications: u32,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// The runs of `archsim sweep`.
+    Sweep(SweepSpec),
+}
+
+#[derive(Subcommand)]
+pub enum JobCommand {
+    /// Run one job file and write its result as JSON.
+    Run {
+        /// A job file written by `archsim jobs`.
+        file: PathBuf,
+        /// The result file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Result files of `archsim job run`, or directories holding them (job files beside
+    /// them are skipped).
+    #[arg(required = true, value_name = "DIR|FILE")]
+    paths: Vec<PathBuf>,
+    /// Print the matrix or sweep as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print it as CSV.
+    #[arg(long)]
+    csv: bool,
+    /// Also write its picture (the matrix, or the sweep's plot) as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    svg: Option<PathBuf>,
+}
+
 fn load_checked(path: &Path, run: RunArgs) -> anyhow::Result<Arc<Model>> {
     let m = load(path)?;
     let (d, w) = (
@@ -285,20 +343,26 @@ pub fn matrix_cmd(args: &MatrixArgs) -> ExitCode {
     exit((|| {
         let m = load_checked(&args.model, args.run)?;
         let mx = matrix::matrix(&m, args.fault, args.run.options(), args.replications, true)?;
-        if let Some(file) = &args.svg {
-            std::fs::write(file, mx.to_svg())
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-        }
-        if args.json {
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&mx)?));
-        } else if args.csv {
-            print_stdout(&matrix_csv(&mx));
-        } else {
-            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            print_stdout(&matrix_text(&mx, colour));
-        }
+        write_matrix(&mx, args.json, args.csv, args.svg.as_deref())?;
         Ok(ExitCode::SUCCESS)
     })())
+}
+
+/// Prints a matrix and writes its picture: what `matrix` and `merge` of a matrix's jobs
+/// share.
+fn write_matrix(mx: &Matrix, json: bool, csv: bool, svg: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(file) = svg {
+        write_file(file, &mx.to_svg())?;
+    }
+    if json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(mx)?));
+    } else if csv {
+        print_stdout(&matrix_csv(mx));
+    } else {
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print_stdout(&matrix_text(mx, colour));
+    }
+    Ok(())
 }
 
 fn cell_text(c: &Cell) -> String {
@@ -642,4 +706,127 @@ fn sweep_csv(sw: &Sweep) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `archsim jobs`.
+pub fn jobs_cmd(args: &JobsArgs) -> ExitCode {
+    exit((|| {
+        let Some(dir) = &args.out else {
+            anyhow::bail!("where should the jobs go? add `--out DIR`");
+        };
+        let text = std::fs::read_to_string(&args.model)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.model.display()))?;
+        let file = args.model.display().to_string();
+        let list = match &args.study {
+            StudyArgs::Matrix {
+                fault,
+                replications,
+                run,
+            } => {
+                let m = load_checked(&args.model, *run)?;
+                jobs::matrix_jobs(&file, &text, &m, *fault, run.options(), *replications)
+            }
+            StudyArgs::Sweep(spec) => {
+                let m = load_checked(&args.model, spec.run)?;
+                let plan = Plan::new(&m, spec.set.clone(), &spec.metric)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                jobs::sweep_jobs(
+                    &file,
+                    &text,
+                    &m,
+                    &plan,
+                    spec.run.options(),
+                    spec.replications,
+                )
+            }
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        for job in &list {
+            let path = dir.join(format!("job-{:05}.json", job.index));
+            write_file(&path, &format!("{}\n", serde_json::to_string_pretty(job)?))?;
+        }
+        print_stdout(&format!(
+            "wrote {} jobs to {} (job-00000.json …); run each with\n  \
+             archsim job run JOB.json --out RESULT.json\nthen combine the results with\n  \
+             archsim merge DIR...\n",
+            list.len(),
+            dir.display()
+        ));
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+/// `archsim job run`.
+pub fn job_cmd(command: &JobCommand) -> ExitCode {
+    exit((|| {
+        let JobCommand::Run { file, out } = command;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let job: Job = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not a job file: {e}", file.display()))?;
+        let result = job
+            .run()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        write_file(
+            out,
+            &format!("{}\n", serde_json::to_string_pretty(&result)?),
+        )?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+/// The result files among `paths` (directories are read, job files in them skipped), in
+/// the order of their names.
+fn result_files(paths: &[PathBuf]) -> anyhow::Result<Vec<JobResult>> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut results = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", f.display()))?;
+        if value.get("figures").is_none() && value.get("study").is_some() {
+            continue;
+        }
+        results.push(
+            serde_json::from_value(value)
+                .map_err(|e| anyhow::anyhow!("{}: not a job result: {e}", f.display()))?,
+        );
+    }
+    Ok(results)
+}
+
+/// `archsim merge`.
+pub fn merge_cmd(args: &MergeArgs) -> ExitCode {
+    exit((|| {
+        let results = result_files(&args.paths)?;
+        match jobs::merge(results)? {
+            Merged::Matrix(mx) => write_matrix(&mx, args.json, args.csv, args.svg.as_deref())?,
+            Merged::Sweep(sw) => {
+                if args.csv {
+                    if let Some(file) = &args.svg {
+                        write_file(file, &sw.to_svg())?;
+                    }
+                    print_stdout(&sweep_csv(&sw));
+                } else {
+                    write_sweep(&sw, args.json, None, args.svg.as_deref())?;
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })())
 }

@@ -13,6 +13,7 @@ mod bundled;
 mod conservation;
 mod determinism;
 mod experiments;
+mod jobs;
 mod regressions;
 mod resilience;
 mod review;
