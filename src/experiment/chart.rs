@@ -226,6 +226,8 @@ impl Chart {
             escape(&self.x_label)
         );
         let labelled = self.markers.len() <= MAX_MARKER_LABELS;
+        // Labels go on top of every line, drawn after the series.
+        let mut labels = String::new();
         for (i, m) in self.markers.iter().enumerate() {
             let xx = sx(m.x);
             let colour = escape(&m.colour);
@@ -238,7 +240,7 @@ impl Chart {
             if labelled {
                 // Labels step down so that markers close together stay readable.
                 let _ = writeln!(
-                    out,
+                    labels,
                     "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{colour}\" font-size=\"10\" \
                      stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
                     xx + 3.0,
@@ -287,6 +289,7 @@ impl Chart {
                 }
             }
         }
+        out.push_str(&labels);
         // The legend under the axis title, wrapping when it is wide.
         let (mut lx, mut ly) = (left, top + ph + 50.0);
         for (i, s) in self.series.iter().enumerate() {

@@ -103,7 +103,8 @@ impl Review<'_> {
         out.push_str(
             "<section id=\"architecture\">\n<h2>Architecture</h2>\n\
              <p class=\"meta\">Requests flow left to right, from the clients to the data. \
-             Figures under each service are from the run below.</p>\n<div class=\"figure\">\n",
+             Figures under each service are from the run below; a large architecture is \
+             scaled to the page (zoom in to read it).</p>\n<div class=\"figure\">\n",
         );
         out.push_str(&diagram_svg(self.model, self.report));
         out.push_str("</div>\n</section>\n");
@@ -497,7 +498,8 @@ pub fn diagram_svg(model: &Model, report: &Report) -> String {
     let height = at.iter().map(|p| p.1).fold(0.0, f64::max) + BOX_H + MARGIN;
     let mut out = format!(
         "<svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" \
-         font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\" role=\"img\">\n\
+         style=\"max-width: 100%; height: auto\" font-family=\"Helvetica, Arial, sans-serif\" \
+         font-size=\"12\" role=\"img\">\n\
          <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" \
          markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" \
          fill=\"#777777\"/></marker></defs>\n"
