@@ -226,18 +226,21 @@ pub fn variant(model: &Model, set: &[(String, String)]) -> Result<Model, String>
     }
 }
 
-/// A sweep ready to run: its points, each as a model.
+/// A sweep ready to run: its points, each checked.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub parameters: Vec<Parameter>,
     metrics: Vec<Metric>,
     /// The values of each point, in the order of `parameters`.
     pub points: Vec<Vec<String>>,
-    pub variants: Vec<Arc<Model>>,
 }
 
+/// Points whose models exist at once while a sweep runs: enough runs to keep every core
+/// busy, few enough models that a sweep of thousands of points stays small.
+const POINTS_AT_ONCE: usize = 64;
+
 impl Plan {
-    /// Checks every parameter and metric and builds every point's model.
+    /// Checks every parameter and metric, and that every point's model reads.
     ///
     /// # Errors
     /// A parameter set twice, a path or value the model refuses (checked one value at a
@@ -278,23 +281,23 @@ impl Plan {
                 .collect();
         }
         debug_assert_eq!(points.len(), count);
-        let variants = points
-            .iter()
-            .map(|values| {
-                let set: Vec<(String, String)> = parameters
-                    .iter()
-                    .map(|p| p.path.clone())
-                    .zip(values.iter().cloned())
-                    .collect();
-                variant(model, &set).map(Arc::new)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Plan {
+        let plan = Plan {
             parameters,
             metrics,
             points,
-            variants,
-        })
+        };
+        for i in 0..plan.points.len() {
+            plan.model_of(model, i)?;
+        }
+        Ok(plan)
+    }
+
+    /// The model of point `i`.
+    ///
+    /// # Errors
+    /// As [`variant`]; never for a point of a plan, which [`Plan::new`] checked.
+    pub fn model_of(&self, model: &Model, i: usize) -> Result<Model, String> {
+        variant(model, &self.set_of(i))
     }
 
     /// The metric names, resolved (`FLOW.FIGURE` or `COMPONENT.FIGURE`).
@@ -414,20 +417,28 @@ pub fn sweep(
     done: &(dyn Fn() + Sync),
 ) -> Result<Sweep, SimError> {
     let seeds = seeds(model, options, replications);
-    let jobs: Vec<(Arc<Model>, RunOptions)> = plan
-        .runs(&seeds)
-        .into_iter()
-        .map(|(p, seed)| {
-            (
-                Arc::clone(&plan.variants[p]),
-                RunOptions {
-                    seed: Some(seed),
-                    ..options
-                },
-            )
-        })
-        .collect();
-    let figures = run_jobs_figures(&jobs, parallel, done)?;
+    let mut figures = Vec::with_capacity(plan.points.len() * seeds.len());
+    let indices: Vec<usize> = (0..plan.points.len()).collect();
+    for chunk in indices.chunks(POINTS_AT_ONCE) {
+        let mut jobs: Vec<(Arc<Model>, RunOptions)> = Vec::new();
+        for &p in chunk {
+            #[expect(
+                clippy::expect_used,
+                reason = "`Plan::new` read every point's model; failing now is a bug"
+            )]
+            let m = Arc::new(plan.model_of(model, p).expect("a checked point reads"));
+            jobs.extend(seeds.iter().map(|&seed| {
+                (
+                    Arc::clone(&m),
+                    RunOptions {
+                        seed: Some(seed),
+                        ..options
+                    },
+                )
+            }));
+        }
+        figures.extend(run_jobs_figures(&jobs, parallel, done)?);
+    }
     Ok(plan.assemble(model, seeds, &figures))
 }
 

@@ -125,3 +125,37 @@ fn jobs_job_run_and_merge_from_the_binary_print_what_sweep_prints() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A sweep runs its points a batch at a time to keep few models in memory; the runs of
+/// more points than a batch still land in their places.
+#[test]
+fn a_sweep_larger_than_one_batch_of_points_equals_its_jobs_merged() {
+    let text = "
+duration: 3s
+warmup: 1s
+workloads: [ { name: users, target: app, rate: 200/s, request: a } ]
+components:
+  app: { kind: service, workers: 1, queue: 5, handlers: { a: { work: exp 4ms } } }
+";
+    let m = model(text);
+    let plan = Plan::new(
+        &m,
+        vec!["app.workers=1..70".parse().expect("valid")],
+        &["a.availability".to_string(), "app.utilization".to_string()],
+    )
+    .expect("valid sweep");
+    let options = RunOptions {
+        seed: Some(5),
+        ..RunOptions::default()
+    };
+    let direct = sweep(&m, &plan, options, 1, true, &|| {}).expect("runs");
+    let list = jobs::sweep_jobs("inline.yaml", text, &m, &plan, options, 1);
+    match jobs::merge(run_remotely(&list)).expect("merges") {
+        Merged::Sweep(sw) => assert_eq!(sw, direct),
+        Merged::Matrix(_) => panic!("a sweep's jobs merged into a matrix"),
+    }
+    assert_eq!(direct.points[69].values, ["70"]);
+    // One worker is overloaded (ρ = 0.8 with a queue of 5 loses requests); seventy are not.
+    let availability = |i: usize| direct.points[i].figures["a.availability"].mean;
+    assert!(availability(0) < availability(69));
+}
