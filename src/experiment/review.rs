@@ -63,13 +63,20 @@ impl Review<'_> {
             escape(title)
         );
         let r = self.report;
-        let (under, flag) = match self.scenario {
+        let (under, mut flag) = match self.scenario {
             Some(s) => (
                 format!(" · figures and plots under scenario <b>{}</b>", escape(s)),
                 format!(" --scenario {}", escape(s)),
             ),
             None => (String::new(), String::new()),
         };
+        // The run's length and warm-up when the command line changed the model's.
+        if (r.duration_s - self.model.duration.as_secs_f64()).abs() > 1e-9 {
+            let _ = write!(flag, " --duration {}s", r.duration_s);
+        }
+        if (r.warmup_s - self.model.warmup.as_secs_f64()).abs() > 1e-9 {
+            let _ = write!(flag, " --warmup {}s", r.warmup_s);
+        }
         let _ = writeln!(
             out,
             "<h1>{}</h1>\n<p class=\"meta\">Model <code>{}</code> · seed {} · {} s simulated, \
