@@ -1,5 +1,6 @@
-//! The experiment commands: `compare`, `matrix` and `check`. Arguments, printing and exit
-//! codes only; the experiments themselves are in `crate::experiment`.
+//! The experiment commands: `compare`, `matrix`, `check`, `sweep`, `report`, `jobs`, `job
+//! run` and `merge`. Arguments, files, printing and exit codes only; the experiments
+//! themselves are in `crate::experiment`.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
@@ -7,12 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::{duration_arg, load, print_stdout};
 use crate::experiment::compare::{self, Comparison};
+use crate::experiment::jobs::{self, Job, JobResult, Merged};
 use crate::experiment::matrix::{self, Cell, Matrix, MatrixFault};
 use crate::experiment::slo::{self, CheckOutcome};
+use crate::experiment::sweep::{self, Parameter, Plan, Sweep};
 use crate::model::{self, Model, Scenario};
 use crate::sim::{RunOptions, SimTime};
 
@@ -95,6 +98,121 @@ pub struct CheckArgs {
     json: bool,
     #[command(flatten)]
     run: RunArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct SweepSpec {
+    /// A parameter and its values: `app.replicas=1..6` (a range of whole numbers) or
+    /// `app.retry.attempts=1,3,5`; repeat for more. Every combination runs.
+    #[arg(long = "set", value_name = "PATH=VALUES", required = true, value_parser = clap::value_parser!(Parameter))]
+    set: Vec<Parameter>,
+    /// What to measure: a flow's figure (`browse.p99_s`, `buy.availability`), a component's
+    /// (`app.utilization`, `app.queue_mean`), or a flow figure for every flow (`mean_s`)
+    /// [default: availability, p99 and mean latency of every flow].
+    #[arg(long, value_name = "METRIC", value_delimiter = ',')]
+    metric: Vec<String>,
+    /// Runs per point, on the same seeds; figures are means with 95% intervals.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: u32,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    #[command(flatten)]
+    spec: SweepSpec,
+    /// Print the sweep as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the sweep as CSV: one line per point.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Also draw each metric against the first parameter, one line per value of the others,
+    /// as an SVG picture.
+    #[arg(long, value_name = "FILE.svg", value_parser = svg_path)]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    /// The HTML file to write.
+    #[arg(short, long, value_name = "FILE")]
+    out: PathBuf,
+    /// Show this scenario's run in the figures and plots (a declared scenario or a file)
+    /// [default: the model as written].
+    #[arg(long, value_name = "NAME|FILE")]
+    scenario: Option<String>,
+    /// How each component fails in the resiliency matrix: crash, slow:10x, partition or
+    /// one-replica.
+    #[arg(long, default_value = "crash", value_parser = clap::value_parser!(MatrixFault))]
+    fault: MatrixFault,
+    /// Runs per matrix row and per SLO scenario, on the same seeds.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: u32,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+pub struct JobsArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    /// The directory to write the jobs to (created when missing).
+    #[arg(long, value_name = "DIR", global = true)]
+    out: Option<PathBuf>,
+    #[command(subcommand)]
+    study: StudyArgs,
+}
+
+#[derive(Subcommand)]
+pub enum StudyArgs {
+    /// The runs of `archsim matrix`.
+    Matrix {
+        /// How each component fails: crash, slow:10x, partition or one-replica.
+        #[arg(long, default_value = "crash", value_parser = clap::value_parser!(MatrixFault))]
+        fault: MatrixFault,
+        /// Runs per row, on the same seeds.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        replications: u32,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// The runs of `archsim sweep`.
+    Sweep(SweepSpec),
+}
+
+#[derive(Subcommand)]
+pub enum JobCommand {
+    /// Run one job file and write its result as JSON.
+    Run {
+        /// A job file written by `archsim jobs`.
+        file: PathBuf,
+        /// The result file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Result files of `archsim job run`, or directories holding them (job files beside
+    /// them are skipped).
+    #[arg(required = true, value_name = "DIR|FILE")]
+    paths: Vec<PathBuf>,
+    /// Print the matrix or sweep as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print it as CSV.
+    #[arg(long)]
+    csv: bool,
+    /// Also write its picture (the matrix, or the sweep's plot) as SVG.
+    #[arg(long, value_name = "FILE.svg", value_parser = svg_path)]
+    svg: Option<PathBuf>,
 }
 
 fn load_checked(path: &Path, run: RunArgs) -> anyhow::Result<Arc<Model>> {
@@ -225,20 +343,26 @@ pub fn matrix_cmd(args: &MatrixArgs) -> ExitCode {
     exit((|| {
         let m = load_checked(&args.model, args.run)?;
         let mx = matrix::matrix(&m, args.fault, args.run.options(), args.replications, true)?;
-        if let Some(file) = &args.svg {
-            std::fs::write(file, mx.to_svg())
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-        }
-        if args.json {
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&mx)?));
-        } else if args.csv {
-            print_stdout(&matrix_csv(&mx));
-        } else {
-            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            print_stdout(&matrix_text(&mx, colour));
-        }
+        write_matrix(&mx, args.json, args.csv, args.svg.as_deref())?;
         Ok(ExitCode::SUCCESS)
     })())
+}
+
+/// Prints a matrix and writes its picture: what `matrix` and `merge` of a matrix's jobs
+/// share.
+fn write_matrix(mx: &Matrix, json: bool, csv: bool, svg: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(file) = svg {
+        write_file(file, &mx.to_svg())?;
+    }
+    if json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(mx)?));
+    } else if csv {
+        print_stdout(&matrix_csv(mx));
+    } else {
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print_stdout(&matrix_text(mx, colour));
+    }
+    Ok(())
 }
 
 fn cell_text(c: &Cell) -> String {
@@ -379,4 +503,330 @@ fn check_text(o: &CheckOutcome) -> String {
         );
     }
     out
+}
+
+/// `archsim report`.
+pub fn report_cmd(args: &ReportArgs) -> ExitCode {
+    exit((|| {
+        let m = load_checked(&args.model, args.run)?;
+        let options = args.run.options();
+        let shown = match &args.scenario {
+            Some(name) => Arc::new(m.with_scenario(&scenario_arg(&m, name)?)),
+            None => Arc::clone(&m),
+        };
+        let report = crate::experiment::run_once(&shown, options)?;
+        let mx = matrix::matrix(&m, args.fault, options, args.replications, true)?;
+        let check = if m.slos.is_empty() {
+            None
+        } else {
+            Some(slo::check(&m, options, args.replications)?)
+        };
+        let file = args.model.display().to_string();
+        let review = crate::experiment::review::Review {
+            model: &m,
+            file: &file,
+            scenario: args.scenario.as_deref(),
+            report: &report,
+            matrix: Some(&mx),
+            check: check.as_ref(),
+        };
+        write_file(&args.out, &review.to_html())?;
+        eprintln!("{}: wrote {}", args.model.display(), args.out.display());
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+/// `archsim sweep`.
+pub fn sweep_cmd(args: &SweepArgs) -> ExitCode {
+    exit((|| {
+        let m = load_checked(&args.model, args.spec.run)?;
+        let plan = Plan::new(&m, args.spec.set.clone(), &args.spec.metric)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let total = plan.points.len() * args.spec.replications as usize;
+        // Drawn only on a terminal; hidden when standard error is redirected.
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs, {elapsed} elapsed, about {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let result = sweep::sweep(
+            &m,
+            &plan,
+            args.spec.run.options(),
+            args.spec.replications,
+            true,
+            &|| bar.inc(1),
+        );
+        bar.finish_and_clear();
+        write_sweep(
+            &result?,
+            args.json,
+            args.csv.as_deref(),
+            args.plot.as_deref(),
+        )?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+/// Pictures are written as SVG only: text that scales without blurring, refers to nothing
+/// outside itself, and that browsers and review tools show.
+fn svg_path(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.extension().and_then(|e| e.to_str()) == Some("svg") {
+        Ok(path)
+    } else {
+        Err("pictures are written as SVG: name the file `.svg`".to_string())
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+/// Prints a sweep and writes its files: what `sweep` and `merge` of a sweep's jobs share.
+fn write_sweep(
+    sw: &Sweep,
+    json: bool,
+    csv: Option<&Path>,
+    plot: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(file) = csv {
+        write_file(file, &sweep_csv(sw))?;
+    }
+    if let Some(file) = plot {
+        write_file(file, &sw.to_svg())?;
+    }
+    if json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(sw)?));
+    } else {
+        print_stdout(&sweep_text(sw));
+    }
+    Ok(())
+}
+
+fn estimate_text(metric: &str, e: Option<&sweep::Estimate>) -> String {
+    let unit = crate::experiment::chart::Unit::of_figure(metric);
+    match e.and_then(|e| e.mean.map(|m| (m, e.half_width))) {
+        None => "-".to_string(),
+        Some((m, Some(h))) => format!("{} ± {}", unit.format(m), unit.format(h)),
+        Some((m, None)) => unit.format(m),
+    }
+}
+
+fn sweep_text(sw: &Sweep) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — sweep of {}: {} point{}, {} run{} each (seeds {}){}\n",
+        sw.model.as_deref().unwrap_or("model"),
+        sw.parameters.join(" × "),
+        sw.points.len(),
+        if sw.points.len() == 1 { "" } else { "s" },
+        sw.replications,
+        if sw.replications == 1 { "" } else { "s" },
+        seeds_text(&sw.seeds),
+        if sw.replications > 1 {
+            "; mean ± half-width of the 95% interval"
+        } else {
+            ""
+        }
+    );
+    let widths: Vec<usize> = sw
+        .parameters
+        .iter()
+        .chain(&sw.metrics)
+        .map(|name| {
+            let cells = sw.points.iter().map(|p| {
+                sw.parameters
+                    .iter()
+                    .position(|q| q == name)
+                    .map_or_else(
+                        || estimate_text(name, p.figures.get(name)),
+                        |i| p.values[i].clone(),
+                    )
+                    .chars()
+                    .count()
+            });
+            cells.chain([name.chars().count()]).max().unwrap_or(0)
+        })
+        .collect();
+    let names: Vec<&String> = sw.parameters.iter().chain(&sw.metrics).collect();
+    let header: Vec<String> = names
+        .iter()
+        .zip(&widths)
+        .map(|(n, w)| format!("{n:>w$}"))
+        .collect();
+    let _ = writeln!(out, "{}", header.join("  "));
+    for p in &sw.points {
+        let cells: Vec<String> = names
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (n, w))| {
+                let text = if i < sw.parameters.len() {
+                    p.values[i].clone()
+                } else {
+                    estimate_text(n, p.figures.get(n.as_str()))
+                };
+                format!("{text:>w$}")
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  "));
+    }
+    out
+}
+
+fn sweep_csv(sw: &Sweep) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut header: Vec<String> = sw.parameters.iter().map(|p| quote(p)).collect();
+    for m in &sw.metrics {
+        header.push(quote(m));
+        header.push(quote(&format!("{m}.half_width")));
+    }
+    let mut out = header.join(",");
+    out.push('\n');
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for p in &sw.points {
+        let mut row: Vec<String> = p.values.iter().map(|v| quote(v)).collect();
+        for m in &sw.metrics {
+            let e = p.figures.get(m);
+            row.push(opt(e.and_then(|e| e.mean)));
+            row.push(opt(e.and_then(|e| e.half_width)));
+        }
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `archsim jobs`.
+pub fn jobs_cmd(args: &JobsArgs) -> ExitCode {
+    exit((|| {
+        let Some(dir) = &args.out else {
+            eprintln!("error: where should the jobs go? add `--out DIR`");
+            return Ok(ExitCode::from(2));
+        };
+        let text = std::fs::read_to_string(&args.model)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.model.display()))?;
+        let file = args.model.display().to_string();
+        let list = match &args.study {
+            StudyArgs::Matrix {
+                fault,
+                replications,
+                run,
+            } => {
+                let m = load_checked(&args.model, *run)?;
+                jobs::matrix_jobs(&file, &text, &m, *fault, run.options(), *replications)
+            }
+            StudyArgs::Sweep(spec) => {
+                let m = load_checked(&args.model, spec.run)?;
+                let plan = Plan::new(&m, spec.set.clone(), &spec.metric)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                jobs::sweep_jobs(
+                    &file,
+                    &text,
+                    &m,
+                    &plan,
+                    spec.run.options(),
+                    spec.replications,
+                )
+            }
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        for job in &list {
+            let path = dir.join(format!("job-{:05}.json", job.index));
+            write_file(&path, &format!("{}\n", serde_json::to_string_pretty(job)?))?;
+        }
+        print_stdout(&format!(
+            "wrote {} jobs to {} (job-00000.json …); run each with\n  \
+             archsim job run JOB.json --out RESULT.json\nthen combine the results with\n  \
+             archsim merge DIR...\n",
+            list.len(),
+            dir.display()
+        ));
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+/// `archsim job run`.
+pub fn job_cmd(command: &JobCommand) -> ExitCode {
+    exit((|| {
+        let JobCommand::Run { file, out } = command;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let job: Job = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not a job file: {e}", file.display()))?;
+        let result = job
+            .run()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        write_file(
+            out,
+            &format!("{}\n", serde_json::to_string_pretty(&result)?),
+        )?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+/// The result files among `paths` (directories are read, job files in them skipped), in
+/// the order of their names.
+fn result_files(paths: &[PathBuf]) -> anyhow::Result<Vec<JobResult>> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut results = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", f.display()))?;
+        if value.get("figures").is_none() && value.get("study").is_some() {
+            continue;
+        }
+        results.push(
+            serde_json::from_value(value)
+                .map_err(|e| anyhow::anyhow!("{}: not a job result: {e}", f.display()))?,
+        );
+    }
+    Ok(results)
+}
+
+/// `archsim merge`.
+pub fn merge_cmd(args: &MergeArgs) -> ExitCode {
+    exit((|| {
+        let results = result_files(&args.paths)?;
+        match jobs::merge(results)? {
+            Merged::Matrix(mx) => write_matrix(&mx, args.json, args.csv, args.svg.as_deref())?,
+            Merged::Sweep(sw) => {
+                if args.csv {
+                    if let Some(file) = &args.svg {
+                        write_file(file, &sw.to_svg())?;
+                    }
+                    print_stdout(&sweep_csv(&sw));
+                } else {
+                    write_sweep(&sw, args.json, None, args.svg.as_deref())?;
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })())
 }

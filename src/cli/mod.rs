@@ -30,7 +30,12 @@ use crate::sim::{RunOptions, SimTime};
   archsim validate models/checkout.yaml
   archsim matrix models/single_point_of_failure.yaml --fault one-replica
   archsim compare models/single_point_of_failure.yaml --scenario db_down
-  archsim check models/single_point_of_failure.yaml --junit slo.xml"
+  archsim check models/single_point_of_failure.yaml --junit slo.xml
+  archsim sweep models/checkout.yaml --set app.replicas=1..4 --set app.workers=4,8 --plot sweep.svg
+  archsim report models/single_point_of_failure.yaml -o review.html
+  archsim jobs models/platform_30.yaml --out jobs/ matrix --fault slow:10x
+  archsim job run jobs/job-00000.json --out results/job-00000.json
+  archsim merge results/"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -92,6 +97,19 @@ enum Command {
     Matrix(experiments::MatrixArgs),
     /// Check every SLO under the baseline and each scenario; exit code 1 on a breach.
     Check(experiments::CheckArgs),
+    /// Run every combination of parameter values; a table, CSV and a plot.
+    Sweep(experiments::SweepArgs),
+    /// Write one self-contained HTML page for a review: diagram, figures, plots, matrix, SLOs.
+    Report(experiments::ReportArgs),
+    /// Write each run of a matrix or sweep as a self-contained job file, for a batch system.
+    Jobs(experiments::JobsArgs),
+    /// Run one job file written by `archsim jobs`.
+    Job {
+        #[command(subcommand)]
+        command: experiments::JobCommand,
+    },
+    /// Combine the results of a study's jobs into its matrix or sweep.
+    Merge(experiments::MergeArgs),
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -136,6 +154,11 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => experiments::compare_cmd(&args),
         Some(Command::Matrix(args)) => experiments::matrix_cmd(&args),
         Some(Command::Check(args)) => experiments::check_cmd(&args),
+        Some(Command::Sweep(args)) => experiments::sweep_cmd(&args),
+        Some(Command::Report(args)) => experiments::report_cmd(&args),
+        Some(Command::Jobs(args)) => experiments::jobs_cmd(&args),
+        Some(Command::Job { command }) => experiments::job_cmd(&command),
+        Some(Command::Merge(args)) => experiments::merge_cmd(&args),
         Some(Command::Run {
             model,
             seed,

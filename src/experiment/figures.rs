@@ -1,12 +1,15 @@
-//! The key figures of one user flow (request type) in one run, as experiments compare them.
+//! The key figures of one user flow (request type) in one run, as experiments compare them,
+//! and the figures of a whole run that matrices and sweeps are built from.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::observe::Report;
 
 /// What users of one flow saw in one run, over the measured window (requests that started
 /// after the warm-up).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FlowFigures {
     /// Answered (in full or degraded) over ended; `None` when none ended. Requests still in
     /// flight at the end are left out: give the workload a `timeout` so that requests that
@@ -23,21 +26,36 @@ pub struct FlowFigures {
 }
 
 impl FlowFigures {
+    /// A flow that nothing was measured for.
+    pub const EMPTY: FlowFigures = FlowFigures {
+        availability: None,
+        mean_s: None,
+        p50_s: None,
+        p90_s: None,
+        p99_s: None,
+        p999_s: None,
+        throughput_per_s: 0.0,
+        failed: 0,
+        in_flight: 0,
+    };
+
+    /// The names [`FlowFigures::get`] knows.
+    pub const NAMES: [&'static str; 8] = [
+        "availability",
+        "mean_s",
+        "p50_s",
+        "p90_s",
+        "p99_s",
+        "p999_s",
+        "throughput_per_s",
+        "failed",
+    ];
+
     /// The figures of `flow` in `report`; a flow the report does not know reads as empty.
     #[must_use]
     pub fn of(report: &Report, flow: &str) -> Self {
         let Some(r) = report.requests.get(flow) else {
-            return FlowFigures {
-                availability: None,
-                mean_s: None,
-                p50_s: None,
-                p90_s: None,
-                p99_s: None,
-                p999_s: None,
-                throughput_per_s: 0.0,
-                failed: 0,
-                in_flight: 0,
-            };
+            return Self::EMPTY;
         };
         let answered = r.ok + r.ok_degraded;
         let ended = answered + r.failed;
@@ -79,4 +97,83 @@ pub fn mean_of(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
         .flatten()
         .fold((0.0, 0_u32), |(s, n), v| (s + v, n + 1));
     (n > 0).then(|| sum / f64::from(n))
+}
+
+/// What a component did in one run, as sweeps plot it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ComponentFigures {
+    pub utilization: Option<f64>,
+    pub queue_mean: Option<f64>,
+    pub response_mean_s: Option<f64>,
+    pub response_p99_s: Option<f64>,
+    pub rejected: u64,
+}
+
+impl ComponentFigures {
+    /// The names [`ComponentFigures::get`] knows.
+    pub const NAMES: [&'static str; 5] = [
+        "utilization",
+        "queue_mean",
+        "response_mean_s",
+        "response_p99_s",
+        "rejected",
+    ];
+
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match name {
+            "utilization" => self.utilization,
+            "queue_mean" => self.queue_mean,
+            "response_mean_s" => self.response_mean_s,
+            "response_p99_s" => self.response_p99_s,
+            "rejected" => Some(self.rejected as f64),
+            _ => None,
+        }
+    }
+}
+
+/// The figures of one run that matrices, sweeps and SLO verdicts read: small enough to keep
+/// one per run of a large study, and serialisable, so that a run done elsewhere (a job)
+/// counts exactly as one done here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFigures {
+    pub seed: u64,
+    pub flows: BTreeMap<String, FlowFigures>,
+    pub components: BTreeMap<String, ComponentFigures>,
+}
+
+impl RunFigures {
+    #[must_use]
+    pub fn of(report: &Report) -> Self {
+        RunFigures {
+            seed: report.seed,
+            flows: report
+                .requests
+                .keys()
+                .map(|flow| (flow.clone(), FlowFigures::of(report, flow)))
+                .collect(),
+            components: report
+                .components
+                .iter()
+                .map(|(name, c)| {
+                    (
+                        name.clone(),
+                        ComponentFigures {
+                            utilization: c.utilization,
+                            queue_mean: c.queue_mean,
+                            response_mean_s: c.response_s.mean,
+                            response_p99_s: c.response_s.p99,
+                            rejected: c.rejected,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The figures of `flow`; a flow the run does not know reads as empty.
+    #[must_use]
+    pub fn flow(&self, flow: &str) -> FlowFigures {
+        self.flows.get(flow).copied().unwrap_or(FlowFigures::EMPTY)
+    }
 }

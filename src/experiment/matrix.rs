@@ -17,11 +17,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::figures::{FlowFigures, mean_of};
-use super::slo::{Under, bounds, judge};
-use super::{replication_seeds, run_jobs};
+use super::figures::{FlowFigures, RunFigures, mean_of};
+use super::slo::{Under, bounds, judge_runs};
+use super::{replication_seeds, run_jobs_figures};
 use crate::model::{ComponentId, ComponentKind, Fault, FaultAction, Model, Span};
-use crate::observe::Report;
 use crate::sim::{RunOptions, SimError, SimTime};
 
 /// How each component fails in its row.
@@ -152,6 +151,26 @@ pub fn with_failure(model: &Model, component: ComponentId, fault: MatrixFault) -
     m
 }
 
+/// The seeds of a matrix's rows.
+#[must_use]
+pub fn seeds(model: &Model, options: RunOptions, replications: u32) -> Vec<u64> {
+    replication_seeds(options.seed.unwrap_or(model.seed), replications.max(1))
+}
+
+/// The runs of a matrix in order: the baseline's replications (no failed component), then
+/// each component's, in the order of the model's components. [`assemble`] expects their
+/// figures in this order.
+#[must_use]
+pub fn runs(model: &Model, seeds: &[u64]) -> Vec<(Option<ComponentId>, u64)> {
+    let variants = std::iter::once(None).chain(
+        (0..model.components.len())
+            .map(|i| Some(ComponentId(u32::try_from(i).unwrap_or(u32::MAX)))),
+    );
+    variants
+        .flat_map(|failed| seeds.iter().map(move |&seed| (failed, seed)))
+        .collect()
+}
+
 /// Runs the baseline and one run per failed component (`replications` each, on the same
 /// seeds), across cores when `parallel`, and judges each cell against the SLOs.
 ///
@@ -164,47 +183,60 @@ pub fn matrix(
     replications: u32,
     parallel: bool,
 ) -> Result<Matrix, SimError> {
-    let seeds = replication_seeds(options.seed.unwrap_or(model.seed), replications.max(1));
+    let seeds = seeds(model, options, replications);
     let mut variants: Vec<Arc<Model>> = vec![Arc::clone(model)];
     for i in 0..model.components.len() {
         let id = ComponentId(u32::try_from(i).unwrap_or(u32::MAX));
         variants.push(Arc::new(with_failure(model, id, fault)));
     }
-    let jobs: Vec<(Arc<Model>, RunOptions)> = variants
-        .iter()
-        .flat_map(|m| {
-            seeds.iter().map(|&seed| {
-                (
-                    Arc::clone(m),
-                    RunOptions {
-                        seed: Some(seed),
-                        ..options
-                    },
-                )
-            })
+    let jobs: Vec<(Arc<Model>, RunOptions)> = runs(model, &seeds)
+        .into_iter()
+        .map(|(failed, seed)| {
+            let variant = failed.map_or(0, |id| id.0 as usize + 1);
+            (
+                Arc::clone(&variants[variant]),
+                RunOptions {
+                    seed: Some(seed),
+                    ..options
+                },
+            )
         })
         .collect();
-    let reports = run_jobs(&jobs, parallel)?;
-    let per_variant: Vec<&[Report]> = reports.chunks(seeds.len()).collect();
+    let figures = run_jobs_figures(&jobs, parallel, &|| {})?;
+    Ok(assemble(model, fault, seeds, &figures))
+}
+
+/// The matrix from the figures of its [`runs`], in their order.
+#[must_use]
+pub fn assemble(
+    model: &Model,
+    fault: MatrixFault,
+    seeds: Vec<u64>,
+    figures: &[RunFigures],
+) -> Matrix {
+    let per_variant: Vec<&[RunFigures]> = figures.chunks(seeds.len().max(1)).collect();
     let flows: Vec<String> = model
         .flows()
         .into_iter()
         .map(|t| model.request_type_name(t).to_string())
         .collect();
-    let row = |runs: &[Report], under: Under| -> BTreeMap<String, Cell> {
+    let row = |runs: &[RunFigures], under: Under| -> BTreeMap<String, Cell> {
         flows
             .iter()
             .map(|flow| (flow.clone(), cell(model, flow, runs, under)))
             .collect()
     };
-    let baseline = row(per_variant[0], Under::Baseline);
+    let baseline = per_variant
+        .first()
+        .map(|runs| row(runs, Under::Baseline))
+        .unwrap_or_default();
     let rows = model
         .components
         .iter()
-        .zip(&per_variant[1..])
+        .zip(per_variant.iter().skip(1))
         .map(|(c, runs)| (c.name.clone(), row(runs, Under::Failure)))
         .collect();
-    Ok(Matrix {
+    Matrix {
         model: model.name.clone(),
         fault: fault.to_string(),
         replications: seeds.len(),
@@ -212,15 +244,18 @@ pub fn matrix(
         flows,
         baseline,
         rows,
-    })
+    }
 }
 
-fn cell(model: &Model, flow: &str, runs: &[Report], under: Under) -> Cell {
-    let figures: Vec<FlowFigures> = runs.iter().map(|r| FlowFigures::of(r, flow)).collect();
+fn cell(model: &Model, flow: &str, runs: &[RunFigures], under: Under) -> Cell {
+    let figures: Vec<FlowFigures> = runs.iter().map(|r| r.flow(flow)).collect();
     let mut applicable = bounds(model, under);
     applicable.retain(|(slo, _)| model.request_type_name(slo.request) == flow);
-    let breach = (!applicable.is_empty())
-        .then(|| judge(model, &applicable, "", runs).iter().any(|v| !v.holds));
+    let breach = (!applicable.is_empty()).then(|| {
+        judge_runs(model, &applicable, "", runs)
+            .iter()
+            .any(|v| !v.holds)
+    });
     Cell {
         availability: mean_of(figures.iter().map(|f| f.availability)),
         p99_s: mean_of(figures.iter().map(|f| f.p99_s)),

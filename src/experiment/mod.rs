@@ -5,11 +5,15 @@
 //! index so that their order never depends on scheduling. Must never: know about a GUI or a
 //! terminal.
 
+pub mod chart;
 pub mod compare;
 pub mod figures;
+pub mod jobs;
 pub mod matrix;
+pub mod review;
 pub mod slo;
 pub mod stats;
+pub mod sweep;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,6 +21,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
+use self::figures::RunFigures;
 use crate::model::Model;
 use crate::observe::Report;
 use crate::sim::{RunOptions, SimError, Simulation};
@@ -85,6 +90,30 @@ pub fn run_jobs(
         jobs.iter()
             .map(|(m, options)| run_once(m, *options))
             .collect()
+    };
+    results.into_iter().collect()
+}
+
+/// Runs independent jobs like [`run_jobs`] and keeps only the figures of each run, so that
+/// a study of thousands of runs never holds their whole reports. `done` is called once
+/// after each run, from whichever thread ran it: a progress bar's tick.
+///
+/// # Errors
+/// The first invariant broken, in job order.
+pub fn run_jobs_figures(
+    jobs: &[(Arc<Model>, RunOptions)],
+    parallel: bool,
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<RunFigures>, SimError> {
+    let one = |(m, options): &(Arc<Model>, RunOptions)| {
+        let figures = run_once(m, *options).map(|r| RunFigures::of(&r));
+        done();
+        figures
+    };
+    let results: Vec<Result<RunFigures, SimError>> = if parallel {
+        jobs.par_iter().map(one).collect()
+    } else {
+        jobs.iter().map(one).collect()
     };
     results.into_iter().collect()
 }

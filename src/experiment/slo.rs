@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::figures::{FlowFigures, mean_of};
+use super::figures::{FlowFigures, RunFigures, mean_of};
 use super::{replication_seeds, run_jobs};
 use crate::model::{LatencyFigure, Model, Slo, SloScope};
 use crate::observe::Report;
@@ -234,14 +234,23 @@ pub fn judge(
     under: &str,
     reports: &[Report],
 ) -> Vec<Verdict> {
+    let runs: Vec<RunFigures> = reports.iter().map(RunFigures::of).collect();
+    judge_runs(model, bounds, under, &runs)
+}
+
+/// [`judge`] on the figures of the runs rather than their whole reports.
+#[must_use]
+pub fn judge_runs(
+    model: &Model,
+    bounds: &[(&Slo, Bound)],
+    under: &str,
+    runs: &[RunFigures],
+) -> Vec<Verdict> {
     bounds
         .iter()
         .map(|(slo, bound)| {
             let request = model.request_type_name(slo.request).to_string();
-            let figures: Vec<FlowFigures> = reports
-                .iter()
-                .map(|r| FlowFigures::of(r, &request))
-                .collect();
+            let figures: Vec<FlowFigures> = runs.iter().map(|r| r.flow(&request)).collect();
             let (limit, measured, at_least) = match bound {
                 Bound::Availability(a) => {
                     (*a, mean_of(figures.iter().map(|f| f.availability)), true)

@@ -11,6 +11,7 @@
 mod check;
 pub mod diag;
 pub mod dist;
+pub mod layout;
 pub mod layout_text;
 mod read;
 pub mod scenario;

@@ -49,7 +49,7 @@ const T_9995: [f64; 30] = [
 ];
 
 /// Beyond 30 degrees of freedom, the value at 30 (slightly conservative).
-fn t_9995(df: usize) -> f64 {
+pub(crate) fn t_9995(df: usize) -> f64 {
     T_9995[df.clamp(1, T_9995.len()) - 1]
 }
 
@@ -155,7 +155,7 @@ fn response_mean(r: &Report, comp: &str) -> Option<f64> {
 
 /// Erlang C: the probability that an arrival waits in an M/M/c queue with offered load
 /// `a = λ/μ` (requires a < c).
-fn erlang_c(c: u32, a: f64) -> f64 {
+pub(crate) fn erlang_c(c: u32, a: f64) -> f64 {
     // Σ_{k<c} a^k/k!, and a^c/c! · c/(c−a).
     let mut term = 1.0;
     let mut below = 0.0;
@@ -170,7 +170,7 @@ fn erlang_c(c: u32, a: f64) -> f64 {
 }
 
 /// M/M/c mean waiting time in the queue: C(c, a) / (cμ − λ).
-fn mmc_wait(c: u32, lambda: f64, mu: f64) -> f64 {
+pub(crate) fn mmc_wait(c: u32, lambda: f64, mu: f64) -> f64 {
     erlang_c(c, lambda / mu) / (f64::from(c) * mu - lambda)
 }
 
