@@ -67,7 +67,8 @@ const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Key {
 
 pub const POLICIES: &[&str] = &["round_robin", "random", "least_connections", "power_of_two"];
 pub const IO_MODES: &[&str] = &["blocking", "async"];
-pub const KINDS: &[&str] = &["service", "load_balancer", "external"];
+pub const KINDS: &[&str] = &["service", "load_balancer", "external", "cache"];
+pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through"];
 pub const CAUSES: &[&str] = &["timeout", "rejected", "unavailable", "dropped", "error"];
 pub const JITTERS: &[&str] = &["none", "full", "equal"];
 
@@ -672,6 +673,93 @@ pub static EXTERNAL: &[Key] = &[
     ),
 ];
 
+pub static CACHE: &[Key] = &[
+    required(
+        "kind",
+        Ty::Enum(&["cache"]),
+        "A cache in front of a backing store: a hit answers after `latency`, a miss goes to \
+         `on_miss`.",
+    ),
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this component is for.",
+    ),
+    key(
+        "mtbf",
+        Ty::Dist,
+        "Random crashes: time between failures, e.g. `exp 2h` (with `mttr`); it restarts \
+         empty.",
+    ),
+    key(
+        "mttr",
+        Ty::Dist,
+        "Random crashes: time to repair, e.g. `exp 5m`.",
+    ),
+    required(
+        "latency",
+        Ty::Dist,
+        "Time a lookup takes, hit or miss, e.g. `exp 300us`.",
+    ),
+    required(
+        "on_miss",
+        Ty::Ref("on_miss"),
+        "Where a miss is read from: `{ to: db }`, optionally with the `request` type sent.",
+    ),
+    key(
+        "mode",
+        Ty::Enum(CACHE_MODES),
+        "`cache_aside` (default): the caller reads `on_miss` itself and fills the cache; \
+         `read_through`: the cache does.",
+    ),
+    key(
+        "hit_ratio",
+        Ty::Fraction,
+        "A fixed share of lookups that hit, e.g. `80%` (instead of `keys`).",
+    ),
+    key(
+        "keys",
+        Ty::Int { min: 1 },
+        "Hits emerge from a key space of this many keys, kept by LRU (instead of `hit_ratio`).",
+    ),
+    key(
+        "zipf",
+        Ty::Positive,
+        "With `keys`: Zipf exponent of key popularity, e.g. `0.9`. Default: uniform.",
+    ),
+    key(
+        "capacity",
+        Ty::Int { min: 1 },
+        "With `keys`: entries held at once; the least recently used is evicted. Default: all \
+         keys.",
+    ),
+    key(
+        "ttl",
+        Ty::Duration,
+        "With `keys`: an entry expires this long after it was filled, e.g. `5m`.",
+    ),
+    key(
+        "coalesce",
+        Ty::Bool,
+        "With `keys`: single-flight per key; a miss for a key already being fetched waits \
+         for that fetch. Default false.",
+    ),
+    key(
+        "writes",
+        Ty::List(&Ty::Str),
+        "With `keys`: request types that invalidate their key instead of reading it.",
+    ),
+];
+
+pub static ON_MISS: &[Key] = &[
+    required("to", Ty::Str, "The backing store a miss is read from."),
+    key(
+        "request",
+        Ty::Str,
+        "The request type sent there. Default: the type the cache received.",
+    ),
+];
+
 pub static HANDLER: &[Key] = &[
     key(
         "work",
@@ -791,8 +879,10 @@ static DEFS: &[(&str, Ty)] = &[
             ("service", SERVICE),
             ("load_balancer", LOAD_BALANCER),
             ("external", EXTERNAL),
+            ("cache", CACHE),
         ]),
     ),
+    ("on_miss", Ty::Object(ON_MISS)),
     ("handler", Ty::Object(HANDLER)),
     ("step", Ty::AnyOf(&[Ty::Ref("call"), Ty::Object(PARALLEL)])),
     ("call", Ty::Object(CALL)),

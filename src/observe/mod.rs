@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 pub use histogram::LatencyHistogram;
 pub use report::{
-    ComponentReport, ComponentSeries, LatencySummary, LogEntry, Recovery, Report, RequestReport,
-    RequestSeries, ResponseSummary, SeriesReport, Totals,
+    CacheReport, ComponentReport, ComponentSeries, LatencySummary, LogEntry, Recovery, Report,
+    RequestReport, RequestSeries, ResponseSummary, SeriesReport, Totals,
 };
 
 use crate::model::{ComponentKind, Model};
@@ -63,6 +63,17 @@ struct ComponentStats {
     queue_max: u32,
     response: LatencyHistogram,
     at_warmup: Integrals,
+    cache: CacheStats,
+}
+
+/// A cache's counts over the window.
+#[derive(Debug, Default, Clone, Copy)]
+struct CacheStats {
+    hits: u64,
+    misses: u64,
+    coalesced: u64,
+    evictions: u64,
+    invalidations: u64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -81,6 +92,8 @@ struct Bucket {
     /// Per request type: answered and failed in the bucket.
     answered_by_type: Vec<u64>,
     failed_by_type: Vec<u64>,
+    /// Per component, when the model has caches: lookups that hit and that missed.
+    cache_lookups: Vec<(u64, u64)>,
 }
 
 #[derive(Debug)]
@@ -99,6 +112,9 @@ pub struct Recorder {
     bucket_latency: LatencyHistogram,
     log: Vec<LogEntry>,
     breaker_names: Vec<String>,
+    /// Components in a bucket's `cache_lookups`: all of them when the model has a cache,
+    /// none otherwise, so models without caches pay nothing per bucket.
+    cache_slots: usize,
 }
 
 impl Recorder {
@@ -107,6 +123,11 @@ impl Recorder {
         let n_buckets = model.series_buckets.max(1);
         let bucket_width = SimTime::from_nanos((end.as_nanos() / u64::from(n_buckets)).max(1));
         let n_comp = model.components.len();
+        let cache_slots = if model.components.iter().any(|c| c.kind.cache().is_some()) {
+            n_comp
+        } else {
+            0
+        };
         Recorder {
             warmup,
             bucket_width,
@@ -140,6 +161,7 @@ impl Recorder {
                     queue_max: 0,
                     response: LatencyHistogram::new(3),
                     at_warmup: Integrals::default(),
+                    cache: CacheStats::default(),
                 })
                 .collect(),
             buckets: Vec::with_capacity(n_buckets as usize),
@@ -147,11 +169,13 @@ impl Recorder {
                 completions: vec![0; n_comp],
                 answered_by_type: vec![0; model.request_types.len()],
                 failed_by_type: vec![0; model.request_types.len()],
+                cache_lookups: vec![(0, 0); cache_slots],
                 ..Bucket::default()
             },
             bucket_latency: LatencyHistogram::new(2),
             log: Vec::new(),
             breaker_names: Vec::new(),
+            cache_slots,
         }
     }
 
@@ -288,6 +312,45 @@ impl Recorder {
         }
     }
 
+    /// A cache lookup found its key (or, with a fixed hit ratio, was drawn a hit) or not.
+    pub fn cache_lookup(&mut self, component: usize, hit: bool) {
+        let b = &mut self.open.cache_lookups[component];
+        if hit {
+            b.0 += 1;
+        } else {
+            b.1 += 1;
+        }
+        if self.measuring {
+            let c = &mut self.components[component].cache;
+            if hit {
+                c.hits += 1;
+            } else {
+                c.misses += 1;
+            }
+        }
+    }
+
+    /// A cache miss waited for a fetch of the same key already under way.
+    pub fn cache_coalesced(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].cache.coalesced += 1;
+        }
+    }
+
+    /// A fill pushed the least recently used entry out of a full cache.
+    pub fn cache_evicted(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].cache.evictions += 1;
+        }
+    }
+
+    /// A write removed its key from a cache.
+    pub fn cache_invalidated(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].cache.invalidations += 1;
+        }
+    }
+
     #[inline]
     pub fn rejected(&mut self, component: usize) {
         if self.measuring {
@@ -340,6 +403,7 @@ impl Recorder {
                 completions: vec![0; self.components.len()],
                 answered_by_type: vec![0; self.types.len()],
                 failed_by_type: vec![0; self.types.len()],
+                cache_lookups: vec![(0, 0); self.cache_slots],
                 ..Bucket::default()
             },
         );
@@ -438,6 +502,17 @@ impl Recorder {
                         p50: h.quantile_s(0.5),
                         p99: h.quantile_s(0.99),
                     },
+                    cache: comp.kind.cache().map(|_| {
+                        let c = stats.cache;
+                        CacheReport {
+                            hits: c.hits,
+                            misses: c.misses,
+                            hit_ratio: ratio(c.hits, c.misses),
+                            coalesced: c.coalesced,
+                            evictions: c.evictions,
+                            invalidations: c.invalidations,
+                        }
+                    }),
                 },
             );
             let mut previous = Integrals::default();
@@ -458,6 +533,17 @@ impl Recorder {
                     .queue_mean
                     .push(queues.then(|| (i.queue_ns - previous.queue_ns) / width_ns));
                 previous = i;
+            }
+            if comp.kind.cache().is_some() {
+                series.hit_ratio = Some(
+                    self.buckets
+                        .iter()
+                        .map(|b| {
+                            let (hits, misses) = b.cache_lookups[ci];
+                            ratio(hits, misses)
+                        })
+                        .collect(),
+                );
             }
             comp_series.insert(comp.name.clone(), series);
         }
@@ -637,6 +723,12 @@ pub struct Finish<'a> {
     pub in_flight_by_type: &'a [u64],
     pub in_flight: u64,
     pub sim_events: u64,
+}
+
+/// Hits over lookups; `None` without any.
+fn ratio(hits: u64, misses: u64) -> Option<f64> {
+    let lookups = hits + misses;
+    (lookups > 0).then(|| hits as f64 / lookups as f64)
 }
 
 fn causes(counts: &[u64; 5]) -> BTreeMap<String, u64> {

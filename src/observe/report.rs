@@ -95,6 +95,28 @@ pub struct ComponentReport {
     pub rejected: u64,
     /// From arrival at the component to its answer: waiting, work and its own calls.
     pub response_s: ResponseSummary,
+    /// Caches only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheReport>,
+}
+
+/// What a cache did in the window.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CacheReport {
+    /// Lookups (not writes) that found their key.
+    pub hits: u64,
+    /// Lookups that did not, the coalesced ones included; while a cache-aside cache is
+    /// down, every lookup is a miss.
+    pub misses: u64,
+    /// hits / (hits + misses); `null` without lookups.
+    pub hit_ratio: Option<f64>,
+    /// Misses that waited for a fetch of the same key already under way instead of reading
+    /// the store.
+    pub coalesced: u64,
+    /// Entries pushed out of a full cache.
+    pub evictions: u64,
+    /// Entries removed by writes.
+    pub invalidations: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -142,6 +164,9 @@ pub struct ComponentSeries {
     pub replicas: Vec<u32>,
     pub utilization: Vec<Option<f64>>,
     pub queue_mean: Vec<Option<f64>>,
+    /// Caches only: hits over lookups in each bucket (`null` for a bucket without any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hit_ratio: Option<Vec<Option<f64>>>,
 }
 
 /// The time from a fault's end to the first time bucket whose share of failed requests is
@@ -302,6 +327,36 @@ impl Report {
             rows.push(row);
         }
         table(&mut out, &rows);
+        let caches: Vec<(&String, &CacheReport)> = self
+            .components
+            .iter()
+            .filter_map(|(name, c)| c.cache.as_ref().map(|k| (name, k)))
+            .collect();
+        if !caches.is_empty() {
+            out.push('\n');
+            let mut rows = vec![vec![
+                "cache".to_string(),
+                "hits".into(),
+                "misses".into(),
+                "hit ratio".into(),
+                "coalesced".into(),
+                "evictions".into(),
+                "invalidations".into(),
+            ]];
+            for (name, k) in caches {
+                rows.push(vec![
+                    name.clone(),
+                    k.hits.to_string(),
+                    k.misses.to_string(),
+                    k.hit_ratio
+                        .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
+                    k.coalesced.to_string(),
+                    k.evictions.to_string(),
+                    k.invalidations.to_string(),
+                ]);
+            }
+            table(&mut out, &rows);
+        }
         if !self.events.is_empty() {
             out.push_str("\nevents:\n");
             for e in &self.events {

@@ -13,12 +13,13 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use super::cache::{Lookup, Lru, Popularity};
 use super::queue::EventQueue;
 use super::random::{Stream, ns_to_time};
 use super::time::SimTime;
 use crate::model::{
-    Arrivals, Backoff, ComponentKind, Dist, Fault, FaultAction, HealthCheck, Io, Jitter, Model,
-    Outlier, Policy, Retry, Step,
+    Arrivals, Backoff, CacheHits, ComponentKind, Dist, Fault, FaultAction, HealthCheck, Io, Jitter,
+    Model, Outlier, Policy, Retry, Step,
 };
 use crate::observe::{Answer, Cause, Finish, Integrals, Recorder, Report};
 
@@ -261,6 +262,39 @@ enum KindRt {
         latency: Dist,
         error_fraction: f64,
     },
+    /// Boxed: large, and read only by caches.
+    Cache(Box<CacheRt>),
+}
+
+/// Phases of a task at a cache, kept in its `step` (unused there otherwise).
+const CACHE_LOOKUP: u16 = 0;
+/// Cache-aside: the miss is travelling back to the caller, or the caller is reading the
+/// store; the task then stands for the caller's read and is no longer inside the cache.
+const CACHE_ASIDE: u16 = 1;
+/// Waiting for another task's fetch of the same key (single flight).
+const CACHE_WAIT: u16 = 2;
+/// Read-through: the cache is reading the store.
+const CACHE_FETCH: u16 = 3;
+
+/// A cache's contents and configuration. A task at a cache keeps its key in `instance`,
+/// which only services and balancers use otherwise.
+struct CacheRt {
+    latency: Dist,
+    read_through: bool,
+    backing: u32,
+    backing_request: Option<u16>,
+    /// Read-through: the cache's own link to the store.
+    backing_link: u32,
+    /// Cache-aside: (link a caller reaches the cache by, that caller's link to the store).
+    aside: Vec<(u32, u32)>,
+    hit_ratio: f64,
+    keys: Option<(Lru, Popularity)>,
+    coalesce: bool,
+    /// Per request type: it invalidates its key instead of reading it.
+    writes: Vec<bool>,
+    /// Keys being fetched: the task fetching each, and the tasks waiting for it.
+    inflight: BTreeMap<u32, (u32, Vec<u32>)>,
+    key_rng: Stream,
 }
 
 /// A balancer's view of which targets it may use: active health checks and passive
@@ -820,9 +854,45 @@ impl Simulation {
                         latency: lb.latency.clone(),
                     }
                 }
-                ComponentKind::External(e) => KindRt::External {
-                    latency: e.latency.clone(),
-                    error_fraction: e.error_fraction,
+                ComponentKind::External(e) => match comp.kind.cache() {
+                    None => KindRt::External {
+                        latency: e.latency.clone(),
+                        error_fraction: e.error_fraction,
+                    },
+                    Some(cache) => {
+                        let mut writes = vec![false; n_types];
+                        for t in &cache.writes {
+                            writes[t.0 as usize] = true;
+                        }
+                        let backing = &model.component(cache.backing).name;
+                        KindRt::Cache(Box::new(CacheRt {
+                            latency: e.latency.clone(),
+                            read_through: cache.read_through,
+                            backing: cache.backing.0,
+                            backing_request: cache.backing_request.map(|t| t.0),
+                            backing_link: if cache.read_through {
+                                links.id(&comp.name, backing)
+                            } else {
+                                NONE
+                            },
+                            aside: Vec::new(),
+                            hit_ratio: match &cache.hits {
+                                CacheHits::Fixed(p) => *p,
+                                CacheHits::Keys(_) => 0.0,
+                            },
+                            keys: match &cache.hits {
+                                CacheHits::Fixed(_) => None,
+                                CacheHits::Keys(space) => Some((
+                                    Lru::new(space.keys, space.capacity, space.ttl),
+                                    Popularity::new(space),
+                                )),
+                            },
+                            coalesce: cache.coalesce,
+                            writes,
+                            inflight: BTreeMap::new(),
+                            key_rng: Stream::derive(seed, &comp.name, "keys"),
+                        }))
+                    }
                 },
             };
             comps.push(CompRt {
@@ -849,6 +919,7 @@ impl Simulation {
                 capacity_area: 0.0,
             });
         }
+        aside_links(&model, &mut comps, &mut links);
         // Balancer targets were recorded as replica numbers; make them global instances.
         let firsts: Vec<u32> = comps
             .iter()
@@ -1732,6 +1803,7 @@ impl Simulation {
                     self.turn_away(task, Cause::Rejected);
                 }
             }
+            KindRt::Cache(_) => self.cache_arrived(task),
             _ if !c.up => self.turn_away(task, Cause::Unavailable),
             KindRt::Balancer {
                 policy,
@@ -1969,6 +2041,7 @@ impl Simulation {
                 self.tasks.items[task as usize].pending = 1;
                 self.send(child);
             }
+            KindRt::Cache(_) => self.cache_work_done(task, injected),
             KindRt::External { error_fraction, .. } => {
                 let p = *error_fraction;
                 c.touch(now);
@@ -2399,6 +2472,7 @@ impl Simulation {
         match self.comps[p.comp as usize].kind {
             KindRt::Service { .. } => self.next_step(parent),
             KindRt::Balancer { .. } => self.balancer_done(parent, true),
+            KindRt::Cache(_) => self.cache_read(parent),
             KindRt::External { .. } => {}
         }
     }
@@ -2658,6 +2732,196 @@ impl Simulation {
         }
     }
 
+    // ---- caches -------------------------------------------------------------------------
+
+    /// A request reaches a cache: the lookup takes the cache's latency. A cache-aside cache
+    /// that is down refuses the connection, and its caller reads the store instead.
+    #[inline(never)]
+    fn cache_arrived(&mut self, task: u32) {
+        let now = self.now;
+        let ci = self.tasks.items[task as usize].comp as usize;
+        let c = &mut self.comps[ci];
+        let KindRt::Cache(cache) = &mut c.kind else {
+            return;
+        };
+        if !c.up {
+            if cache.read_through {
+                self.turn_away(task, Cause::Unavailable);
+            } else {
+                self.recorder.cache_lookup(ci, false);
+                let t = &mut self.tasks.items[task as usize];
+                // No key: nothing to fill, nothing to coalesce.
+                t.instance = NONE;
+                t.step = CACHE_ASIDE;
+                self.cache_miss_answered(task);
+            }
+            return;
+        }
+        let delay = scale(c.work_rng.sample(&cache.latency), c.slow)
+            + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+        let t = &mut self.tasks.items[task as usize];
+        t.inside = true;
+        t.working = true;
+        t.step = CACHE_LOOKUP;
+        self.at(delay, Ev::WorkDone(task));
+    }
+
+    /// The lookup is done (or, cache-aside, the miss has reached the caller).
+    fn cache_work_done(&mut self, task: u32, injected: bool) {
+        let now = self.now;
+        let t = &self.tasks.items[task as usize];
+        let (ci, step, request_type) = (t.comp as usize, t.step, t.request_type as usize);
+        if step == CACHE_ASIDE {
+            let link = self.tasks.items[task as usize].link;
+            let KindRt::Cache(cache) = &self.comps[ci].kind else {
+                return;
+            };
+            let to_store = cache
+                .aside
+                .iter()
+                .find(|(from, _)| *from == link)
+                .map_or(NONE, |(_, to)| *to);
+            debug_assert!(
+                to_store != NONE,
+                "a cache-aside caller without a link to the store; reproduce with --seed {}",
+                self.seed
+            );
+            self.cache_fetch(task, to_store);
+            return;
+        }
+        if injected {
+            self.tasks.items[task as usize].failed = Some(Cause::Error);
+            self.finish_task(task);
+            return;
+        }
+        let KindRt::Cache(cache) = &mut self.comps[ci].kind else {
+            return;
+        };
+        let u = cache.key_rng.unit();
+        let (hit, key) = match &mut cache.keys {
+            None => (u < cache.hit_ratio, NONE),
+            Some((lru, popularity)) => {
+                let key = popularity.key(u);
+                if cache.writes[request_type] {
+                    if lru.remove(key) {
+                        self.recorder.cache_invalidated(ci);
+                    }
+                    self.finish_task(task);
+                    return;
+                }
+                (lru.get(key, now) == Lookup::Hit, key)
+            }
+        };
+        self.recorder.cache_lookup(ci, hit);
+        if hit {
+            self.finish_task(task);
+            return;
+        }
+        let (read_through, backing_link) = (cache.read_through, cache.backing_link);
+        if cache.coalesce {
+            if let Some((_, waiting)) = cache.inflight.get_mut(&key) {
+                waiting.push(task);
+                self.recorder.cache_coalesced(ci);
+                let t = &mut self.tasks.items[task as usize];
+                t.instance = key;
+                t.working = false;
+                t.step = CACHE_WAIT;
+                return;
+            }
+            cache.inflight.insert(key, (task, Vec::new()));
+        }
+        let t = &mut self.tasks.items[task as usize];
+        t.instance = key;
+        t.working = false;
+        if read_through {
+            t.step = CACHE_FETCH;
+            self.cache_fetch(task, backing_link);
+        } else {
+            // The cache's part is done: it answered "miss".
+            let (record, arrived) = (t.record, t.arrived);
+            t.inside = false;
+            t.step = CACHE_ASIDE;
+            self.recorder
+                .task_finished(ci, record.then(|| now - arrived));
+            self.cache_miss_answered(task);
+        }
+    }
+
+    /// Cache-aside: the miss travels back to the caller over the link it came by.
+    fn cache_miss_answered(&mut self, task: u32) {
+        let link = self.tasks.items[task as usize].link;
+        let crossing = self.cross(link, false);
+        self.count_answer(task, link, &crossing);
+        match crossing {
+            Crossing::After(delay) => self.now_or_later(delay, Ev::WorkDone(task)),
+            Crossing::Lost | Crossing::Refused => {
+                let t = &self.tasks.items[task as usize];
+                let (ci, key) = (t.comp as usize, t.instance);
+                self.cache_release(ci, key, task, Some(Cause::Dropped));
+                self.lost_in_network(task);
+            }
+        }
+    }
+
+    /// Reads a missed key from the store over `link`: the cache's own (read-through) or the
+    /// caller's (cache-aside).
+    fn cache_fetch(&mut self, task: u32, link: u32) {
+        let t = &mut self.tasks.items[task as usize];
+        t.pending = 1;
+        let (ci, root, root_gen, request_type) = (t.comp, t.root, t.root_gen, t.request_type);
+        let KindRt::Cache(cache) = &self.comps[ci as usize].kind else {
+            return;
+        };
+        let (to, sent) = (cache.backing, cache.backing_request.unwrap_or(request_type));
+        let instance = self.choose_instance(to);
+        let child = self.new_task(task, root, root_gen, to, instance, sent, link);
+        self.send(child);
+    }
+
+    /// The store answered a missed read: fill the cache, answer those waiting for the key,
+    /// then the reader itself.
+    fn cache_read(&mut self, task: u32) {
+        let now = self.now;
+        let t = &self.tasks.items[task as usize];
+        let (ci, key, failed, step) = (t.comp as usize, t.instance, t.failed, t.step);
+        let c = &mut self.comps[ci];
+        if failed.is_none()
+            && c.up
+            && key != NONE
+            && let KindRt::Cache(cache) = &mut c.kind
+            && let Some((lru, _)) = &mut cache.keys
+            && lru.fill(key, now)
+        {
+            self.recorder.cache_evicted(ci);
+        }
+        self.cache_release(ci, key, task, failed);
+        if step == CACHE_FETCH {
+            self.finish_task(task);
+        } else {
+            // Cache-aside: the caller read the store itself, so the answer is already there.
+            self.now_or_later(SimTime::ZERO, Ev::Reply(task));
+        }
+    }
+
+    /// Ends the single flight of `key` led by `owner`: those waiting for it get its outcome.
+    fn cache_release(&mut self, ci: usize, key: u32, owner: u32, failed: Option<Cause>) {
+        let KindRt::Cache(cache) = &mut self.comps[ci].kind else {
+            return;
+        };
+        if key == NONE || cache.inflight.get(&key).is_none_or(|(o, _)| *o != owner) {
+            return;
+        }
+        let waiting = cache
+            .inflight
+            .remove(&key)
+            .map(|(_, w)| w)
+            .unwrap_or_default();
+        for w in waiting {
+            self.tasks.items[w as usize].failed = failed;
+            self.finish_task(w);
+        }
+    }
+
     // ---- faults -------------------------------------------------------------------------
 
     fn fault(&mut self, index: u16, starts: bool) {
@@ -2904,6 +3168,15 @@ impl Simulation {
                 self.lose(task);
             }
         }
+        if let KindRt::Cache(cache) = &mut self.comps[comp].kind {
+            // A cache keeps its entries in memory: it restarts empty. Those waiting for a
+            // fetch were lost above; a cache-aside caller still reading the store fills the
+            // cache when it comes back, as a real client would.
+            if let Some((lru, _)) = &mut cache.keys {
+                lru.clear();
+            }
+            cache.inflight.clear();
+        }
     }
 
     /// Sends a task's answer over its link through the event queues, never by a direct
@@ -2967,6 +3240,7 @@ impl Simulation {
                 c.touch(now);
                 c.busy -= 1;
             }
+            KindRt::Cache(_) => {}
         }
         let t = &mut self.tasks.items[task as usize];
         t.inside = false;
@@ -2979,6 +3253,47 @@ impl Simulation {
             self.free_task(task);
         }
         self.answer_later(stand_in);
+    }
+}
+
+/// Gives each cache-aside cache the links its callers read the store by: the callers are
+/// the services that call it and the workloads that target it (the graph check refuses a
+/// balancer in front of one).
+fn aside_links(model: &Model, comps: &mut [CompRt], links: &mut LinkTable<'_>) {
+    for (ci, comp) in model.components.iter().enumerate() {
+        let Some(cache) = comp.kind.cache().filter(|c| !c.read_through) else {
+            continue;
+        };
+        let store = &model.component(cache.backing).name;
+        let target = u32::try_from(ci).unwrap_or(NONE);
+        let mut callers: Vec<&str> = model
+            .workloads
+            .iter()
+            .filter(|w| w.target.0 == target)
+            .map(|w| w.name.as_str())
+            .collect();
+        for caller in &model.components {
+            if let ComponentKind::Service(s) = &caller.kind {
+                let calls_it = s
+                    .handlers
+                    .iter()
+                    .flat_map(|h| &h.steps)
+                    .any(|step| match step {
+                        Step::Call(c) => c.to.0 == target,
+                        Step::Parallel(cs) => cs.iter().any(|c| c.to.0 == target),
+                    });
+                if calls_it {
+                    callers.push(&caller.name);
+                }
+            }
+        }
+        let aside: Vec<(u32, u32)> = callers
+            .into_iter()
+            .map(|caller| (links.id(caller, &comp.name), links.id(caller, store)))
+            .collect();
+        if let KindRt::Cache(rt) = &mut comps[ci].kind {
+            rt.aside = aside;
+        }
     }
 }
 

@@ -113,3 +113,31 @@ fn validation_warns_when_a_timeout_outlasts_the_caller() {
     );
     assert!(warnings("timeout_within_caller.yaml").is_empty());
 }
+
+#[test]
+fn single_flight_shrinks_the_stampede_of_a_restarted_cache() {
+    let shipped = text("cache_stampede.yaml");
+    let with = run(&shipped);
+    let without = run(&shipped.replace("coalesce: true", "coalesce: false"));
+    let rejected = |r: &Report| r.requests["read"].failed_by_cause["rejected"];
+    let cache = with.components["cache"].cache.as_ref().expect("a cache");
+    assert!(cache.coalesced > 1000, "{} coalesced", cache.coalesced);
+    assert!(
+        rejected(&without) > 4 * rejected(&with),
+        "coalescing should cut the rejections several times: {} without, {} with",
+        rejected(&without),
+        rejected(&with)
+    );
+    // The storm is the cold start: the hit ratio in the second after the restart is far
+    // below that of the minute before.
+    let hits = with.series.components["cache"]
+        .hit_ratio
+        .as_ref()
+        .expect("a hit ratio series");
+    let before = hits[59].expect("lookups at 59s");
+    let after = hits[60].expect("lookups at 60s");
+    assert!(
+        before > 0.85 && after < before - 0.2,
+        "{before} then {after}"
+    );
+}

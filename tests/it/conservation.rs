@@ -45,6 +45,17 @@ struct Topology {
     link_latency_us: Option<u32>,
     two_types: bool,
     faults: Vec<FaultSpec>,
+    cache: Option<CacheSpec>,
+}
+
+/// A cache that the first service reads first, with its misses read from the last service
+/// (or the external).
+#[derive(Debug, Clone)]
+struct CacheSpec {
+    read_through: bool,
+    coalesce: bool,
+    fixed: bool,
+    crash_at_ms: Option<u32>,
 }
 
 const POLICIES: [&str; 4] = ["round_robin", "random", "least_connections", "power_of_two"];
@@ -117,6 +128,12 @@ fn topology() -> impl Strategy<Value = Topology> {
         prop::option::of(1u32..2000),
         any::<bool>(),
         prop::collection::vec(fault(), 0..3),
+        prop::option::of((
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(0u32..2500),
+        )),
     )
         .prop_map(
             |(
@@ -129,6 +146,7 @@ fn topology() -> impl Strategy<Value = Topology> {
                 link,
                 two_types,
                 faults,
+                cache,
             )| {
                 Topology {
                     services,
@@ -140,6 +158,12 @@ fn topology() -> impl Strategy<Value = Topology> {
                     link_latency_us: link,
                     two_types,
                     faults,
+                    cache: cache.map(|(read_through, coalesce, fixed, crash_at_ms)| CacheSpec {
+                        read_through,
+                        coalesce,
+                        fixed,
+                        crash_at_ms,
+                    }),
                 }
             },
         )
@@ -203,6 +227,9 @@ fn yaml(t: &Topology) -> String {
                 });
             }
         }
+        if i == 0 && t.cache.is_some() {
+            calls.insert(0, "{ to: c }".to_string());
+        }
         let steps = if s.parallel && calls.len() > 1 {
             format!("[ {{ parallel: [ {} ] }} ]", calls.join(", "))
         } else {
@@ -264,6 +291,32 @@ fn yaml(t: &Topology) -> String {
             s.work_ms
         );
     }
+    if let Some(c) = &t.cache {
+        let store = if n > 1 {
+            format!("s{}", n - 1)
+        } else {
+            external_used = true;
+            "ext".to_string()
+        };
+        let hits = if c.fixed {
+            "hit_ratio: 70%".to_string()
+        } else {
+            let writes = if t.two_types { ", writes: [write]" } else { "" };
+            format!(
+                "keys: 200, zipf: 0.9, capacity: 50, ttl: 400ms, coalesce: {}{writes}",
+                c.coalesce
+            )
+        };
+        let mode = if c.read_through {
+            "read_through"
+        } else {
+            "cache_aside"
+        };
+        let _ = writeln!(
+            y,
+            "  c: {{ kind: cache, latency: exp 300us, mode: {mode}, {hits}, on_miss: {{ to: {store} }} }}"
+        );
+    }
     if external_used {
         let _ = writeln!(
             y,
@@ -271,8 +324,12 @@ fn yaml(t: &Topology) -> String {
             t.external_errors
         );
     }
-    if !t.faults.is_empty() {
+    let cache_crash = t.cache.as_ref().and_then(|c| c.crash_at_ms);
+    if !t.faults.is_empty() || cache_crash.is_some() {
         y.push_str("faults:\n");
+        if let Some(at) = cache_crash {
+            let _ = writeln!(y, "  - {{ at: {at}ms, for: 300ms, crash: c }}");
+        }
         for f in &t.faults {
             let target = f.service % n;
             let other = (target + 1) % n;

@@ -10,6 +10,7 @@
 mod app;
 mod bad_models;
 mod bundled;
+mod caches;
 mod conservation;
 mod determinism;
 mod experiments;
