@@ -61,6 +61,28 @@ fn balanced_caches(model: &Model) -> Vec<Diagnostic> {
             }
         }
     }
+    for comp in &model.components {
+        if let Some(q) = comp.kind.queue() {
+            for &c in &q.consumers {
+                let consumer = model.component(c);
+                if !matches!(consumer.kind, ComponentKind::Service(_)) {
+                    diags.push(
+                        Diagnostic::error(
+                            q.span,
+                            format!(
+                                "`{}` cannot consume from queue `{}`: it is `kind: {}`, not a \
+                                 service",
+                                consumer.name,
+                                comp.name,
+                                consumer.kind.label()
+                            ),
+                        )
+                        .with_hint("consumers pull with their workers: name a service"),
+                    );
+                }
+            }
+        }
+    }
     diags
 }
 
@@ -147,7 +169,23 @@ fn check_graph(model: &Model) -> Vec<Diagnostic> {
                         site: cache.on_miss_span,
                     }]
                 }
-                None => Vec::new(),
+                // A queue delivers each message, with its type, to its consumers.
+                None => match comp.kind.queue() {
+                    Some(q) => q
+                        .consumers
+                        .iter()
+                        .map(|&b| {
+                            if !accepts(model, b, t) && reported.insert(node(b, t)) {
+                                diags.push(missing_handler(model, b, t, q.span));
+                            }
+                            Edge {
+                                to: node(b, t),
+                                site: q.span,
+                            }
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                },
             },
         }
     };

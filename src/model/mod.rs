@@ -154,6 +154,7 @@ impl ComponentKind {
             ComponentKind::External(e) => match e.data.as_deref() {
                 None => "external",
                 Some(Data::Cache(_)) => "cache",
+                Some(Data::Queue(_)) => "queue",
             },
         }
     }
@@ -164,7 +165,19 @@ impl ComponentKind {
         match self {
             ComponentKind::External(e) => match e.data.as_deref() {
                 Some(Data::Cache(c)) => Some(c),
-                None => None,
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The message queue this component is, if it is one.
+    #[must_use]
+    pub fn queue(&self) -> Option<&Broker> {
+        match self {
+            ComponentKind::External(e) => match e.data.as_deref() {
+                Some(Data::Queue(q)) => Some(q),
+                _ => None,
             },
             _ => None,
         }
@@ -507,6 +520,27 @@ pub struct External {
 #[derive(Debug, Clone)]
 pub enum Data {
     Cache(Cache),
+    Queue(Broker),
+}
+
+/// A message queue (`kind: queue`): producers' calls return once the broker has the
+/// message; consumer services pull the messages and acknowledge them by finishing.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    /// Services whose replicas pull the messages.
+    pub consumers: Vec<ComponentId>,
+    /// Unacknowledged messages each consumer replica holds at once; `None`: its workers.
+    pub prefetch: Option<u32>,
+    /// A crash keeps the messages (`true`) or loses them.
+    pub durable: bool,
+    /// A delivered message not acknowledged within this is delivered again.
+    pub visibility_timeout: SimTime,
+    /// A message delivered this many times without an acknowledgement is dead-lettered
+    /// instead of being delivered again.
+    pub max_deliveries: u32,
+    /// Waiting messages at most; more are rejected. `None`: unbounded.
+    pub capacity: Option<u32>,
+    pub span: Span,
 }
 
 /// A cache in front of a backing store (`kind: cache`).

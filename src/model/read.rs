@@ -13,8 +13,8 @@ use super::schema::{self, Key};
 use super::units::{parse_bandwidth, parse_duration, parse_fraction, parse_rate, parse_size};
 use super::yaml::{self, Node, NodeKind};
 use super::{
-    Arrivals, Autoscale, Backoff, Breaker, Cache, CacheHits, Call, Cause, Change, Component,
-    ComponentId, ComponentKind, DEFAULT_MESSAGE_BYTES, Data, ErrorRate, External, Fault,
+    Arrivals, Autoscale, Backoff, Breaker, Broker, Cache, CacheHits, Call, Cause, Change,
+    Component, ComponentId, ComponentKind, DEFAULT_MESSAGE_BYTES, Data, ErrorRate, External, Fault,
     FaultAction, Flap, Handler, HealthCheck, Io, Jitter, KeySpace, LatencyFigure, LinkOverride,
     Links, LoadBalancer, MAX_CACHE_KEYS, Model, Outlier, Override, Policy, RandomFailures,
     RequestTypeId, Retry, RetryBudget, Scenario, Service, Slo, SloScope, Step, Target, Workload,
@@ -583,6 +583,7 @@ impl Reader {
             "service" => schema::SERVICE,
             "load_balancer" => schema::LOAD_BALANCER,
             "cache" => schema::CACHE,
+            "queue" => schema::QUEUE,
             _ => schema::EXTERNAL,
         };
         let fields = self.fields(node, &what, keys)?;
@@ -618,6 +619,7 @@ impl Reader {
             "service" => ComponentKind::Service(self.service(&what, &fields)?),
             "load_balancer" => ComponentKind::LoadBalancer(self.load_balancer(&what, &fields)?),
             "cache" => ComponentKind::External(self.cache(name, &what, &fields)?),
+            "queue" => ComponentKind::External(self.queue(name, span, &fields)?),
             _ => ComponentKind::External(self.external(&what, &fields)?),
         };
         Some(Component {
@@ -1936,6 +1938,65 @@ impl Reader {
                 coalesce,
                 writes,
                 on_miss_span: on_miss.2,
+            }))),
+        })
+    }
+
+    fn queue(&mut self, name: &str, span: Span, f: &Fields<'_>) -> Option<External> {
+        let latency = f
+            .get("latency")
+            .map_or(Some(Dist::Const(SimTime::ZERO)), |n| {
+                self.dist(n, "latency")
+            });
+        let consumers = f.get("consumers").and_then(|n| {
+            let items: Vec<&Node> = match &n.kind {
+                NodeKind::Seq(items) => items.iter().collect(),
+                _ => vec![n],
+            };
+            if items.is_empty() {
+                self.error_hint(
+                    n.span,
+                    format!("queue `{name}` has no consumers"),
+                    "name the service whose replicas pull its messages: `consumers: worker`",
+                );
+                return None;
+            }
+            let ids: Vec<ComponentId> = items
+                .iter()
+                .filter_map(|i| self.component_ref(i, "consumers"))
+                .collect();
+            (ids.len() == items.len()).then_some(ids)
+        });
+        let prefetch = match f.get("prefetch") {
+            None => Some(None),
+            Some(n) => self.int_u32(n, "prefetch", 1).map(Some),
+        };
+        let durable = f
+            .get("durable")
+            .map_or(Some(true), |n| self.boolean(n, "durable"));
+        let visibility_timeout = f
+            .get("visibility_timeout")
+            .map_or(Some(SimTime::from_secs(30)), |n| {
+                self.positive_duration(n, "visibility_timeout")
+            });
+        let max_deliveries = f
+            .get("max_deliveries")
+            .map_or(Some(5), |n| self.int_u32(n, "max_deliveries", 1));
+        let capacity = match f.get("capacity") {
+            None => Some(None),
+            Some(n) => self.int_u32(n, "capacity", 1).map(Some),
+        };
+        Some(External {
+            latency: latency?,
+            error_fraction: 0.0,
+            data: Some(Box::new(Data::Queue(Broker {
+                consumers: consumers?,
+                prefetch: prefetch?,
+                durable: durable?,
+                visibility_timeout: visibility_timeout?,
+                max_deliveries: max_deliveries?,
+                capacity: capacity?,
+                span,
             }))),
         })
     }

@@ -67,7 +67,7 @@ const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Key {
 
 pub const POLICIES: &[&str] = &["round_robin", "random", "least_connections", "power_of_two"];
 pub const IO_MODES: &[&str] = &["blocking", "async"];
-pub const KINDS: &[&str] = &["service", "load_balancer", "external", "cache"];
+pub const KINDS: &[&str] = &["service", "load_balancer", "external", "cache", "queue"];
 pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through"];
 pub const CAUSES: &[&str] = &["timeout", "rejected", "unavailable", "dropped", "error"];
 pub const JITTERS: &[&str] = &["none", "full", "equal"];
@@ -751,6 +751,65 @@ pub static CACHE: &[Key] = &[
     ),
 ];
 
+pub static QUEUE: &[Key] = &[
+    required(
+        "kind",
+        Ty::Enum(&["queue"]),
+        "A message broker: producers' calls return once it has the message; consumer \
+         services pull and acknowledge.",
+    ),
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this component is for.",
+    ),
+    key(
+        "mtbf",
+        Ty::Dist,
+        "Random crashes of the broker: time between failures, e.g. `exp 2h` (with `mttr`).",
+    ),
+    key(
+        "mttr",
+        Ty::Dist,
+        "Random crashes: time to repair, e.g. `exp 5m`.",
+    ),
+    key(
+        "latency",
+        Ty::Dist,
+        "Time to accept a message before the producer's call returns. Default 0.",
+    ),
+    required(
+        "consumers",
+        Ty::AnyOf(&[Ty::Str, Ty::List(&Ty::Str)]),
+        "The service (or list of services) whose replicas pull the messages.",
+    ),
+    key(
+        "prefetch",
+        Ty::Int { min: 1 },
+        "Unacknowledged messages each consumer replica holds at once. Default: its workers.",
+    ),
+    key(
+        "durable",
+        Ty::Bool,
+        "Whether the messages survive a crash of the broker. Default true.",
+    ),
+    key(
+        "visibility_timeout",
+        Ty::Duration,
+        "A delivered message not acknowledged within this is delivered again. Default 30s.",
+    ),
+    key(
+        "max_deliveries",
+        Ty::Int { min: 1 },
+        "Deliveries without an acknowledgement before a message is dead-lettered. Default 5.",
+    ),
+    key(
+        "capacity",
+        Ty::Int { min: 1 },
+        "Waiting messages at most; more are rejected. Default unbounded.",
+    ),
+];
+
 pub static ON_MISS: &[Key] = &[
     required("to", Ty::Str, "The backing store a miss is read from."),
     key(
@@ -880,6 +939,7 @@ static DEFS: &[(&str, Ty)] = &[
             ("load_balancer", LOAD_BALANCER),
             ("external", EXTERNAL),
             ("cache", CACHE),
+            ("queue", QUEUE),
         ]),
     ),
     ("on_miss", Ty::Object(ON_MISS)),

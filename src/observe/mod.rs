@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 pub use histogram::LatencyHistogram;
 pub use report::{
-    CacheReport, ComponentReport, ComponentSeries, LatencySummary, LogEntry, Recovery, Report,
-    RequestReport, RequestSeries, ResponseSummary, SeriesReport, Totals,
+    CacheReport, ComponentReport, ComponentSeries, LatencySummary, LogEntry, QueueReport, Recovery,
+    Report, RequestReport, RequestSeries, ResponseSummary, SeriesReport, Totals,
 };
 
 use crate::model::{ComponentKind, Model};
@@ -64,6 +64,32 @@ struct ComponentStats {
     response: LatencyHistogram,
     at_warmup: Integrals,
     cache: CacheStats,
+    queue: QueueStats,
+}
+
+/// A message queue's counts over the whole run, so that they add up with its state at the
+/// end.
+#[derive(Debug, Default, Clone, Copy)]
+struct QueueStats {
+    enqueued: u64,
+    delivered: u64,
+    redelivered: u64,
+    acked: u64,
+    duplicates: u64,
+    dead_lettered: u64,
+    lost: u64,
+}
+
+/// A message queue's state at an instant, from the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueState {
+    pub component: usize,
+    /// Messages waiting to be delivered.
+    pub backlog: u64,
+    /// Messages delivered and not yet acknowledged.
+    pub unacked: u64,
+    /// How long the message at the head of the backlog has been in the queue.
+    pub head_age_s: Option<f64>,
 }
 
 /// A cache's counts over the window.
@@ -94,6 +120,8 @@ struct Bucket {
     failed_by_type: Vec<u64>,
     /// Per component, when the model has caches: lookups that hit and that missed.
     cache_lookups: Vec<(u64, u64)>,
+    /// Each message queue's state at the bucket's end.
+    queues: Vec<QueueState>,
 }
 
 #[derive(Debug)]
@@ -162,6 +190,7 @@ impl Recorder {
                     response: LatencyHistogram::new(3),
                     at_warmup: Integrals::default(),
                     cache: CacheStats::default(),
+                    queue: QueueStats::default(),
                 })
                 .collect(),
             buckets: Vec::with_capacity(n_buckets as usize),
@@ -344,6 +373,35 @@ impl Recorder {
         }
     }
 
+    pub fn message_enqueued(&mut self, component: usize) {
+        self.components[component].queue.enqueued += 1;
+    }
+
+    /// A message went to a consumer; `again` when it had been delivered before.
+    pub fn message_delivered(&mut self, component: usize, again: bool) {
+        let q = &mut self.components[component].queue;
+        q.delivered += 1;
+        q.redelivered += u64::from(again);
+    }
+
+    pub fn message_acked(&mut self, component: usize) {
+        self.components[component].queue.acked += 1;
+    }
+
+    /// A consumer finished a message that had already been processed successfully.
+    pub fn message_duplicated(&mut self, component: usize) {
+        self.components[component].queue.duplicates += 1;
+    }
+
+    pub fn message_dead_lettered(&mut self, component: usize) {
+        self.components[component].queue.dead_lettered += 1;
+    }
+
+    /// A message vanished with a non-durable queue's crash.
+    pub fn message_lost(&mut self, component: usize) {
+        self.components[component].queue.lost += 1;
+    }
+
     /// A write removed its key from a cache.
     pub fn cache_invalidated(&mut self, component: usize) {
         if self.measuring {
@@ -395,6 +453,7 @@ impl Recorder {
         integrals: &[Integrals],
         replicas: &[u32],
         breakers: Vec<&'static str>,
+        queues: &[QueueState],
     ) {
         self.open.breakers = breakers;
         let mut closed = std::mem::replace(
@@ -411,6 +470,7 @@ impl Recorder {
         closed.p99_s = self.bucket_latency.quantile_s(0.99);
         closed.integrals = integrals.to_vec();
         closed.replicas = replicas.to_vec();
+        closed.queues = queues.to_vec();
         self.bucket_latency.reset();
         self.buckets.push(closed);
     }
@@ -432,6 +492,7 @@ impl Recorder {
             in_flight_by_type,
             in_flight,
             sim_events,
+            queues: queue_states,
         } = end;
         let window_s = (now - self.warmup).as_secs_f64().max(f64::MIN_POSITIVE);
         let requests = model
@@ -513,6 +574,20 @@ impl Recorder {
                             invalidations: c.invalidations,
                         }
                     }),
+                    queue: queue_states.iter().find(|q| q.component == ci).map(|end| {
+                        let q = stats.queue;
+                        QueueReport {
+                            enqueued: q.enqueued,
+                            delivered: q.delivered,
+                            redelivered: q.redelivered,
+                            acked: q.acked,
+                            duplicates: q.duplicates,
+                            dead_lettered: q.dead_lettered,
+                            lost: q.lost,
+                            backlog: end.backlog,
+                            unacked: end.unacked,
+                        }
+                    }),
                 },
             );
             let mut previous = Integrals::default();
@@ -542,6 +617,21 @@ impl Recorder {
                             let (hits, misses) = b.cache_lookups[ci];
                             ratio(hits, misses)
                         })
+                        .collect(),
+                );
+            }
+            if comp.kind.queue().is_some() {
+                let at = |b: &Bucket| b.queues.iter().find(|q| q.component == ci).copied();
+                series.backlog = Some(
+                    self.buckets
+                        .iter()
+                        .map(|b| at(b).map_or(0, |q| q.backlog))
+                        .collect(),
+                );
+                series.backlog_age_s = Some(
+                    self.buckets
+                        .iter()
+                        .map(|b| at(b).and_then(|q| q.head_age_s))
                         .collect(),
                 );
             }
@@ -723,6 +813,8 @@ pub struct Finish<'a> {
     pub in_flight_by_type: &'a [u64],
     pub in_flight: u64,
     pub sim_events: u64,
+    /// The message queues' state at the end.
+    pub queues: &'a [QueueState],
 }
 
 /// Hits over lookups; `None` without any.

@@ -21,7 +21,7 @@ use crate::model::{
     Arrivals, Backoff, CacheHits, ComponentKind, Dist, Fault, FaultAction, HealthCheck, Io, Jitter,
     Model, Outlier, Policy, Retry, Step,
 };
-use crate::observe::{Answer, Cause, Finish, Integrals, Recorder, Report};
+use crate::observe::{Answer, Cause, Finish, Integrals, QueueState, Recorder, Report};
 
 /// Marks "no task" in a parent field, and "no instance" for components without replicas.
 const NONE: u32 = u32::MAX;
@@ -29,6 +29,10 @@ const NONE: u32 = u32::MAX;
 /// In a call state: the attempt (or hedged copy) whose message was lost in the network. It
 /// never answers, but the call still waits for it until its timeout.
 const LOST: u32 = u32::MAX - 1;
+
+/// In a task's `root`: the task is a delivery of a message to a consumer, not part of a
+/// user's request; its `root_gen` is then the delivery's id.
+const MESSAGE: u32 = u32::MAX - 2;
 
 /// How deep zero-delay hops may be handled by direct calls before they go through the
 /// immediate queue instead: deep enough for any real call tree, shallow enough that a
@@ -264,6 +268,67 @@ enum KindRt {
     },
     /// Boxed: large, and read only by caches.
     Cache(Box<CacheRt>),
+    /// Boxed: large, and read only by message queues.
+    Queue(Box<BrokerRt>),
+}
+
+/// A message broker's state. Messages and deliveries live in the simulation's slabs.
+struct BrokerRt {
+    latency: Dist,
+    durable: bool,
+    visibility_lane: u16,
+    max_deliveries: u32,
+    capacity: u32,
+    /// One per consumer replica, in the order of `consumers`, then of replicas.
+    slots: Vec<ConsumerSlot>,
+    next_slot: usize,
+    /// Messages waiting to be delivered, oldest first (a message delivered again joins the
+    /// back).
+    backlog: VecDeque<u32>,
+    /// Messages delivered and neither acknowledged nor waiting again.
+    unacked: u32,
+}
+
+struct ConsumerSlot {
+    comp: u32,
+    /// The replica, counted from 0, and its global instance.
+    replica: u32,
+    instance: u32,
+    link: u32,
+    prefetch: u32,
+    /// Deliveries to it not answered yet.
+    outstanding: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MessageState {
+    Waiting,
+    Delivered,
+    Acked,
+    DeadLettered,
+    Lost,
+}
+
+struct Message {
+    queue: u32,
+    request_type: u16,
+    enqueued: SimTime,
+    deliveries: u32,
+    /// Bumped at every delivery and whenever a delivery stops being the current one, so that
+    /// stale visibility timers and acknowledgements are recognised.
+    generation: u32,
+    state: MessageState,
+    /// Deliveries whose consumer has not answered yet: the record is kept until then.
+    outstanding: u32,
+    /// Times a consumer finished it successfully.
+    processed: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Delivery {
+    message: u32,
+    slot: u32,
+    generation: u32,
 }
 
 /// Phases of a task at a cache, kept in its `step` (unused there otherwise).
@@ -523,6 +588,8 @@ enum TimerKind {
     Deadline,
     CallTimeout,
     Hedge,
+    /// A delivered message's visibility timeout.
+    Visibility,
 }
 
 fn lane_for(lanes: &mut Vec<Lane>, timeout: SimTime) -> u16 {
@@ -603,6 +670,10 @@ pub struct Simulation {
     tasks: Slab<Task>,
     roots: Slab<Root>,
     calls: Slab<CallState>,
+    messages: Slab<Message>,
+    deliveries: Slab<Delivery>,
+    /// Components that are message queues.
+    brokers: Vec<u32>,
     breakers: Vec<BreakerRt>,
     /// Each bulkhead's limit and the attempts it has outstanding.
     bulkheads: Vec<(u32, u32)>,
@@ -854,12 +925,46 @@ impl Simulation {
                         latency: lb.latency.clone(),
                     }
                 }
-                ComponentKind::External(e) => match comp.kind.cache() {
-                    None => KindRt::External {
+                ComponentKind::External(e) => match (comp.kind.cache(), comp.kind.queue()) {
+                    (None, Some(q)) => KindRt::Queue(Box::new(BrokerRt {
+                        latency: e.latency.clone(),
+                        durable: q.durable,
+                        visibility_lane: lane_for(&mut lanes, q.visibility_timeout),
+                        max_deliveries: q.max_deliveries,
+                        capacity: q.capacity.unwrap_or(u32::MAX),
+                        slots: q
+                            .consumers
+                            .iter()
+                            .flat_map(|&c| {
+                                let (replicas, workers) = match &model.component(c).kind {
+                                    ComponentKind::Service(s) => (
+                                        s.autoscale
+                                            .as_ref()
+                                            .map_or(s.replicas, |a| a.max.max(s.replicas)),
+                                        s.workers,
+                                    ),
+                                    _ => (0, 0),
+                                };
+                                let link = links.id(&comp.name, &model.component(c).name);
+                                (0..replicas).map(move |r| ConsumerSlot {
+                                    comp: c.0,
+                                    replica: r,
+                                    instance: NONE,
+                                    link,
+                                    prefetch: q.prefetch.unwrap_or(workers),
+                                    outstanding: 0,
+                                })
+                            })
+                            .collect(),
+                        next_slot: 0,
+                        backlog: VecDeque::new(),
+                        unacked: 0,
+                    })),
+                    (None, None) => KindRt::External {
                         latency: e.latency.clone(),
                         error_fraction: e.error_fraction,
                     },
-                    Some(cache) => {
+                    (Some(cache), _) => {
                         let mut writes = vec![false; n_types];
                         for t in &cache.writes {
                             writes[t.0 as usize] = true;
@@ -934,7 +1039,18 @@ impl Simulation {
                     t.instance += firsts[t.comp as usize];
                 }
             }
+            if let KindRt::Queue(b) = &mut c.kind {
+                for s in &mut b.slots {
+                    s.instance = firsts[s.comp as usize] + s.replica;
+                }
+            }
         }
+        let brokers: Vec<u32> = comps
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.kind, KindRt::Queue(_)))
+            .map(|(i, _)| u32::try_from(i).unwrap_or(NONE))
+            .collect();
 
         let workloads = model
             .workloads
@@ -1006,6 +1122,9 @@ impl Simulation {
             tasks: Slab::new(),
             roots: Slab::new(),
             calls: Slab::new(),
+            messages: Slab::new(),
+            deliveries: Slab::new(),
+            brokers,
             breakers,
             bulkheads,
             budgets,
@@ -1242,6 +1361,7 @@ impl Simulation {
             in_flight_by_type: &in_flight_by_type,
             in_flight: live,
             sim_events: self.events,
+            queues: &self.queue_states(),
         }))
     }
 
@@ -1326,6 +1446,7 @@ impl Simulation {
             self.close_bucket();
         }
         let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
+        let queues = self.queue_states();
         let report = self.recorder.finish(&Finish {
             model: &self.model,
             seed: self.seed,
@@ -1334,7 +1455,22 @@ impl Simulation {
             in_flight_by_type: &in_flight_by_type,
             in_flight: live,
             sim_events: self.events,
+            queues: &queues,
         });
+        for (name, c) in &report.components {
+            if let Some(q) = &c.queue
+                && q.enqueued != q.acked + q.dead_lettered + q.lost + q.backlog + q.unacked
+            {
+                return Err(SimError::Invariant {
+                    seed: self.seed,
+                    message: format!(
+                        "messages not conserved at `{name}`: {} enqueued but {} acknowledged + \
+                         {} dead-lettered + {} lost + {} waiting + {} unacknowledged",
+                        q.enqueued, q.acked, q.dead_lettered, q.lost, q.backlog, q.unacked
+                    ),
+                });
+            }
+        }
         let t = report.totals;
         if t.generated != t.ok + t.ok_degraded + t.failed + t.in_flight {
             return Err(SimError::Invariant {
@@ -1529,6 +1665,10 @@ impl Simulation {
     /// Whether a timer still guards something: its root or its call's attempt is current.
     fn timer_is_current(&self, e: &LaneEntry) -> bool {
         match e.kind {
+            TimerKind::Visibility => {
+                let m = &self.messages.items[e.id as usize];
+                m.generation == e.generation && m.state == MessageState::Delivered
+            }
             TimerKind::Deadline => {
                 let r = &self.roots.items[e.id as usize];
                 r.live && r.generation == e.generation
@@ -1570,6 +1710,7 @@ impl Simulation {
             // The work already under way goes on: only the client has given up.
             TimerKind::Deadline => self.end_root(due.id, Err(Cause::Timeout)),
             TimerKind::Hedge => self.send_hedge(due.id),
+            TimerKind::Visibility => self.visibility_expired(due.id),
         }
     }
 
@@ -1805,6 +1946,14 @@ impl Simulation {
             }
             KindRt::Cache(_) => self.cache_arrived(task),
             _ if !c.up => self.turn_away(task, Cause::Unavailable),
+            KindRt::Queue(b) => {
+                let delay = scale(c.work_rng.sample(&b.latency), c.slow)
+                    + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+                let t = &mut self.tasks.items[task as usize];
+                t.inside = true;
+                t.working = true;
+                self.at(delay, Ev::WorkDone(task));
+            }
             KindRt::Balancer {
                 policy,
                 targets,
@@ -2042,6 +2191,7 @@ impl Simulation {
                 self.send(child);
             }
             KindRt::Cache(_) => self.cache_work_done(task, injected),
+            KindRt::Queue(_) => self.enqueue(task, injected),
             KindRt::External { error_fraction, .. } => {
                 let p = *error_fraction;
                 c.touch(now);
@@ -2264,7 +2414,9 @@ impl Simulation {
         let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
         let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
         let states = self.breaker_states();
-        self.recorder.bucket_closed(&integrals, &replicas, states);
+        let queues = self.queue_states();
+        self.recorder
+            .bucket_closed(&integrals, &replicas, states, &queues);
     }
 
     fn breaker_states(&self) -> Vec<&'static str> {
@@ -2384,6 +2536,13 @@ impl Simulation {
     /// it keeps waiting (its timeout ends the wait) but no longer holds the freed id, which
     /// another task may soon reuse.
     fn lost_in_network(&mut self, task: u32) {
+        let t = &self.tasks.items[task as usize];
+        if t.root == MESSAGE && t.parent == NONE {
+            // A delivery or its acknowledgement vanished: the consumer's place is free
+            // again, and the visibility timeout will deliver the message again.
+            let d = t.root_gen;
+            self.delivery_ended(d);
+        }
         let call = self.tasks.items[task as usize].call;
         if call != NONE {
             let cs = &mut self.calls.items[call as usize];
@@ -2435,6 +2594,10 @@ impl Simulation {
             return;
         }
         if parent == NONE {
+            if root == MESSAGE {
+                self.message_answered(root_gen, failed);
+                return;
+            }
             let r = &self.roots.items[root as usize];
             // A root that timed out has moved on; its late answer is wasted work.
             if r.live && r.generation == root_gen {
@@ -2473,7 +2636,7 @@ impl Simulation {
             KindRt::Service { .. } => self.next_step(parent),
             KindRt::Balancer { .. } => self.balancer_done(parent, true),
             KindRt::Cache(_) => self.cache_read(parent),
-            KindRt::External { .. } => {}
+            KindRt::External { .. } | KindRt::Queue(_) => {}
         }
     }
 
@@ -2922,6 +3085,272 @@ impl Simulation {
         }
     }
 
+    // ---- message queues -----------------------------------------------------------------
+
+    /// The broker has taken a producer's message (after its latency): the producer's call
+    /// is answered at once, and the message waits for a consumer.
+    fn enqueue(&mut self, task: u32, injected: bool) {
+        let t = &self.tasks.items[task as usize];
+        let (ci, request_type) = (t.comp as usize, t.request_type);
+        if injected {
+            self.tasks.items[task as usize].failed = Some(Cause::Error);
+            self.finish_task(task);
+            return;
+        }
+        let KindRt::Queue(b) = &self.comps[ci].kind else {
+            return;
+        };
+        if b.backlog.len() >= b.capacity as usize {
+            self.recorder.rejected(ci);
+            self.tasks.items[task as usize].failed = Some(Cause::Rejected);
+            self.finish_task(task);
+            return;
+        }
+        let m = self.messages.insert_message(Message {
+            queue: u32::try_from(ci).unwrap_or(NONE),
+            request_type,
+            enqueued: self.now,
+            deliveries: 0,
+            generation: 0,
+            state: MessageState::Waiting,
+            outstanding: 0,
+            processed: 0,
+        });
+        if let KindRt::Queue(b) = &mut self.comps[ci].kind {
+            b.backlog.push_back(m);
+        }
+        self.recorder.message_enqueued(ci);
+        self.finish_task(task);
+        self.dispatch(ci);
+    }
+
+    /// Delivers waiting messages while some consumer replica has room in its prefetch,
+    /// taking the replicas in turn. A message delivered `max_deliveries` times already is
+    /// dead-lettered instead.
+    fn dispatch(&mut self, ci: usize) {
+        loop {
+            let c = &self.comps[ci];
+            let KindRt::Queue(b) = &c.kind else {
+                return;
+            };
+            if !c.up || b.backlog.is_empty() {
+                return;
+            }
+            let n = b.slots.len();
+            let ready = |s: &ConsumerSlot| {
+                let replicas = match self.comps[s.comp as usize].kind {
+                    KindRt::Service { replicas, .. } => replicas,
+                    _ => 0,
+                };
+                s.outstanding < s.prefetch
+                    && s.replica < replicas
+                    && self.instances[s.instance as usize].up
+            };
+            let Some(slot) = (0..n)
+                .map(|k| (b.next_slot + k) % n)
+                .find(|&i| ready(&b.slots[i]))
+            else {
+                return;
+            };
+            let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+                return;
+            };
+            b.next_slot = (slot + 1) % n;
+            let Some(m) = b.backlog.pop_front() else {
+                return;
+            };
+            let max = b.max_deliveries;
+            let msg = &mut self.messages.items[m as usize];
+            if msg.deliveries >= max {
+                msg.state = MessageState::DeadLettered;
+                self.recorder.message_dead_lettered(ci);
+                self.free_message_if_done(m);
+                continue;
+            }
+            self.deliver_message(ci, slot, m);
+        }
+    }
+
+    fn deliver_message(&mut self, ci: usize, slot: usize, m: u32) {
+        let msg = &mut self.messages.items[m as usize];
+        msg.state = MessageState::Delivered;
+        msg.deliveries += 1;
+        msg.generation = msg.generation.wrapping_add(1);
+        msg.outstanding += 1;
+        let (generation, request_type, again) =
+            (msg.generation, msg.request_type, msg.deliveries > 1);
+        let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+            return;
+        };
+        b.unacked += 1;
+        let s = &mut b.slots[slot];
+        s.outstanding += 1;
+        let (to, instance, link, lane) = (s.comp, s.instance, s.link, b.visibility_lane);
+        let d = self.deliveries.insert(Delivery {
+            message: m,
+            slot: u32::try_from(slot).unwrap_or(NONE),
+            generation,
+        });
+        self.recorder.message_delivered(ci, again);
+        self.arm_timer(lane, m, generation, TimerKind::Visibility);
+        let task = self.new_task(NONE, MESSAGE, d, to, instance, request_type, link);
+        self.send(task);
+    }
+
+    /// A consumer's answer reached the broker: an acknowledgement when it succeeded, a
+    /// rejection otherwise. Only the current delivery's answer settles the message; a
+    /// consumer that crashed answers nothing, and the visibility timeout delivers the
+    /// message again.
+    fn message_answered(&mut self, d: u32, failed: Option<Cause>) {
+        let Delivery {
+            message: m,
+            generation,
+            ..
+        } = self.deliveries.items[d as usize];
+        self.release_delivery(d);
+        let msg = &mut self.messages.items[m as usize];
+        let ci = msg.queue as usize;
+        if failed.is_none() {
+            msg.processed += 1;
+            if msg.processed > 1 {
+                self.recorder.message_duplicated(ci);
+            }
+        }
+        let msg = &mut self.messages.items[m as usize];
+        let current = msg.generation == generation && msg.state == MessageState::Delivered;
+        if current && self.comps[ci].up && failed != Some(Cause::Dropped) {
+            msg.generation = msg.generation.wrapping_add(1);
+            let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+                return;
+            };
+            b.unacked -= 1;
+            if failed.is_none() {
+                msg.state = MessageState::Acked;
+                self.recorder.message_acked(ci);
+            } else {
+                msg.state = MessageState::Waiting;
+                b.backlog.push_back(m);
+            }
+        }
+        self.free_message_if_done(m);
+        self.dispatch(ci);
+    }
+
+    /// A delivery vanished on its way, or its answer did: the consumer's place is free.
+    /// Nothing is delivered at once in its place, so that a link losing everything cannot
+    /// recurse through the whole backlog; the next enqueue, answer or visibility timeout
+    /// does it.
+    fn delivery_ended(&mut self, d: u32) {
+        let m = self.release_delivery(d);
+        self.free_message_if_done(m);
+    }
+
+    /// Frees a delivery and its consumer's place; the message's record stays for the
+    /// caller to settle and free.
+    fn release_delivery(&mut self, d: u32) -> u32 {
+        let Delivery {
+            message: m, slot, ..
+        } = self.deliveries.items[d as usize];
+        self.deliveries.remove(d);
+        let msg = &mut self.messages.items[m as usize];
+        msg.outstanding -= 1;
+        let ci = msg.queue as usize;
+        if let KindRt::Queue(b) = &mut self.comps[ci].kind {
+            b.slots[slot as usize].outstanding -= 1;
+        }
+        m
+    }
+
+    /// The delivered message was not acknowledged in time: it waits to be delivered again.
+    fn visibility_expired(&mut self, m: u32) {
+        let msg = &mut self.messages.items[m as usize];
+        let ci = msg.queue as usize;
+        msg.generation = msg.generation.wrapping_add(1);
+        msg.state = MessageState::Waiting;
+        if let KindRt::Queue(b) = &mut self.comps[ci].kind {
+            b.unacked -= 1;
+            b.backlog.push_back(m);
+        }
+        self.dispatch(ci);
+    }
+
+    /// A broker crash: a durable queue keeps its messages, and those delivered but not yet
+    /// acknowledged wait to be delivered again after the restart; a non-durable queue loses
+    /// them all.
+    fn broker_crashed(&mut self, ci: usize) {
+        let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+            return;
+        };
+        let durable = b.durable;
+        b.unacked = 0;
+        let queue = u32::try_from(ci).unwrap_or(NONE);
+        // A scan of every message, but only when a broker crashes; in id order, so the
+        // order of the requeued messages is deterministic.
+        let delivered: Vec<u32> = (0..self.messages.items.len())
+            .filter(|&i| {
+                let msg = &self.messages.items[i];
+                msg.queue == queue && msg.state == MessageState::Delivered
+            })
+            .map(|i| u32::try_from(i).unwrap_or(NONE))
+            .collect();
+        let mut lost = Vec::new();
+        if let KindRt::Queue(b) = &mut self.comps[ci].kind {
+            if durable {
+                b.backlog.extend(delivered.iter().copied());
+            } else {
+                lost = b.backlog.drain(..).collect();
+            }
+        }
+        for &m in &delivered {
+            let msg = &mut self.messages.items[m as usize];
+            msg.generation = msg.generation.wrapping_add(1);
+            msg.state = if durable {
+                MessageState::Waiting
+            } else {
+                MessageState::Lost
+            };
+        }
+        if !durable {
+            lost.extend(delivered);
+            for &m in &lost {
+                self.messages.items[m as usize].state = MessageState::Lost;
+                self.recorder.message_lost(ci);
+                self.free_message_if_done(m);
+            }
+        }
+    }
+
+    fn free_message_if_done(&mut self, m: u32) {
+        let msg = &self.messages.items[m as usize];
+        let settled = matches!(
+            msg.state,
+            MessageState::Acked | MessageState::DeadLettered | MessageState::Lost
+        );
+        if settled && msg.outstanding == 0 {
+            self.messages.remove(m);
+        }
+    }
+
+    /// Each queue's waiting and unacknowledged messages, and the age of the oldest waiting.
+    fn queue_states(&self) -> Vec<QueueState> {
+        self.brokers
+            .iter()
+            .filter_map(|&ci| match &self.comps[ci as usize].kind {
+                KindRt::Queue(b) => Some(QueueState {
+                    component: ci as usize,
+                    backlog: u64::try_from(b.backlog.len()).unwrap_or(u64::MAX),
+                    unacked: u64::from(b.unacked),
+                    // The head of the backlog: the oldest message, but for those delivered
+                    // again, which join the back.
+                    head_age_s: b.backlog.front().map(|&m| {
+                        (self.now - self.messages.items[m as usize].enqueued).as_secs_f64()
+                    }),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     // ---- faults -------------------------------------------------------------------------
 
     fn fault(&mut self, index: u16, starts: bool) {
@@ -3135,6 +3564,10 @@ impl Simulation {
             self.instances[i as usize].up = !down;
         }
         if !down {
+            // A broker back up, or a consumer replica back: messages can flow again.
+            for b in 0..self.brokers.len() {
+                self.dispatch(self.brokers[b] as usize);
+            }
             return;
         }
         let now = self.now;
@@ -3167,6 +3600,9 @@ impl Simulation {
             if t.live && t.inside && !t.zombie {
                 self.lose(task);
             }
+        }
+        if let KindRt::Queue(_) = self.comps[comp].kind {
+            self.broker_crashed(comp);
         }
         if let KindRt::Cache(cache) = &mut self.comps[comp].kind {
             // A cache keeps its entries in memory: it restarts empty. Those waiting for a
@@ -3240,7 +3676,7 @@ impl Simulation {
                 c.touch(now);
                 c.busy -= 1;
             }
-            KindRt::Cache(_) => {}
+            KindRt::Cache(_) | KindRt::Queue(_) => {}
         }
         let t = &mut self.tasks.items[task as usize];
         t.inside = false;
@@ -3356,6 +3792,25 @@ impl Slab<CallState> {
             i
         } else {
             self.items.push(call);
+            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
+        }
+    }
+}
+
+impl Slab<Message> {
+    /// Like `insert`, but a reused slot keeps counting generations, so that a stale timer of
+    /// the message that held it never matches the new one.
+    fn insert_message(&mut self, message: Message) -> u32 {
+        if let Some(i) = self.free.pop() {
+            let slot = &mut self.items[i as usize];
+            let generation = slot.generation;
+            *slot = Message {
+                generation,
+                ..message
+            };
+            i
+        } else {
+            self.items.push(message);
             u32::try_from(self.items.len() - 1).unwrap_or(NONE)
         }
     }

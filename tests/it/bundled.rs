@@ -141,3 +141,31 @@ fn single_flight_shrinks_the_stampede_of_a_restarted_cache() {
         "{before} then {after}"
     );
 }
+
+#[test]
+fn a_spike_fills_the_task_queue_and_a_crash_of_a_non_durable_broker_empties_it() {
+    let shipped = text("task_queue.yaml");
+    let lost = run(&shipped);
+    let kept = run(&shipped.replace("durable: false", "durable: true"));
+    let backlog = |r: &Report| {
+        r.series.components["tasks"]
+            .backlog
+            .clone()
+            .expect("a backlog series")
+    };
+    let (b, k) = (backlog(&lost), backlog(&kept));
+    // One-second buckets: empty before the spike, thousands waiting at its end.
+    assert!(b[50] < 50 && b[99] > 4000, "{} then {}", b[50], b[99]);
+    // The crash at 150s empties the non-durable queue, not the durable one.
+    assert_eq!(b[150], 0);
+    assert!(k[150] > 2000, "the durable queue kept {}", k[150]);
+    let q = |r: &Report| r.components["tasks"].queue.clone().expect("a queue");
+    assert!(q(&lost).lost > 2000);
+    assert_eq!(q(&kept).lost, 0);
+    // The producers never waited for the e-mails: sign-ups stay fast through the spike.
+    let p99 = lost.requests["signup"]
+        .latency_s
+        .p99
+        .expect("answered sign-ups");
+    assert!(p99 < 0.05, "sign-up p99 {p99}s");
+}

@@ -46,6 +46,15 @@ struct Topology {
     two_types: bool,
     faults: Vec<FaultSpec>,
     cache: Option<CacheSpec>,
+    queue: Option<QueueSpec>,
+}
+
+/// A queue the first service sends to, consumed by the last (with more than one service).
+#[derive(Debug, Clone)]
+struct QueueSpec {
+    durable: bool,
+    visibility_ms: u32,
+    crash_at_ms: Option<u32>,
 }
 
 /// A cache that the first service reads first, with its misses read from the last service
@@ -134,6 +143,7 @@ fn topology() -> impl Strategy<Value = Topology> {
             any::<bool>(),
             prop::option::of(0u32..2500),
         )),
+        prop::option::of((any::<bool>(), 5u32..400, prop::option::of(0u32..2500))),
     )
         .prop_map(
             |(
@@ -147,6 +157,7 @@ fn topology() -> impl Strategy<Value = Topology> {
                 two_types,
                 faults,
                 cache,
+                queue,
             )| {
                 Topology {
                     services,
@@ -162,6 +173,11 @@ fn topology() -> impl Strategy<Value = Topology> {
                         read_through,
                         coalesce,
                         fixed,
+                        crash_at_ms,
+                    }),
+                    queue: queue.map(|(durable, visibility_ms, crash_at_ms)| QueueSpec {
+                        durable,
+                        visibility_ms,
                         crash_at_ms,
                     }),
                 }
@@ -229,6 +245,9 @@ fn yaml(t: &Topology) -> String {
         }
         if i == 0 && t.cache.is_some() {
             calls.insert(0, "{ to: c }".to_string());
+        }
+        if i == 0 && n > 1 && t.queue.is_some() {
+            calls.push("{ to: q }".to_string());
         }
         let steps = if s.parallel && calls.len() > 1 {
             format!("[ {{ parallel: [ {} ] }} ]", calls.join(", "))
@@ -317,6 +336,15 @@ fn yaml(t: &Topology) -> String {
             "  c: {{ kind: cache, latency: exp 300us, mode: {mode}, {hits}, on_miss: {{ to: {store} }} }}"
         );
     }
+    if let Some(q) = t.queue.as_ref().filter(|_| n > 1) {
+        let _ = writeln!(
+            y,
+            "  q: {{ kind: queue, latency: exp 200us, consumers: s{}, durable: {}, visibility_timeout: {}ms, max_deliveries: 2, capacity: 500 }}",
+            n - 1,
+            q.durable,
+            q.visibility_ms
+        );
+    }
     if external_used {
         let _ = writeln!(
             y,
@@ -325,8 +353,16 @@ fn yaml(t: &Topology) -> String {
         );
     }
     let cache_crash = t.cache.as_ref().and_then(|c| c.crash_at_ms);
-    if !t.faults.is_empty() || cache_crash.is_some() {
+    let queue_crash = t
+        .queue
+        .as_ref()
+        .filter(|_| n > 1)
+        .and_then(|q| q.crash_at_ms);
+    if !t.faults.is_empty() || cache_crash.is_some() || queue_crash.is_some() {
         y.push_str("faults:\n");
+        if let Some(at) = queue_crash {
+            let _ = writeln!(y, "  - {{ at: {at}ms, for: 200ms, crash: q }}");
+        }
         if let Some(at) = cache_crash {
             let _ = writeln!(y, "  - {{ at: {at}ms, for: 300ms, crash: c }}");
         }
@@ -398,6 +434,16 @@ proptest! {
                 prop_assert_eq!(q.failed, q.failed_by_cause.values().sum::<u64>());
             }
             for (name, c) in &r.components {
+                if let Some(q) = &c.queue {
+                    prop_assert_eq!(
+                        q.enqueued,
+                        q.acked + q.dead_lettered + q.lost + q.backlog + q.unacked,
+                        "queue {}", name
+                    );
+                }
+                if let Some(k) = &c.cache {
+                    prop_assert!(k.coalesced <= k.misses, "cache {}", name);
+                }
                 if let Some(u) = c.utilization {
                     prop_assert!((0.0..=1.0 + 1e-9).contains(&u), "{} utilisation {}", name, u);
                 }

@@ -14,6 +14,7 @@ mod caches;
 mod conservation;
 mod determinism;
 mod experiments;
+mod queues;
 mod regressions;
 mod resilience;
 mod support;
