@@ -540,7 +540,23 @@ pub struct Broker {
     pub max_deliveries: u32,
     /// Waiting messages at most; more are rejected. `None`: unbounded.
     pub capacity: Option<u32>,
+    pub ordering: MessageOrdering,
+    /// (dependent type, type it depends on): a message of the first type depends on the
+    /// latest message of the second type with the same key sent before it.
+    pub depends: Vec<(RequestTypeId, RequestTypeId)>,
     pub span: Span,
+}
+
+/// The order in which a queue delivers messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageOrdering {
+    /// Any order: as many at once as the consumers take.
+    None,
+    /// Messages are hashed by key to `partitions`; each partition delivers one message at a
+    /// time, in the order sent (as Kafka's partitions or SQS FIFO message groups).
+    PerKey { partitions: u32 },
+    /// A message waits until the messages it `depends` on have been processed.
+    Causal,
 }
 
 /// A cache in front of a backing store (`kind: cache`).

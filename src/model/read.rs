@@ -16,8 +16,9 @@ use super::{
     Arrivals, Autoscale, Backoff, Breaker, Broker, Cache, CacheHits, Call, Cause, Change,
     Component, ComponentId, ComponentKind, DEFAULT_MESSAGE_BYTES, Data, ErrorRate, External, Fault,
     FaultAction, Flap, Handler, HealthCheck, Io, Jitter, KeySpace, LatencyFigure, LinkOverride,
-    Links, LoadBalancer, MAX_CACHE_KEYS, Model, Outlier, Override, Policy, RandomFailures,
-    RequestTypeId, Retry, RetryBudget, Scenario, Service, Slo, SloScope, Step, Target, Workload,
+    Links, LoadBalancer, MAX_CACHE_KEYS, MessageOrdering, Model, Outlier, Override, Policy,
+    RandomFailures, RequestTypeId, Retry, RetryBudget, Scenario, Service, Slo, SloScope, Step,
+    Target, Workload,
 };
 use crate::sim::time::SimTime;
 
@@ -1986,10 +1987,17 @@ impl Reader {
             None => Some(None),
             Some(n) => self.int_u32(n, "capacity", 1).map(Some),
         };
+        let depends = match f.get("depends") {
+            None => Some(Vec::new()),
+            Some(n) => self.queue_depends(n),
+        };
+        let ordering = self.queue_ordering(name, f, depends.as_ref());
         Some(External {
             latency: latency?,
             error_fraction: 0.0,
             data: Some(Box::new(Data::Queue(Broker {
+                ordering: ordering?,
+                depends: depends?,
                 consumers: consumers?,
                 prefetch: prefetch?,
                 durable: durable?,
@@ -1999,6 +2007,87 @@ impl Reader {
                 span,
             }))),
         })
+    }
+
+    fn queue_ordering(
+        &mut self,
+        name: &str,
+        f: &Fields<'_>,
+        depends: Option<&Vec<(RequestTypeId, RequestTypeId)>>,
+    ) -> Option<MessageOrdering> {
+        let kind = match f.get("ordering") {
+            None => "none",
+            Some(n) => self.choice(n, "ordering", schema::ORDERINGS)?,
+        };
+        if kind != "per_key"
+            && let Some(n) = f.get("partitions")
+        {
+            self.error_hint(
+                n.span,
+                format!("`partitions` applies only to `ordering: per_key` (queue `{name}`)"),
+                "add `ordering: per_key`, or remove `partitions`",
+            );
+            return None;
+        }
+        match kind {
+            "per_key" => {
+                let partitions = f
+                    .get("partitions")
+                    .map_or(Some(16), |n| self.int_u32(n, "partitions", 1))?;
+                Some(MessageOrdering::PerKey { partitions })
+            }
+            "causal" => {
+                if depends.is_some_and(Vec::is_empty) {
+                    self.error_hint(
+                        f.key_span("ordering"),
+                        format!("queue `{name}` has `ordering: causal` but no `depends`"),
+                        "say which message types depend on which: \
+                         `depends: { send_message: create_user }`",
+                    );
+                    return None;
+                }
+                Some(MessageOrdering::Causal)
+            }
+            _ => Some(MessageOrdering::None),
+        }
+    }
+
+    fn queue_depends(&mut self, node: &Node) -> Option<Vec<(RequestTypeId, RequestTypeId)>> {
+        let NodeKind::Map(raw) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!("`depends` should be a mapping, not {}", node.shape()),
+                "write `depends: { send_message: create_user }`",
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(raw.len());
+        let mut ok = true;
+        for (k, v) in raw {
+            for n in [k, v] {
+                let Some(t) = self.text(n, "depends") else {
+                    ok = false;
+                    continue;
+                };
+                if self.request_type(t).is_none() {
+                    let names: Vec<&str> = self.request_types.iter().map(String::as_str).collect();
+                    let hint = suggestion(t, "request types", &names);
+                    self.error_hint(
+                        n.span,
+                        format!("depends: `{t}` is not a request type that anything sends"),
+                        hint,
+                    );
+                    ok = false;
+                }
+            }
+            if let (Some(a), Some(b)) = (
+                k.as_scalar().and_then(|t| self.request_type(t)),
+                v.as_scalar().and_then(|t| self.request_type(t)),
+            ) {
+                out.push((a, b));
+            }
+        }
+        ok.then_some(out)
     }
 
     fn cache_writes(&mut self, node: &Node) -> Option<Vec<RequestTypeId>> {

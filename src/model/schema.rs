@@ -69,6 +69,7 @@ pub const POLICIES: &[&str] = &["round_robin", "random", "least_connections", "p
 pub const IO_MODES: &[&str] = &["blocking", "async"];
 pub const KINDS: &[&str] = &["service", "load_balancer", "external", "cache", "queue"];
 pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through"];
+pub const ORDERINGS: &[&str] = &["none", "per_key", "causal"];
 pub const CAUSES: &[&str] = &["timeout", "rejected", "unavailable", "dropped", "error"];
 pub const JITTERS: &[&str] = &["none", "full", "equal"];
 
@@ -807,6 +808,24 @@ pub static QUEUE: &[Key] = &[
         "capacity",
         Ty::Int { min: 1 },
         "Waiting messages at most; more are rejected. Default unbounded.",
+    ),
+    key(
+        "ordering",
+        Ty::Enum(ORDERINGS),
+        "`none` (default): any order; `per_key`: one message at a time per partition, in the \
+         order sent; `causal`: a message waits for the messages it `depends` on.",
+    ),
+    key(
+        "partitions",
+        Ty::Int { min: 1 },
+        "With `ordering: per_key`: partitions the keys are hashed to. Default 16.",
+    ),
+    key(
+        "depends",
+        Ty::MapOf(&Ty::Str),
+        "Causal dependencies between message types, e.g. `{ send_message: create_user }`: a \
+         message depends on the latest message of that type sent before it by the same \
+         request.",
     ),
 ];
 

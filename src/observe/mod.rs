@@ -78,6 +78,7 @@ struct QueueStats {
     duplicates: u64,
     dead_lettered: u64,
     lost: u64,
+    causal_violations: u64,
 }
 
 /// A message queue's state at an instant, from the engine.
@@ -397,6 +398,11 @@ impl Recorder {
         self.components[component].queue.dead_lettered += 1;
     }
 
+    /// A message was processed before a message it depends on.
+    pub fn causal_violation(&mut self, component: usize) {
+        self.components[component].queue.causal_violations += 1;
+    }
+
     /// A message vanished with a non-durable queue's crash.
     pub fn message_lost(&mut self, component: usize) {
         self.components[component].queue.lost += 1;
@@ -584,6 +590,7 @@ impl Recorder {
                             duplicates: q.duplicates,
                             dead_lettered: q.dead_lettered,
                             lost: q.lost,
+                            causal_violations: q.causal_violations,
                             backlog: end.backlog,
                             unacked: end.unacked,
                         }

@@ -122,6 +122,8 @@ pub struct QueueReport {
     pub dead_lettered: u64,
     /// Messages a non-durable queue lost in a crash, waiting or delivered.
     pub lost: u64,
+    /// Messages processed (for the first time) before a message they `depend` on had been.
+    pub causal_violations: u64,
     /// Messages waiting at the end.
     pub backlog: u64,
     /// Messages delivered and not acknowledged at the end.
@@ -409,6 +411,7 @@ impl Report {
                 "dead".into(),
                 "redelivered".into(),
                 "duplicates".into(),
+                "causal violations".into(),
             ]];
             for (name, q) in queues {
                 rows.push(vec![
@@ -421,6 +424,7 @@ impl Report {
                     q.dead_lettered.to_string(),
                     q.redelivered.to_string(),
                     q.duplicates.to_string(),
+                    q.causal_violations.to_string(),
                 ]);
             }
             table(&mut out, &rows);

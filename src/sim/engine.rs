@@ -19,7 +19,7 @@ use super::random::{Stream, ns_to_time};
 use super::time::SimTime;
 use crate::model::{
     Arrivals, Backoff, CacheHits, ComponentKind, Dist, Fault, FaultAction, HealthCheck, Io, Jitter,
-    Model, Outlier, Policy, Retry, Step,
+    MessageOrdering, Model, Outlier, Policy, Retry, Step,
 };
 use crate::observe::{Answer, Cause, Finish, Integrals, QueueState, Recorder, Report};
 
@@ -287,7 +287,22 @@ struct BrokerRt {
     backlog: VecDeque<u32>,
     /// Messages delivered and neither acknowledged nor waiting again.
     unacked: u32,
+    ordering: MessageOrdering,
+    /// Per partition (`ordering: per_key`): deliveries out.
+    partition_busy: Vec<u32>,
+    /// Per request type: the type its messages depend on, or `u16::MAX`.
+    depends_on: Vec<u16>,
+    /// Per request type: some type depends on it, so its latest message per key is kept.
+    is_dependency: Vec<bool>,
+    /// (key, type) → the latest message of that type sent with that key: (id, serial).
+    latest: BTreeMap<(u64, u16), (u32, u64)>,
+    next_serial: u64,
 }
+
+/// How far past the head of the backlog an ordered queue looks for a message it may
+/// deliver; beyond it, the head blocks the rest (head-of-line blocking), which bounds the
+/// cost of a dispatch.
+const ORDERED_LOOKAHEAD: usize = 256;
 
 struct ConsumerSlot {
     comp: u32,
@@ -322,6 +337,13 @@ struct Message {
     outstanding: u32,
     /// Times a consumer finished it successfully.
     processed: u32,
+    /// The request that sent it (a consumer's message passes its own key on).
+    key: u64,
+    /// Unique over the run, so that a dependency on a freed and reused record is seen.
+    serial: u64,
+    partition: u32,
+    /// The message it depends on, as (id, serial).
+    dep: Option<(u32, u64)>,
 }
 
 #[derive(Clone, Copy)]
@@ -959,6 +981,29 @@ impl Simulation {
                         next_slot: 0,
                         backlog: VecDeque::new(),
                         unacked: 0,
+                        ordering: q.ordering,
+                        partition_busy: match q.ordering {
+                            MessageOrdering::PerKey { partitions } => {
+                                vec![0; partitions as usize]
+                            }
+                            _ => Vec::new(),
+                        },
+                        depends_on: {
+                            let mut v = vec![u16::MAX; n_types];
+                            for (a, b) in &q.depends {
+                                v[a.0 as usize] = b.0;
+                            }
+                            v
+                        },
+                        is_dependency: {
+                            let mut v = vec![false; n_types];
+                            for (_, b) in &q.depends {
+                                v[b.0 as usize] = true;
+                            }
+                            v
+                        },
+                        latest: BTreeMap::new(),
+                        next_serial: 0,
                     })),
                     (None, None) => KindRt::External {
                         latency: e.latency.clone(),
@@ -3106,6 +3151,24 @@ impl Simulation {
             self.finish_task(task);
             return;
         }
+        let key = self.message_key(task);
+        let (serial, dep, partition) = match &mut self.comps[ci].kind {
+            KindRt::Queue(b) => {
+                b.next_serial += 1;
+                let dep = match b.depends_on[request_type as usize] {
+                    u16::MAX => None,
+                    d => b.latest.get(&(key, d)).copied(),
+                };
+                let partition = match b.ordering {
+                    MessageOrdering::PerKey { partitions } => {
+                        u32::try_from(mix64(key) % u64::from(partitions)).unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                (b.next_serial, dep, partition)
+            }
+            _ => return,
+        };
         let m = self.messages.insert_message(Message {
             queue: u32::try_from(ci).unwrap_or(NONE),
             request_type,
@@ -3115,9 +3178,16 @@ impl Simulation {
             state: MessageState::Waiting,
             outstanding: 0,
             processed: 0,
+            key,
+            serial,
+            partition,
+            dep,
         });
         if let KindRt::Queue(b) = &mut self.comps[ci].kind {
             b.backlog.push_back(m);
+            if b.is_dependency[request_type as usize] {
+                b.latest.insert((key, request_type), (m, serial));
+            }
         }
         self.recorder.message_enqueued(ci);
         self.finish_task(task);
@@ -3155,8 +3225,30 @@ impl Simulation {
             let KindRt::Queue(b) = &mut self.comps[ci].kind else {
                 return;
             };
+            let m = if b.ordering == MessageOrdering::None {
+                b.backlog.pop_front()
+            } else {
+                let KindRt::Queue(b) = &self.comps[ci].kind else {
+                    return;
+                };
+                let found = b
+                    .backlog
+                    .iter()
+                    .take(ORDERED_LOOKAHEAD)
+                    .position(|&m| self.may_deliver(b, m));
+                let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+                    return;
+                };
+                match found {
+                    Some(i) => b.backlog.remove(i),
+                    None => return,
+                }
+            };
+            let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+                return;
+            };
             b.next_slot = (slot + 1) % n;
-            let Some(m) = b.backlog.pop_front() else {
+            let Some(m) = m else {
                 return;
             };
             let max = b.max_deliveries;
@@ -3183,6 +3275,9 @@ impl Simulation {
             return;
         };
         b.unacked += 1;
+        if let MessageOrdering::PerKey { .. } = b.ordering {
+            b.partition_busy[self.messages.items[m as usize].partition as usize] += 1;
+        }
         let s = &mut b.slots[slot];
         s.outstanding += 1;
         let (to, instance, link, lane) = (s.comp, s.instance, s.link, b.visibility_lane);
@@ -3212,8 +3307,12 @@ impl Simulation {
         let ci = msg.queue as usize;
         if failed.is_none() {
             msg.processed += 1;
-            if msg.processed > 1 {
+            let (first, dep) = (msg.processed == 1, msg.dep);
+            if !first {
                 self.recorder.message_duplicated(ci);
+            }
+            if first && dep.is_some_and(|d| self.unapplied(d)) {
+                self.recorder.causal_violation(ci);
             }
         }
         let msg = &mut self.messages.items[m as usize];
@@ -3229,11 +3328,40 @@ impl Simulation {
                 self.recorder.message_acked(ci);
             } else {
                 msg.state = MessageState::Waiting;
-                b.backlog.push_back(m);
+                requeue(b, m);
             }
         }
         self.free_message_if_done(m);
         self.dispatch(ci);
+    }
+
+    /// The key of a message a task sends: the user request it belongs to, or for a
+    /// consumer's own messages, the key of the message it is processing.
+    fn message_key(&self, task: u32) -> u64 {
+        let t = &self.tasks.items[task as usize];
+        if t.root == MESSAGE {
+            let d = &self.deliveries.items[t.root_gen as usize];
+            return self.messages.items[d.message as usize].key;
+        }
+        (u64::from(t.root) << 32) | u64::from(t.root_gen)
+    }
+
+    /// Whether the message `(id, serial)` still exists and has not been processed.
+    fn unapplied(&self, (id, serial): (u32, u64)) -> bool {
+        let d = &self.messages.items[id as usize];
+        d.serial == serial
+            && d.processed == 0
+            && matches!(d.state, MessageState::Waiting | MessageState::Delivered)
+    }
+
+    /// Whether an ordered queue may deliver this waiting message now.
+    fn may_deliver(&self, b: &BrokerRt, m: u32) -> bool {
+        let msg = &self.messages.items[m as usize];
+        match b.ordering {
+            MessageOrdering::None => true,
+            MessageOrdering::PerKey { .. } => b.partition_busy[msg.partition as usize] == 0,
+            MessageOrdering::Causal => !msg.dep.is_some_and(|d| self.unapplied(d)),
+        }
     }
 
     /// A delivery vanished on its way, or its answer did: the consumer's place is free.
@@ -3254,9 +3382,12 @@ impl Simulation {
         self.deliveries.remove(d);
         let msg = &mut self.messages.items[m as usize];
         msg.outstanding -= 1;
-        let ci = msg.queue as usize;
+        let (ci, partition) = (msg.queue as usize, msg.partition);
         if let KindRt::Queue(b) = &mut self.comps[ci].kind {
             b.slots[slot as usize].outstanding -= 1;
+            if let MessageOrdering::PerKey { .. } = b.ordering {
+                b.partition_busy[partition as usize] -= 1;
+            }
         }
         m
     }
@@ -3269,7 +3400,7 @@ impl Simulation {
         msg.state = MessageState::Waiting;
         if let KindRt::Queue(b) = &mut self.comps[ci].kind {
             b.unacked -= 1;
-            b.backlog.push_back(m);
+            requeue(b, m);
         }
         self.dispatch(ci);
     }
@@ -3327,6 +3458,13 @@ impl Simulation {
             MessageState::Acked | MessageState::DeadLettered | MessageState::Lost
         );
         if settled && msg.outstanding == 0 {
+            let (ci, key, request_type, serial) =
+                (msg.queue as usize, msg.key, msg.request_type, msg.serial);
+            if let KindRt::Queue(b) = &mut self.comps[ci].kind
+                && b.latest.get(&(key, request_type)) == Some(&(m, serial))
+            {
+                b.latest.remove(&(key, request_type));
+            }
             self.messages.remove(m);
         }
     }
@@ -3731,6 +3869,24 @@ fn aside_links(model: &Model, comps: &mut [CompRt], links: &mut LinkTable<'_>) {
             rt.aside = aside;
         }
     }
+}
+
+/// Puts a message back to be delivered again: at the head for a per-key queue, so that it
+/// keeps its place before the later messages of its partition; at the back otherwise.
+fn requeue(b: &mut BrokerRt, m: u32) {
+    if let MessageOrdering::PerKey { .. } = b.ordering {
+        b.backlog.push_front(m);
+    } else {
+        b.backlog.push_back(m);
+    }
+}
+
+/// The finaliser of the `SplitMix64` generator: spreads request keys evenly over
+/// partitions.
+fn mix64(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// A duration multiplied by a `slow` fault's factor.

@@ -169,3 +169,19 @@ fn a_spike_fills_the_task_queue_and_a_crash_of_a_non_durable_broker_empties_it()
         .expect("answered sign-ups");
     assert!(p99 < 0.05, "sign-up p99 {p99}s");
 }
+
+#[test]
+fn causal_ordering_on_the_bus_prevents_the_violations_that_parallel_consumers_commit() {
+    let shipped = text("message_bus_ordering.yaml");
+    let causal = run(&shipped);
+    let none = run(&shipped.replace("    ordering: causal", "    ordering: none"));
+    let violations = |r: &Report| {
+        r.components["bus"]
+            .queue
+            .as_ref()
+            .expect("a queue")
+            .causal_violations
+    };
+    assert_eq!(violations(&causal), 0);
+    assert!(violations(&none) > 1000, "{}", violations(&none));
+}

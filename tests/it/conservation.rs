@@ -339,10 +339,16 @@ fn yaml(t: &Topology) -> String {
     if let Some(q) = t.queue.as_ref().filter(|_| n > 1) {
         let _ = writeln!(
             y,
-            "  q: {{ kind: queue, latency: exp 200us, consumers: s{}, durable: {}, visibility_timeout: {}ms, max_deliveries: 2, capacity: 500 }}",
+            "  q: {{ kind: queue, latency: exp 200us, consumers: s{}, durable: {}, visibility_timeout: {}ms, max_deliveries: 2, capacity: 500, depends: {{ read: read }}, {} }}",
             n - 1,
             q.durable,
-            q.visibility_ms
+            q.visibility_ms,
+            // The visibility timeout also picks the ordering, all three of them.
+            [
+                "ordering: none",
+                "ordering: per_key, partitions: 3",
+                "ordering: causal"
+            ][q.visibility_ms as usize % 3]
         );
     }
     if external_used {
