@@ -34,6 +34,8 @@ pub enum NodeKind {
     Balancer,
     Service,
     External,
+    Cache,
+    Queue,
 }
 
 impl NodeKind {
@@ -44,6 +46,8 @@ impl NodeKind {
             NodeKind::Balancer => "load balancer",
             NodeKind::Service => "service",
             NodeKind::External => "external",
+            NodeKind::Cache => "cache",
+            NodeKind::Queue => "message queue",
         }
     }
 }
@@ -161,7 +165,11 @@ impl Diagram {
                 kind: match c.kind {
                     ComponentKind::Service(_) => NodeKind::Service,
                     ComponentKind::LoadBalancer(_) => NodeKind::Balancer,
-                    ComponentKind::External(_) => NodeKind::External,
+                    ComponentKind::External(_) => match c.kind.label() {
+                        "cache" => NodeKind::Cache,
+                        "queue" => NodeKind::Queue,
+                        _ => NodeKind::External,
+                    },
                 },
                 component: Some(i),
                 pos: Pos2::ZERO,
@@ -731,6 +739,29 @@ fn paint_icon(painter: &egui::Painter, kind: NodeKind, c: Pos2, s: f32, color: C
                 );
                 painter.rect_stroke(r, CornerRadius::same(1), stroke, StrokeKind::Middle);
                 painter.circle_filled(r.right_center() - Vec2::new(0.3 * s, 0.0), 0.07 * s, color);
+            }
+        }
+        NodeKind::Cache => {
+            // A lightning bolt: the fast path.
+            let points = vec![
+                c + Vec2::new(0.2 * s, -0.95 * s),
+                c + Vec2::new(-0.45 * s, 0.1 * s),
+                c + Vec2::new(0.05 * s, 0.1 * s),
+                c + Vec2::new(-0.2 * s, 0.95 * s),
+                c + Vec2::new(0.45 * s, -0.15 * s),
+                c + Vec2::new(-0.05 * s, -0.15 * s),
+                c + Vec2::new(0.2 * s, -0.95 * s),
+            ];
+            painter.add(Shape::line(points, stroke));
+        }
+        NodeKind::Queue => {
+            // Messages lined up in a pipe.
+            let pipe = Rect::from_center_size(c, Vec2::new(1.8 * s, 0.9 * s));
+            painter.rect_stroke(pipe, CornerRadius::same(2), stroke, StrokeKind::Middle);
+            for dx in [-0.5, 0.0, 0.5] {
+                let m =
+                    Rect::from_center_size(c + Vec2::new(dx * s, 0.0), Vec2::new(0.3 * s, 0.5 * s));
+                painter.rect_filled(m, CornerRadius::ZERO, color);
             }
         }
         NodeKind::External => {

@@ -1375,7 +1375,31 @@ fn inspect_node(ui: &mut egui::Ui, diagram: &Diagram, n: usize, snap: &Snapshot)
             }
         }
         model::ComponentKind::External(_) => {
-            ui.label("an outside dependency: a latency and an error rate");
+            // The cache's and queue's own figures, as the report names them.
+            let figures = |section: &str| -> String {
+                snap.report
+                    .components
+                    .get(&node.name)
+                    .and_then(|r| serde_json::to_value(r).ok())
+                    .and_then(|v| v.get(section).cloned())
+                    .and_then(|v| v.as_object().cloned())
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| format!("{k}: {v}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default()
+            };
+            if comp.kind.cache().is_some() {
+                ui.label("a cache in front of a store; so far:");
+                ui.label(RichText::new(figures("cache")).monospace());
+            } else if comp.kind.queue().is_some() {
+                ui.label("a message broker; so far:");
+                ui.label(RichText::new(figures("queue")).monospace());
+            } else {
+                ui.label("an outside dependency: a latency and an error rate");
+            }
         }
     }
 }

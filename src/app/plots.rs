@@ -100,8 +100,8 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
         ui.vertical(|ui| {
             ui.set_width(width);
             let title = component.map_or_else(
-                || format!("Queue length (mean per bucket; the {MAX_QUEUE_LINES} longest)"),
-                |c| format!("{c}: queue length and utilisation (%)"),
+                || format!("Queues and backlogs (the {MAX_QUEUE_LINES} longest)"),
+                |c| format!("{c}: queue, utilisation and hit ratio (%)"),
             );
             ui.label(title);
             // The longest queues only: a plot of two hundred lines shows nothing (and costs
@@ -111,14 +111,19 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
                 .iter()
                 .filter(|(name, s)| {
                     component.is_none_or(|c| c == name.as_str())
-                        && s.queue_mean.iter().any(Option::is_some)
+                        && (s.queue_mean.iter().any(Option::is_some)
+                            || s.backlog.is_some()
+                            || s.hit_ratio.is_some())
                 })
                 .collect();
+            // A broker's backlog counts as its queue.
             let peak = |s: &crate::observe::report::ComponentSeries| {
+                let backlog = s.backlog.iter().flatten().map(|b| *b as f64);
                 s.queue_mean
                     .iter()
                     .flatten()
                     .copied()
+                    .chain(backlog)
                     .fold(0.0_f64, f64::max)
             };
             shown.sort_by(|a, b| peak(b.1).total_cmp(&peak(a.1)).then(a.0.cmp(b.0)));
@@ -134,10 +139,21 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
                 .include_y(0.0)
                 .show(ui, |plot_ui| {
                     for (name, s) in &shown {
-                        plot_ui.line(Line::new(
-                            format!("{name} queue"),
-                            some_points(&s.queue_mean, 1.0),
-                        ));
+                        if let Some(backlog) = &s.backlog {
+                            let values: Vec<f64> = backlog.iter().map(|b| *b as f64).collect();
+                            plot_ui.line(Line::new(format!("{name} backlog"), points(&values)));
+                        } else if s.queue_mean.iter().any(Option::is_some) {
+                            plot_ui.line(Line::new(
+                                format!("{name} queue"),
+                                some_points(&s.queue_mean, 1.0),
+                            ));
+                        }
+                        if let (Some(hits), Some(_)) = (&s.hit_ratio, component) {
+                            plot_ui.line(Line::new(
+                                format!("{name} hit ratio %"),
+                                some_points(hits, 100.0),
+                            ));
+                        }
                         if component.is_some() {
                             plot_ui.line(Line::new(
                                 format!("{name} utilisation %"),

@@ -22,8 +22,66 @@ struct Edge {
 
 pub fn check(model: &Model) -> Vec<Diagnostic> {
     let mut diags = check_graph(model);
+    diags.extend(balanced_caches(model));
     if !diags.iter().any(|d| d.severity == Severity::Error) {
         diags.extend(timeout_warnings(model));
+    }
+    diags
+}
+
+/// A cache-aside cache's callers read the store themselves on a miss; a load balancer only
+/// passes answers on, so it cannot be one.
+fn balanced_caches(model: &Model) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for comp in &model.components {
+        if let ComponentKind::LoadBalancer(lb) = &comp.kind {
+            for &b in &lb.backends {
+                if model
+                    .component(b)
+                    .kind
+                    .cache()
+                    .is_some_and(|c| !c.read_through)
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            comp.span,
+                            format!(
+                                "`{}` balances over the cache-aside cache `{}`",
+                                comp.name,
+                                model.component(b).name
+                            ),
+                        )
+                        .with_hint(
+                            "with cache-aside the caller reads the store on a miss, which a \
+                             balancer cannot do; give the cache `mode: read_through`, or call \
+                             it from a service",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for comp in &model.components {
+        if let Some(q) = comp.kind.queue() {
+            for &c in &q.consumers {
+                let consumer = model.component(c);
+                if !matches!(consumer.kind, ComponentKind::Service(_)) {
+                    diags.push(
+                        Diagnostic::error(
+                            q.span,
+                            format!(
+                                "`{}` cannot consume from queue `{}`: it is `kind: {}`, not a \
+                                 service",
+                                consumer.name,
+                                comp.name,
+                                consumer.kind.label()
+                            ),
+                        )
+                        .with_hint("consumers pull with their workers: name a service"),
+                    );
+                }
+            }
+        }
     }
     diags
 }
@@ -91,7 +149,44 @@ fn check_graph(model: &Model) -> Vec<Diagnostic> {
                     }
                 })
                 .collect(),
-            ComponentKind::External(_) => Vec::new(),
+            ComponentKind::External(_) => match comp.kind.cache() {
+                // Misses are read from the backing store: by the cache (read-through) or by
+                // its caller (cache-aside); either way the store receives that type.
+                Some(cache) => {
+                    let sent = cache.backing_request.unwrap_or(t);
+                    if !accepts(model, cache.backing, sent)
+                        && reported.insert(node(cache.backing, sent))
+                    {
+                        diags.push(missing_handler(
+                            model,
+                            cache.backing,
+                            sent,
+                            cache.on_miss_span,
+                        ));
+                    }
+                    vec![Edge {
+                        to: node(cache.backing, sent),
+                        site: cache.on_miss_span,
+                    }]
+                }
+                // A queue delivers each message, with its type, to its consumers.
+                None => match comp.kind.queue() {
+                    Some(q) => q
+                        .consumers
+                        .iter()
+                        .map(|&b| {
+                            if !accepts(model, b, t) && reported.insert(node(b, t)) {
+                                diags.push(missing_handler(model, b, t, q.span));
+                            }
+                            Edge {
+                                to: node(b, t),
+                                site: q.span,
+                            }
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                },
+            },
         }
     };
 

@@ -155,7 +155,35 @@ impl ComponentKind {
         match self {
             ComponentKind::Service(_) => "service",
             ComponentKind::LoadBalancer(_) => "load_balancer",
-            ComponentKind::External(_) => "external",
+            ComponentKind::External(e) => match e.data.as_deref() {
+                None => "external",
+                Some(Data::Cache(_)) => "cache",
+                Some(Data::Queue(_)) => "queue",
+            },
+        }
+    }
+
+    /// The cache this component is, if it is one.
+    #[must_use]
+    pub fn cache(&self) -> Option<&Cache> {
+        match self {
+            ComponentKind::External(e) => match e.data.as_deref() {
+                Some(Data::Cache(c)) => Some(c),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The message queue this component is, if it is one.
+    #[must_use]
+    pub fn queue(&self) -> Option<&Broker> {
+        match self {
+            ComponentKind::External(e) => match e.data.as_deref() {
+                Some(Data::Queue(q)) => Some(q),
+                _ => None,
+            },
+            _ => None,
         }
     }
 }
@@ -483,9 +511,100 @@ pub struct Outlier {
 
 #[derive(Debug, Clone)]
 pub struct External {
+    /// The time to answer; for a cache, the time a lookup takes.
     pub latency: Dist,
     pub error_fraction: f64,
+    /// A data-layer component (`kind: cache`). It shares the external's shape — one
+    /// latency, no workers, any request type — which is how front ends that do not know
+    /// the kind yet draw it.
+    pub data: Option<Box<Data>>,
 }
+
+/// What a data-layer component is.
+#[derive(Debug, Clone)]
+pub enum Data {
+    Cache(Cache),
+    Queue(Broker),
+}
+
+/// A message queue (`kind: queue`): producers' calls return once the broker has the
+/// message; consumer services pull the messages and acknowledge them by finishing.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    /// Services whose replicas pull the messages.
+    pub consumers: Vec<ComponentId>,
+    /// Unacknowledged messages each consumer replica holds at once; `None`: its workers.
+    pub prefetch: Option<u32>,
+    /// A crash keeps the messages (`true`) or loses them.
+    pub durable: bool,
+    /// A delivered message not acknowledged within this is delivered again.
+    pub visibility_timeout: SimTime,
+    /// A message delivered this many times without an acknowledgement is dead-lettered
+    /// instead of being delivered again.
+    pub max_deliveries: u32,
+    /// Waiting messages at most; more are rejected. `None`: unbounded.
+    pub capacity: Option<u32>,
+    pub ordering: MessageOrdering,
+    /// (dependent type, type it depends on): a message of the first type depends on the
+    /// latest message of the second type with the same key sent before it.
+    pub depends: Vec<(RequestTypeId, RequestTypeId)>,
+    pub span: Span,
+}
+
+/// The order in which a queue delivers messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageOrdering {
+    /// Any order: as many at once as the consumers take.
+    None,
+    /// Messages are hashed by key to `partitions`; each partition delivers one message at a
+    /// time, in the order sent (as Kafka's partitions or SQS FIFO message groups).
+    PerKey { partitions: u32 },
+    /// A message waits until the messages it `depends` on have been processed.
+    Causal,
+}
+
+/// A cache in front of a backing store (`kind: cache`).
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pub hits: CacheHits,
+    /// `false`: cache-aside, the caller reads the store on a miss and fills the cache;
+    /// `true`: read-through, the cache does.
+    pub read_through: bool,
+    /// Where a miss is read from, and the type sent there (`None`: the type received).
+    pub backing: ComponentId,
+    pub backing_request: Option<RequestTypeId>,
+    /// Single-flight per key: a miss for a key already being fetched waits for that fetch.
+    pub coalesce: bool,
+    /// Request types that invalidate their key instead of reading it.
+    pub writes: Vec<RequestTypeId>,
+    /// Where `on_miss` is written, for messages.
+    pub on_miss_span: Span,
+}
+
+/// Whether a lookup hits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheHits {
+    /// Each lookup hits with this probability, whatever was read before.
+    Fixed(f64),
+    /// Hits emerge from a key space: keys drawn by popularity, kept by LRU.
+    Keys(KeySpace),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeySpace {
+    pub keys: u32,
+    /// Zipf exponent of key popularity: key i (from 1) is drawn with probability
+    /// proportional to i^-zipf; 0 is uniform.
+    pub zipf: f64,
+    /// Entries held at once; the least recently used is evicted beyond it.
+    pub capacity: u32,
+    /// An entry older than this (since it was filled) is a miss.
+    pub ttl: Option<SimTime>,
+}
+
+/// Largest key space a cache may declare: its popularity table and index take 12 bytes a
+/// key.
+pub const MAX_CACHE_KEYS: u32 = 10_000_000;
 
 #[derive(Debug, Clone)]
 pub struct Workload {

@@ -13,11 +13,12 @@ use super::schema::{self, Key};
 use super::units::{parse_bandwidth, parse_duration, parse_fraction, parse_rate, parse_size};
 use super::yaml::{self, Node, NodeKind};
 use super::{
-    Arrivals, Autoscale, Backoff, Breaker, Call, Cause, Change, Component, ComponentId,
-    ComponentKind, DEFAULT_MESSAGE_BYTES, ErrorRate, External, Fault, FaultAction, Flap, Handler,
-    HealthCheck, Io, Jitter, LatencyFigure, LinkOverride, Links, LoadBalancer, Model, Outlier,
-    Override, Policy, RandomFailures, RequestTypeId, Retry, RetryBudget, Scenario, Service, Slo,
-    SloScope, Step, Target, Workload,
+    Arrivals, Autoscale, Backoff, Breaker, Broker, Cache, CacheHits, Call, Cause, Change,
+    Component, ComponentId, ComponentKind, DEFAULT_MESSAGE_BYTES, Data, ErrorRate, External, Fault,
+    FaultAction, Flap, Handler, HealthCheck, Io, Jitter, KeySpace, LatencyFigure, LinkOverride,
+    Links, LoadBalancer, MAX_CACHE_KEYS, MessageOrdering, Model, Outlier, Override, Policy,
+    RandomFailures, RequestTypeId, Retry, RetryBudget, Scenario, Service, Slo, SloScope, Step,
+    Target, Workload,
 };
 use crate::sim::time::SimTime;
 
@@ -518,6 +519,9 @@ impl Reader {
                 }
                 if let NodeKind::Map(fields) = &v.kind {
                     for (fk, fv) in fields {
+                        if fk.as_scalar() == Some("on_miss") {
+                            collect_step_types(fv, &mut types);
+                        }
                         if fk.as_scalar() == Some("handlers") {
                             for (hk, hv) in entries(fv) {
                                 if let Some(t) = hk.as_scalar().filter(|t| *t != "*") {
@@ -636,6 +640,8 @@ impl Reader {
         let keys = match kind_name {
             "service" => schema::SERVICE,
             "load_balancer" => schema::LOAD_BALANCER,
+            "cache" => schema::CACHE,
+            "queue" => schema::QUEUE,
             _ => schema::EXTERNAL,
         };
         let fields = self.fields(node, &what, keys)?;
@@ -670,6 +676,8 @@ impl Reader {
         let kind = match kind_name {
             "service" => ComponentKind::Service(self.service(&what, &fields)?),
             "load_balancer" => ComponentKind::LoadBalancer(self.load_balancer(&what, &fields)?),
+            "cache" => ComponentKind::External(self.cache(name, &what, &fields)?),
+            "queue" => ComponentKind::External(self.queue(name, span, &fields)?),
             _ => ComponentKind::External(self.external(&what, &fields)?),
         };
         Some(Component {
@@ -1934,7 +1942,323 @@ impl Reader {
         Some(External {
             latency: latency?,
             error_fraction: error_fraction?,
+            data: None,
         })
+    }
+
+    fn cache(&mut self, name: &str, what: &str, f: &Fields<'_>) -> Option<External> {
+        let latency = f.get("latency").and_then(|n| self.dist(n, "latency"));
+        let read_through = match f.get("mode") {
+            None => Some(false),
+            Some(n) => self
+                .choice(n, "mode", schema::CACHE_MODES)
+                .map(|m| m == "read_through"),
+        };
+        let on_miss = f.get("on_miss").and_then(|n| {
+            let m = self.fields(n, "`on_miss`", schema::ON_MISS)?;
+            let to = m
+                .get("to")
+                .and_then(|t| self.component_ref(t, "on_miss.to"));
+            if let (Some(id), Some(t)) = (to, m.get("to"))
+                && self.components[id.0 as usize] == name
+            {
+                self.error_hint(
+                    t.span,
+                    format!("{what} reads its misses from itself"),
+                    "name the backing store, e.g. `on_miss: { to: db }`",
+                );
+                return None;
+            }
+            let request = match m.get("request") {
+                None => Some(None),
+                Some(r) => self.request_type_ref(r, "on_miss.request").map(Some),
+            };
+            Some((to?, request?, n.span))
+        });
+        let coalesce = f
+            .get("coalesce")
+            .map_or(Some(false), |n| self.boolean(n, "coalesce"));
+        let writes = match f.get("writes") {
+            None => Some(Vec::new()),
+            Some(n) => self.cache_writes(n),
+        };
+        let hits = self.cache_hits(what, f);
+        let (latency, read_through, on_miss, coalesce, writes, hits) =
+            (latency?, read_through?, on_miss?, coalesce?, writes?, hits?);
+        Some(External {
+            latency,
+            error_fraction: 0.0,
+            data: Some(Box::new(Data::Cache(Cache {
+                hits,
+                read_through,
+                backing: on_miss.0,
+                backing_request: on_miss.1,
+                coalesce,
+                writes,
+                on_miss_span: on_miss.2,
+            }))),
+        })
+    }
+
+    fn queue(&mut self, name: &str, span: Span, f: &Fields<'_>) -> Option<External> {
+        let latency = f
+            .get("latency")
+            .map_or(Some(Dist::Const(SimTime::ZERO)), |n| {
+                self.dist(n, "latency")
+            });
+        let consumers = f.get("consumers").and_then(|n| {
+            let items: Vec<&Node> = match &n.kind {
+                NodeKind::Seq(items) => items.iter().collect(),
+                _ => vec![n],
+            };
+            if items.is_empty() {
+                self.error_hint(
+                    n.span,
+                    format!("queue `{name}` has no consumers"),
+                    "name the service whose replicas pull its messages: `consumers: worker`",
+                );
+                return None;
+            }
+            let ids: Vec<ComponentId> = items
+                .iter()
+                .filter_map(|i| self.component_ref(i, "consumers"))
+                .collect();
+            (ids.len() == items.len()).then_some(ids)
+        });
+        let prefetch = match f.get("prefetch") {
+            None => Some(None),
+            Some(n) => self.int_u32(n, "prefetch", 1).map(Some),
+        };
+        let durable = f
+            .get("durable")
+            .map_or(Some(true), |n| self.boolean(n, "durable"));
+        let visibility_timeout = f
+            .get("visibility_timeout")
+            .map_or(Some(SimTime::from_secs(30)), |n| {
+                self.positive_duration(n, "visibility_timeout")
+            });
+        let max_deliveries = f
+            .get("max_deliveries")
+            .map_or(Some(5), |n| self.int_u32(n, "max_deliveries", 1));
+        let capacity = match f.get("capacity") {
+            None => Some(None),
+            Some(n) => self.int_u32(n, "capacity", 1).map(Some),
+        };
+        let depends = match f.get("depends") {
+            None => Some(Vec::new()),
+            Some(n) => self.queue_depends(n),
+        };
+        let ordering = self.queue_ordering(name, f, depends.as_ref());
+        Some(External {
+            latency: latency?,
+            error_fraction: 0.0,
+            data: Some(Box::new(Data::Queue(Broker {
+                ordering: ordering?,
+                depends: depends?,
+                consumers: consumers?,
+                prefetch: prefetch?,
+                durable: durable?,
+                visibility_timeout: visibility_timeout?,
+                max_deliveries: max_deliveries?,
+                capacity: capacity?,
+                span,
+            }))),
+        })
+    }
+
+    fn queue_ordering(
+        &mut self,
+        name: &str,
+        f: &Fields<'_>,
+        depends: Option<&Vec<(RequestTypeId, RequestTypeId)>>,
+    ) -> Option<MessageOrdering> {
+        let kind = match f.get("ordering") {
+            None => "none",
+            Some(n) => self.choice(n, "ordering", schema::ORDERINGS)?,
+        };
+        if kind != "per_key"
+            && let Some(n) = f.get("partitions")
+        {
+            self.error_hint(
+                n.span,
+                format!("`partitions` applies only to `ordering: per_key` (queue `{name}`)"),
+                "add `ordering: per_key`, or remove `partitions`",
+            );
+            return None;
+        }
+        match kind {
+            "per_key" => {
+                let partitions = f
+                    .get("partitions")
+                    .map_or(Some(16), |n| self.int_u32(n, "partitions", 1))?;
+                Some(MessageOrdering::PerKey { partitions })
+            }
+            "causal" => {
+                if depends.is_some_and(Vec::is_empty) {
+                    self.error_hint(
+                        f.key_span("ordering"),
+                        format!("queue `{name}` has `ordering: causal` but no `depends`"),
+                        "say which message types depend on which: \
+                         `depends: { send_message: create_user }`",
+                    );
+                    return None;
+                }
+                Some(MessageOrdering::Causal)
+            }
+            _ => Some(MessageOrdering::None),
+        }
+    }
+
+    fn queue_depends(&mut self, node: &Node) -> Option<Vec<(RequestTypeId, RequestTypeId)>> {
+        let NodeKind::Map(raw) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!("`depends` should be a mapping, not {}", node.shape()),
+                "write `depends: { send_message: create_user }`",
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(raw.len());
+        let mut ok = true;
+        for (k, v) in raw {
+            for n in [k, v] {
+                let Some(t) = self.text(n, "depends") else {
+                    ok = false;
+                    continue;
+                };
+                if self.request_type(t).is_none() {
+                    let names: Vec<&str> = self.request_types.iter().map(String::as_str).collect();
+                    let hint = suggestion(t, "request types", &names);
+                    self.error_hint(
+                        n.span,
+                        format!("depends: `{t}` is not a request type that anything sends"),
+                        hint,
+                    );
+                    ok = false;
+                }
+            }
+            if let (Some(a), Some(b)) = (
+                k.as_scalar().and_then(|t| self.request_type(t)),
+                v.as_scalar().and_then(|t| self.request_type(t)),
+            ) {
+                out.push((a, b));
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn cache_writes(&mut self, node: &Node) -> Option<Vec<RequestTypeId>> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.error_hint(
+                node.span,
+                format!("`writes` should be a list, not {}", node.shape()),
+                "write `writes: [update_profile]`",
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let t = self.text(item, "writes")?;
+            let Some(id) = self.request_type(t) else {
+                let names: Vec<&str> = self.request_types.iter().map(String::as_str).collect();
+                let hint = suggestion(t, "request types", &names);
+                self.error_hint(
+                    item.span,
+                    format!("writes: `{t}` is not a request type that anything sends"),
+                    hint,
+                );
+                return None;
+            };
+            out.push(id);
+        }
+        Some(out)
+    }
+
+    /// A fixed hit ratio, or a key space whose hits emerge from popularity and capacity.
+    fn cache_hits(&mut self, what: &str, f: &Fields<'_>) -> Option<CacheHits> {
+        let key_space_only = ["zipf", "capacity", "ttl", "coalesce", "writes"];
+        match (f.get("hit_ratio"), f.get("keys")) {
+            (Some(_), Some(_)) => {
+                self.error_hint(
+                    f.key_span("keys"),
+                    format!("{what} has both `hit_ratio` and `keys`"),
+                    "give a fixed `hit_ratio`, or a key space (`keys`, `zipf`, `capacity`) whose \
+                     hits emerge as the run goes",
+                );
+                None
+            }
+            (None, None) => {
+                self.error_hint(
+                    f.span,
+                    format!("{what} says nothing of its hits"),
+                    "give `hit_ratio: 80%`, or a key space: `keys: 100000, zipf: 0.9, capacity: \
+                     10000`",
+                );
+                None
+            }
+            (Some(n), None) => {
+                let ratio = self.parsed(n, "hit_ratio", parse_fraction);
+                let mut ok = true;
+                for k in key_space_only {
+                    if f.get(k).is_some() {
+                        ok = false;
+                        self.error_hint(
+                            f.key_span(k),
+                            format!("`{k}` applies only to a cache with `keys`"),
+                            "a fixed `hit_ratio` has no keys to evict, expire, coalesce or \
+                             invalidate; declare `keys` instead of `hit_ratio`",
+                        );
+                    }
+                }
+                ok.then_some(())?;
+                ratio.map(CacheHits::Fixed)
+            }
+            (None, Some(n)) => {
+                let keys = self.int_u32(n, "keys", 1).and_then(|k| {
+                    if k > MAX_CACHE_KEYS {
+                        self.error_hint(
+                            n.span,
+                            format!("keys: `{k}` is above the limit of {MAX_CACHE_KEYS}"),
+                            "model the hottest keys only: the tail of a Zipf popularity rarely \
+                             hits anyway",
+                        );
+                        return None;
+                    }
+                    Some(k)
+                });
+                let zipf = match f.get("zipf") {
+                    None => Some(0.0),
+                    Some(z) => self.parsed(z, "zipf", |t| {
+                        let v: f64 = t
+                            .trim()
+                            .parse()
+                            .map_err(|_| format!("`{t}` is not a number"))?;
+                        if v > 0.0 && v <= 10.0 {
+                            Ok(v)
+                        } else {
+                            Err(format!(
+                                "`{t}` is outside 0 to 10 (leave `zipf` out for uniform keys)"
+                            ))
+                        }
+                    }),
+                };
+                let capacity = match f.get("capacity") {
+                    None => Some(None),
+                    Some(c) => self.int_u32(c, "capacity", 1).map(Some),
+                };
+                let ttl = match f.get("ttl") {
+                    None => Some(None),
+                    Some(t) => self.positive_duration(t, "ttl").map(Some),
+                };
+                let (keys, zipf, capacity, ttl) = (keys?, zipf?, capacity?, ttl?);
+                Some(CacheHits::Keys(KeySpace {
+                    keys,
+                    zipf,
+                    capacity: capacity.unwrap_or(keys).min(keys),
+                    ttl,
+                }))
+            }
+        }
     }
 
     fn workloads(&mut self, node: &Node) -> Option<Vec<Workload>> {

@@ -156,6 +156,16 @@ pub fn resolve(
     let cid = ComponentId(u32::try_from(id).unwrap_or(u32::MAX));
     let component = &components[id];
     match &component.kind {
+        ComponentKind::External(e) if e.data.is_some() => match rest {
+            ["latency"] => Ok(Target::Latency(cid)),
+            _ => Err(path_error(
+                format!(
+                    "`{path}` cannot be set: `{head}` is a {}",
+                    component.kind.label()
+                ),
+                suggestion(&rest.join("."), "settable keys", &["latency"]),
+            )),
+        },
         ComponentKind::External(_) => match rest {
             ["latency"] => Ok(Target::Latency(cid)),
             ["errors"] => Ok(Target::Errors(cid)),

@@ -69,7 +69,9 @@ const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Key {
 
 pub const POLICIES: &[&str] = &["round_robin", "random", "least_connections", "power_of_two"];
 pub const IO_MODES: &[&str] = &["blocking", "async"];
-pub const KINDS: &[&str] = &["service", "load_balancer", "external"];
+pub const KINDS: &[&str] = &["service", "load_balancer", "external", "cache", "queue"];
+pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through"];
+pub const ORDERINGS: &[&str] = &["none", "per_key", "causal"];
 pub const CAUSES: &[&str] = &["timeout", "rejected", "unavailable", "dropped", "error"];
 pub const JITTERS: &[&str] = &["none", "full", "equal"];
 
@@ -681,6 +683,170 @@ pub static EXTERNAL: &[Key] = &[
     ),
 ];
 
+pub static CACHE: &[Key] = &[
+    required(
+        "kind",
+        Ty::Enum(&["cache"]),
+        "A cache in front of a backing store: a hit answers after `latency`, a miss goes to \
+         `on_miss`.",
+    ),
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this component is for.",
+    ),
+    key(
+        "mtbf",
+        Ty::Dist,
+        "Random crashes: time between failures, e.g. `exp 2h` (with `mttr`); it restarts \
+         empty.",
+    ),
+    key(
+        "mttr",
+        Ty::Dist,
+        "Random crashes: time to repair, e.g. `exp 5m`.",
+    ),
+    required(
+        "latency",
+        Ty::Dist,
+        "Time a lookup takes, hit or miss, e.g. `exp 300us`.",
+    ),
+    required(
+        "on_miss",
+        Ty::Ref("on_miss"),
+        "Where a miss is read from: `{ to: db }`, optionally with the `request` type sent.",
+    ),
+    key(
+        "mode",
+        Ty::Enum(CACHE_MODES),
+        "`cache_aside` (default): the caller reads `on_miss` itself and fills the cache; \
+         `read_through`: the cache does.",
+    ),
+    key(
+        "hit_ratio",
+        Ty::Fraction,
+        "A fixed share of lookups that hit, e.g. `80%` (instead of `keys`).",
+    ),
+    key(
+        "keys",
+        Ty::Int { min: 1 },
+        "Hits emerge from a key space of this many keys, kept by LRU (instead of `hit_ratio`).",
+    ),
+    key(
+        "zipf",
+        Ty::Positive,
+        "With `keys`: Zipf exponent of key popularity, e.g. `0.9`. Default: uniform.",
+    ),
+    key(
+        "capacity",
+        Ty::Int { min: 1 },
+        "With `keys`: entries held at once; the least recently used is evicted. Default: all \
+         keys.",
+    ),
+    key(
+        "ttl",
+        Ty::Duration,
+        "With `keys`: an entry expires this long after it was filled, e.g. `5m`.",
+    ),
+    key(
+        "coalesce",
+        Ty::Bool,
+        "With `keys`: single-flight per key; a miss for a key already being fetched waits \
+         for that fetch. Default false.",
+    ),
+    key(
+        "writes",
+        Ty::List(&Ty::Str),
+        "With `keys`: request types that invalidate their key instead of reading it.",
+    ),
+];
+
+pub static QUEUE: &[Key] = &[
+    required(
+        "kind",
+        Ty::Enum(&["queue"]),
+        "A message broker: producers' calls return once it has the message; consumer \
+         services pull and acknowledge.",
+    ),
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this component is for.",
+    ),
+    key(
+        "mtbf",
+        Ty::Dist,
+        "Random crashes of the broker: time between failures, e.g. `exp 2h` (with `mttr`).",
+    ),
+    key(
+        "mttr",
+        Ty::Dist,
+        "Random crashes: time to repair, e.g. `exp 5m`.",
+    ),
+    key(
+        "latency",
+        Ty::Dist,
+        "Time to accept a message before the producer's call returns. Default 0.",
+    ),
+    required(
+        "consumers",
+        Ty::AnyOf(&[Ty::Str, Ty::List(&Ty::Str)]),
+        "The service (or list of services) whose replicas pull the messages.",
+    ),
+    key(
+        "prefetch",
+        Ty::Int { min: 1 },
+        "Unacknowledged messages each consumer replica holds at once. Default: its workers.",
+    ),
+    key(
+        "durable",
+        Ty::Bool,
+        "Whether the messages survive a crash of the broker. Default true.",
+    ),
+    key(
+        "visibility_timeout",
+        Ty::Duration,
+        "A delivered message not acknowledged within this is delivered again. Default 30s.",
+    ),
+    key(
+        "max_deliveries",
+        Ty::Int { min: 1 },
+        "Deliveries without an acknowledgement before a message is dead-lettered. Default 5.",
+    ),
+    key(
+        "capacity",
+        Ty::Int { min: 1 },
+        "Waiting messages at most; more are rejected. Default unbounded.",
+    ),
+    key(
+        "ordering",
+        Ty::Enum(ORDERINGS),
+        "`none` (default): any order; `per_key`: one message at a time per partition, in the \
+         order sent; `causal`: a message waits for the messages it `depends` on.",
+    ),
+    key(
+        "partitions",
+        Ty::Int { min: 1 },
+        "With `ordering: per_key`: partitions the keys are hashed to. Default 16.",
+    ),
+    key(
+        "depends",
+        Ty::MapOf(&Ty::Str),
+        "Causal dependencies between message types, e.g. `{ send_message: create_user }`: a \
+         message depends on the latest message of that type sent before it by the same \
+         request.",
+    ),
+];
+
+pub static ON_MISS: &[Key] = &[
+    required("to", Ty::Str, "The backing store a miss is read from."),
+    key(
+        "request",
+        Ty::Str,
+        "The request type sent there. Default: the type the cache received.",
+    ),
+];
+
 pub static HANDLER: &[Key] = &[
     key(
         "work",
@@ -800,8 +966,11 @@ static DEFS: &[(&str, Ty)] = &[
             ("service", SERVICE),
             ("load_balancer", LOAD_BALANCER),
             ("external", EXTERNAL),
+            ("cache", CACHE),
+            ("queue", QUEUE),
         ]),
     ),
+    ("on_miss", Ty::Object(ON_MISS)),
     ("handler", Ty::Object(HANDLER)),
     ("step", Ty::AnyOf(&[Ty::Ref("call"), Ty::Object(PARALLEL)])),
     ("call", Ty::Object(CALL)),

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 pub use histogram::LatencyHistogram;
 pub use report::{
-    ComponentReport, ComponentSeries, LatencySummary, LogEntry, Recovery, Report, RequestReport,
-    RequestSeries, ResponseSummary, SeriesReport, Totals,
+    CacheReport, ComponentReport, ComponentSeries, LatencySummary, LogEntry, QueueReport, Recovery,
+    Report, RequestReport, RequestSeries, ResponseSummary, SeriesReport, Totals,
 };
 
 use crate::model::{ComponentKind, Model};
@@ -64,6 +64,44 @@ struct ComponentStats {
     queue_max: u32,
     response: LatencyHistogram,
     at_warmup: Integrals,
+    cache: CacheStats,
+    queue: QueueStats,
+}
+
+/// A message queue's counts over the whole run, so that they add up with its state at the
+/// end.
+#[derive(Debug, Default, Clone, Copy)]
+struct QueueStats {
+    enqueued: u64,
+    delivered: u64,
+    redelivered: u64,
+    acked: u64,
+    duplicates: u64,
+    dead_lettered: u64,
+    lost: u64,
+    causal_violations: u64,
+}
+
+/// A message queue's state at an instant, from the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueState {
+    pub component: usize,
+    /// Messages waiting to be delivered.
+    pub backlog: u64,
+    /// Messages delivered and not yet acknowledged.
+    pub unacked: u64,
+    /// How long the message at the head of the backlog has been in the queue.
+    pub head_age_s: Option<f64>,
+}
+
+/// A cache's counts over the window.
+#[derive(Debug, Default, Clone, Copy)]
+struct CacheStats {
+    hits: u64,
+    misses: u64,
+    coalesced: u64,
+    evictions: u64,
+    invalidations: u64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -82,6 +120,10 @@ struct Bucket {
     /// Per request type: answered and failed in the bucket.
     answered_by_type: Vec<u64>,
     failed_by_type: Vec<u64>,
+    /// Per component, when the model has caches: lookups that hit and that missed.
+    cache_lookups: Vec<(u64, u64)>,
+    /// Each message queue's state at the bucket's end.
+    queues: Vec<QueueState>,
 }
 
 #[derive(Debug)]
@@ -100,6 +142,9 @@ pub struct Recorder {
     bucket_latency: LatencyHistogram,
     log: Vec<LogEntry>,
     breaker_names: Vec<String>,
+    /// Components in a bucket's `cache_lookups`: all of them when the model has a cache,
+    /// none otherwise, so models without caches pay nothing per bucket.
+    cache_slots: usize,
 }
 
 impl Recorder {
@@ -108,6 +153,11 @@ impl Recorder {
         let n_buckets = model.series_buckets.max(1);
         let bucket_width = SimTime::from_nanos((end.as_nanos() / u64::from(n_buckets)).max(1));
         let n_comp = model.components.len();
+        let cache_slots = if model.components.iter().any(|c| c.kind.cache().is_some()) {
+            n_comp
+        } else {
+            0
+        };
         Recorder {
             warmup,
             bucket_width,
@@ -141,6 +191,8 @@ impl Recorder {
                     queue_max: 0,
                     response: LatencyHistogram::new(3),
                     at_warmup: Integrals::default(),
+                    cache: CacheStats::default(),
+                    queue: QueueStats::default(),
                 })
                 .collect(),
             buckets: Vec::with_capacity(n_buckets as usize),
@@ -148,11 +200,13 @@ impl Recorder {
                 completions: vec![0; n_comp],
                 answered_by_type: vec![0; model.request_types.len()],
                 failed_by_type: vec![0; model.request_types.len()],
+                cache_lookups: vec![(0, 0); cache_slots],
                 ..Bucket::default()
             },
             bucket_latency: LatencyHistogram::new(2),
             log: Vec::new(),
             breaker_names: Vec::new(),
+            cache_slots,
         }
     }
 
@@ -289,6 +343,79 @@ impl Recorder {
         }
     }
 
+    /// A cache lookup found its key (or, with a fixed hit ratio, was drawn a hit) or not.
+    pub fn cache_lookup(&mut self, component: usize, hit: bool) {
+        let b = &mut self.open.cache_lookups[component];
+        if hit {
+            b.0 += 1;
+        } else {
+            b.1 += 1;
+        }
+        if self.measuring {
+            let c = &mut self.components[component].cache;
+            if hit {
+                c.hits += 1;
+            } else {
+                c.misses += 1;
+            }
+        }
+    }
+
+    /// A cache miss waited for a fetch of the same key already under way.
+    pub fn cache_coalesced(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].cache.coalesced += 1;
+        }
+    }
+
+    /// A fill pushed the least recently used entry out of a full cache.
+    pub fn cache_evicted(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].cache.evictions += 1;
+        }
+    }
+
+    pub fn message_enqueued(&mut self, component: usize) {
+        self.components[component].queue.enqueued += 1;
+    }
+
+    /// A message went to a consumer; `again` when it had been delivered before.
+    pub fn message_delivered(&mut self, component: usize, again: bool) {
+        let q = &mut self.components[component].queue;
+        q.delivered += 1;
+        q.redelivered += u64::from(again);
+    }
+
+    pub fn message_acked(&mut self, component: usize) {
+        self.components[component].queue.acked += 1;
+    }
+
+    /// A consumer finished a message that had already been processed successfully.
+    pub fn message_duplicated(&mut self, component: usize) {
+        self.components[component].queue.duplicates += 1;
+    }
+
+    pub fn message_dead_lettered(&mut self, component: usize) {
+        self.components[component].queue.dead_lettered += 1;
+    }
+
+    /// A message was processed before a message it depends on.
+    pub fn causal_violation(&mut self, component: usize) {
+        self.components[component].queue.causal_violations += 1;
+    }
+
+    /// A message vanished with a non-durable queue's crash.
+    pub fn message_lost(&mut self, component: usize) {
+        self.components[component].queue.lost += 1;
+    }
+
+    /// A write removed its key from a cache.
+    pub fn cache_invalidated(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].cache.invalidations += 1;
+        }
+    }
+
     #[inline]
     pub fn rejected(&mut self, component: usize) {
         if self.measuring {
@@ -333,6 +460,7 @@ impl Recorder {
         integrals: &[Integrals],
         replicas: &[u32],
         breakers: Vec<&'static str>,
+        queues: &[QueueState],
     ) {
         self.open.breakers = breakers;
         let mut closed = std::mem::replace(
@@ -341,6 +469,7 @@ impl Recorder {
                 completions: vec![0; self.components.len()],
                 answered_by_type: vec![0; self.types.len()],
                 failed_by_type: vec![0; self.types.len()],
+                cache_lookups: vec![(0, 0); self.cache_slots],
                 ..Bucket::default()
             },
         );
@@ -348,6 +477,7 @@ impl Recorder {
         closed.p99_s = self.bucket_latency.quantile_s(0.99);
         closed.integrals = integrals.to_vec();
         closed.replicas = replicas.to_vec();
+        closed.queues = queues.to_vec();
         self.bucket_latency.reset();
         self.buckets.push(closed);
     }
@@ -369,6 +499,7 @@ impl Recorder {
             in_flight_by_type,
             in_flight,
             sim_events,
+            queues: queue_states,
         } = end;
         let window_s = (now - self.warmup).as_secs_f64().max(f64::MIN_POSITIVE);
         let requests = model
@@ -439,6 +570,32 @@ impl Recorder {
                         p50: h.quantile_s(0.5),
                         p99: h.quantile_s(0.99),
                     },
+                    cache: comp.kind.cache().map(|_| {
+                        let c = stats.cache;
+                        CacheReport {
+                            hits: c.hits,
+                            misses: c.misses,
+                            hit_ratio: ratio(c.hits, c.misses),
+                            coalesced: c.coalesced,
+                            evictions: c.evictions,
+                            invalidations: c.invalidations,
+                        }
+                    }),
+                    queue: queue_states.iter().find(|q| q.component == ci).map(|end| {
+                        let q = stats.queue;
+                        QueueReport {
+                            enqueued: q.enqueued,
+                            delivered: q.delivered,
+                            redelivered: q.redelivered,
+                            acked: q.acked,
+                            duplicates: q.duplicates,
+                            dead_lettered: q.dead_lettered,
+                            lost: q.lost,
+                            causal_violations: q.causal_violations,
+                            backlog: end.backlog,
+                            unacked: end.unacked,
+                        }
+                    }),
                 },
             );
             let mut previous = Integrals::default();
@@ -459,6 +616,32 @@ impl Recorder {
                     .queue_mean
                     .push(queues.then(|| (i.queue_ns - previous.queue_ns) / width_ns));
                 previous = i;
+            }
+            if comp.kind.cache().is_some() {
+                series.hit_ratio = Some(
+                    self.buckets
+                        .iter()
+                        .map(|b| {
+                            let (hits, misses) = b.cache_lookups[ci];
+                            ratio(hits, misses)
+                        })
+                        .collect(),
+                );
+            }
+            if comp.kind.queue().is_some() {
+                let at = |b: &Bucket| b.queues.iter().find(|q| q.component == ci).copied();
+                series.backlog = Some(
+                    self.buckets
+                        .iter()
+                        .map(|b| at(b).map_or(0, |q| q.backlog))
+                        .collect(),
+                );
+                series.backlog_age_s = Some(
+                    self.buckets
+                        .iter()
+                        .map(|b| at(b).and_then(|q| q.head_age_s))
+                        .collect(),
+                );
             }
             comp_series.insert(comp.name.clone(), series);
         }
@@ -638,6 +821,14 @@ pub struct Finish<'a> {
     pub in_flight_by_type: &'a [u64],
     pub in_flight: u64,
     pub sim_events: u64,
+    /// The message queues' state at the end.
+    pub queues: &'a [QueueState],
+}
+
+/// Hits over lookups; `None` without any.
+fn ratio(hits: u64, misses: u64) -> Option<f64> {
+    let lookups = hits + misses;
+    (lookups > 0).then(|| hits as f64 / lookups as f64)
 }
 
 fn causes(counts: &[u64; 5]) -> BTreeMap<String, u64> {

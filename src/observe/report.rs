@@ -95,6 +95,58 @@ pub struct ComponentReport {
     pub rejected: u64,
     /// From arrival at the component to its answer: waiting, work and its own calls.
     pub response_s: ResponseSummary,
+    /// Caches only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheReport>,
+    /// Message queues only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueReport>,
+}
+
+/// What a message queue did over the whole run, warm-up included, and what it held at the
+/// end: `enqueued = acked + dead_lettered + lost + backlog + unacked`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueReport {
+    /// Messages the broker accepted (rejected ones are in the component's `rejected`).
+    pub enqueued: u64,
+    /// Deliveries to consumers, first ones and repeated ones.
+    pub delivered: u64,
+    /// Deliveries of a message delivered before: after a consumer failed it, crashed with
+    /// it, or held it past the visibility timeout.
+    pub redelivered: u64,
+    /// Messages acknowledged: a consumer finished the current delivery successfully.
+    pub acked: u64,
+    /// Successful processings of a message beyond its first: at-least-once delivery's cost.
+    pub duplicates: u64,
+    /// Messages given up after `max_deliveries` deliveries.
+    pub dead_lettered: u64,
+    /// Messages a non-durable queue lost in a crash, waiting or delivered.
+    pub lost: u64,
+    /// Messages processed (for the first time) before a message they `depend` on had been.
+    pub causal_violations: u64,
+    /// Messages waiting at the end.
+    pub backlog: u64,
+    /// Messages delivered and not acknowledged at the end.
+    pub unacked: u64,
+}
+
+/// What a cache did in the window.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CacheReport {
+    /// Lookups (not writes) that found their key.
+    pub hits: u64,
+    /// Lookups that did not, the coalesced ones included; while a cache-aside cache is
+    /// down, every lookup is a miss.
+    pub misses: u64,
+    /// hits / (hits + misses); `null` without lookups.
+    pub hit_ratio: Option<f64>,
+    /// Misses that waited for a fetch of the same key already under way instead of reading
+    /// the store.
+    pub coalesced: u64,
+    /// Entries pushed out of a full cache.
+    pub evictions: u64,
+    /// Entries removed by writes.
+    pub invalidations: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -142,6 +194,16 @@ pub struct ComponentSeries {
     pub replicas: Vec<u32>,
     pub utilization: Vec<Option<f64>>,
     pub queue_mean: Vec<Option<f64>>,
+    /// Caches only: hits over lookups in each bucket (`null` for a bucket without any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hit_ratio: Option<Vec<Option<f64>>>,
+    /// Message queues only: messages waiting at the end of each bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<Vec<u64>>,
+    /// Message queues only: how long the message at the head of the backlog had been in the
+    /// queue at the end of each bucket; `null` when nothing waited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backlog_age_s: Option<Vec<Option<f64>>>,
 }
 
 /// The time from a fault's end to the first time bucket whose share of failed requests is
@@ -302,6 +364,71 @@ impl Report {
             rows.push(row);
         }
         table(&mut out, &rows);
+        let caches: Vec<(&String, &CacheReport)> = self
+            .components
+            .iter()
+            .filter_map(|(name, c)| c.cache.as_ref().map(|k| (name, k)))
+            .collect();
+        if !caches.is_empty() {
+            out.push('\n');
+            let mut rows = vec![vec![
+                "cache".to_string(),
+                "hits".into(),
+                "misses".into(),
+                "hit ratio".into(),
+                "coalesced".into(),
+                "evictions".into(),
+                "invalidations".into(),
+            ]];
+            for (name, k) in caches {
+                rows.push(vec![
+                    name.clone(),
+                    k.hits.to_string(),
+                    k.misses.to_string(),
+                    k.hit_ratio
+                        .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
+                    k.coalesced.to_string(),
+                    k.evictions.to_string(),
+                    k.invalidations.to_string(),
+                ]);
+            }
+            table(&mut out, &rows);
+        }
+        let queues: Vec<(&String, &QueueReport)> = self
+            .components
+            .iter()
+            .filter_map(|(name, c)| c.queue.as_ref().map(|q| (name, q)))
+            .collect();
+        if !queues.is_empty() {
+            out.push_str("\nmessages over the whole run:\n");
+            let mut rows = vec![vec![
+                "queue".to_string(),
+                "enqueued".into(),
+                "acked".into(),
+                "waiting".into(),
+                "unacked".into(),
+                "lost".into(),
+                "dead".into(),
+                "redelivered".into(),
+                "duplicates".into(),
+                "causal violations".into(),
+            ]];
+            for (name, q) in queues {
+                rows.push(vec![
+                    name.clone(),
+                    q.enqueued.to_string(),
+                    q.acked.to_string(),
+                    q.backlog.to_string(),
+                    q.unacked.to_string(),
+                    q.lost.to_string(),
+                    q.dead_lettered.to_string(),
+                    q.redelivered.to_string(),
+                    q.duplicates.to_string(),
+                    q.causal_violations.to_string(),
+                ]);
+            }
+            table(&mut out, &rows);
+        }
         if !self.events.is_empty() {
             out.push_str("\nevents:\n");
             for e in &self.events {

@@ -13,14 +13,15 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use super::cache::{Lookup, Lru, Popularity};
 use super::queue::EventQueue;
 use super::random::{Stream, ns_to_time};
 use super::time::SimTime;
 use crate::model::{
-    Arrivals, Backoff, ComponentKind, Dist, Fault, FaultAction, HealthCheck, Io, Jitter, Model,
-    Outlier, Policy, Retry, Step,
+    Arrivals, Backoff, CacheHits, ComponentKind, Dist, Fault, FaultAction, HealthCheck, Io, Jitter,
+    MessageOrdering, Model, Outlier, Policy, Retry, Step,
 };
-use crate::observe::{Answer, Cause, Finish, Integrals, Recorder, Report};
+use crate::observe::{Answer, Cause, Finish, Integrals, QueueState, Recorder, Report};
 
 /// Marks "no task" in a parent field, and "no instance" for components without replicas.
 const NONE: u32 = u32::MAX;
@@ -28,6 +29,10 @@ const NONE: u32 = u32::MAX;
 /// In a call state: the attempt (or hedged copy) whose message was lost in the network. It
 /// never answers, but the call still waits for it until its timeout.
 const LOST: u32 = u32::MAX - 1;
+
+/// In a task's `root`: the task is a delivery of a message to a consumer, not part of a
+/// user's request; its `root_gen` is then the delivery's id.
+const MESSAGE: u32 = u32::MAX - 2;
 
 /// How deep zero-delay hops may be handled by direct calls before they go through the
 /// immediate queue instead: deep enough for any real call tree, shallow enough that a
@@ -261,6 +266,122 @@ enum KindRt {
         latency: Dist,
         error_fraction: f64,
     },
+    /// Boxed: large, and read only by caches.
+    Cache(Box<CacheRt>),
+    /// Boxed: large, and read only by message queues.
+    Queue(Box<BrokerRt>),
+}
+
+/// A message broker's state. Messages and deliveries live in the simulation's slabs.
+struct BrokerRt {
+    latency: Dist,
+    durable: bool,
+    visibility_lane: u16,
+    max_deliveries: u32,
+    capacity: u32,
+    /// One per consumer replica, in the order of `consumers`, then of replicas.
+    slots: Vec<ConsumerSlot>,
+    next_slot: usize,
+    /// Messages waiting to be delivered, oldest first (a message delivered again joins the
+    /// back).
+    backlog: VecDeque<u32>,
+    /// Messages delivered and neither acknowledged nor waiting again.
+    unacked: u32,
+    ordering: MessageOrdering,
+    /// Per partition (`ordering: per_key`): deliveries out.
+    partition_busy: Vec<u32>,
+    /// Per request type: the type its messages depend on, or `u16::MAX`.
+    depends_on: Vec<u16>,
+    /// Per request type: some type depends on it, so its latest message per key is kept.
+    is_dependency: Vec<bool>,
+    /// (key, type) → the latest message of that type sent with that key: (id, serial).
+    latest: BTreeMap<(u64, u16), (u32, u64)>,
+    next_serial: u64,
+}
+
+/// How far past the head of the backlog an ordered queue looks for a message it may
+/// deliver; beyond it, the head blocks the rest (head-of-line blocking), which bounds the
+/// cost of a dispatch.
+const ORDERED_LOOKAHEAD: usize = 256;
+
+struct ConsumerSlot {
+    comp: u32,
+    /// The replica, counted from 0, and its global instance.
+    replica: u32,
+    instance: u32,
+    link: u32,
+    prefetch: u32,
+    /// Deliveries to it not answered yet.
+    outstanding: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MessageState {
+    Waiting,
+    Delivered,
+    Acked,
+    DeadLettered,
+    Lost,
+}
+
+struct Message {
+    queue: u32,
+    request_type: u16,
+    enqueued: SimTime,
+    deliveries: u32,
+    /// Bumped at every delivery and whenever a delivery stops being the current one, so that
+    /// stale visibility timers and acknowledgements are recognised.
+    generation: u32,
+    state: MessageState,
+    /// Deliveries whose consumer has not answered yet: the record is kept until then.
+    outstanding: u32,
+    /// Times a consumer finished it successfully.
+    processed: u32,
+    /// The request that sent it (a consumer's message passes its own key on).
+    key: u64,
+    /// Unique over the run, so that a dependency on a freed and reused record is seen.
+    serial: u64,
+    partition: u32,
+    /// The message it depends on, as (id, serial).
+    dep: Option<(u32, u64)>,
+}
+
+#[derive(Clone, Copy)]
+struct Delivery {
+    message: u32,
+    slot: u32,
+    generation: u32,
+}
+
+/// Phases of a task at a cache, kept in its `step` (unused there otherwise).
+const CACHE_LOOKUP: u16 = 0;
+/// Cache-aside: the miss is travelling back to the caller, or the caller is reading the
+/// store; the task then stands for the caller's read and is no longer inside the cache.
+const CACHE_ASIDE: u16 = 1;
+/// Waiting for another task's fetch of the same key (single flight).
+const CACHE_WAIT: u16 = 2;
+/// Read-through: the cache is reading the store.
+const CACHE_FETCH: u16 = 3;
+
+/// A cache's contents and configuration. A task at a cache keeps its key in `instance`,
+/// which only services and balancers use otherwise.
+struct CacheRt {
+    latency: Dist,
+    read_through: bool,
+    backing: u32,
+    backing_request: Option<u16>,
+    /// Read-through: the cache's own link to the store.
+    backing_link: u32,
+    /// Cache-aside: (link a caller reaches the cache by, that caller's link to the store).
+    aside: Vec<(u32, u32)>,
+    hit_ratio: f64,
+    keys: Option<(Lru, Popularity)>,
+    coalesce: bool,
+    /// Per request type: it invalidates its key instead of reading it.
+    writes: Vec<bool>,
+    /// Keys being fetched: the task fetching each, and the tasks waiting for it.
+    inflight: BTreeMap<u32, (u32, Vec<u32>)>,
+    key_rng: Stream,
 }
 
 /// A balancer's view of which targets it may use: active health checks and passive
@@ -489,6 +610,8 @@ enum TimerKind {
     Deadline,
     CallTimeout,
     Hedge,
+    /// A delivered message's visibility timeout.
+    Visibility,
 }
 
 fn lane_for(lanes: &mut Vec<Lane>, timeout: SimTime) -> u16 {
@@ -569,6 +692,10 @@ pub struct Simulation {
     tasks: Slab<Task>,
     roots: Slab<Root>,
     calls: Slab<CallState>,
+    messages: Slab<Message>,
+    deliveries: Slab<Delivery>,
+    /// Components that are message queues.
+    brokers: Vec<u32>,
     breakers: Vec<BreakerRt>,
     /// Each bulkhead's limit and the attempts it has outstanding.
     bulkheads: Vec<(u32, u32)>,
@@ -820,9 +947,102 @@ impl Simulation {
                         latency: lb.latency.clone(),
                     }
                 }
-                ComponentKind::External(e) => KindRt::External {
-                    latency: e.latency.clone(),
-                    error_fraction: e.error_fraction,
+                ComponentKind::External(e) => match (comp.kind.cache(), comp.kind.queue()) {
+                    (None, Some(q)) => KindRt::Queue(Box::new(BrokerRt {
+                        latency: e.latency.clone(),
+                        durable: q.durable,
+                        visibility_lane: lane_for(&mut lanes, q.visibility_timeout),
+                        max_deliveries: q.max_deliveries,
+                        capacity: q.capacity.unwrap_or(u32::MAX),
+                        slots: q
+                            .consumers
+                            .iter()
+                            .flat_map(|&c| {
+                                let (replicas, workers) = match &model.component(c).kind {
+                                    ComponentKind::Service(s) => (
+                                        s.autoscale
+                                            .as_ref()
+                                            .map_or(s.replicas, |a| a.max.max(s.replicas)),
+                                        s.workers,
+                                    ),
+                                    _ => (0, 0),
+                                };
+                                let link = links.id(&comp.name, &model.component(c).name);
+                                (0..replicas).map(move |r| ConsumerSlot {
+                                    comp: c.0,
+                                    replica: r,
+                                    instance: NONE,
+                                    link,
+                                    prefetch: q.prefetch.unwrap_or(workers),
+                                    outstanding: 0,
+                                })
+                            })
+                            .collect(),
+                        next_slot: 0,
+                        backlog: VecDeque::new(),
+                        unacked: 0,
+                        ordering: q.ordering,
+                        partition_busy: match q.ordering {
+                            MessageOrdering::PerKey { partitions } => {
+                                vec![0; partitions as usize]
+                            }
+                            _ => Vec::new(),
+                        },
+                        depends_on: {
+                            let mut v = vec![u16::MAX; n_types];
+                            for (a, b) in &q.depends {
+                                v[a.0 as usize] = b.0;
+                            }
+                            v
+                        },
+                        is_dependency: {
+                            let mut v = vec![false; n_types];
+                            for (_, b) in &q.depends {
+                                v[b.0 as usize] = true;
+                            }
+                            v
+                        },
+                        latest: BTreeMap::new(),
+                        next_serial: 0,
+                    })),
+                    (None, None) => KindRt::External {
+                        latency: e.latency.clone(),
+                        error_fraction: e.error_fraction,
+                    },
+                    (Some(cache), _) => {
+                        let mut writes = vec![false; n_types];
+                        for t in &cache.writes {
+                            writes[t.0 as usize] = true;
+                        }
+                        let backing = &model.component(cache.backing).name;
+                        KindRt::Cache(Box::new(CacheRt {
+                            latency: e.latency.clone(),
+                            read_through: cache.read_through,
+                            backing: cache.backing.0,
+                            backing_request: cache.backing_request.map(|t| t.0),
+                            backing_link: if cache.read_through {
+                                links.id(&comp.name, backing)
+                            } else {
+                                NONE
+                            },
+                            aside: Vec::new(),
+                            hit_ratio: match &cache.hits {
+                                CacheHits::Fixed(p) => *p,
+                                CacheHits::Keys(_) => 0.0,
+                            },
+                            keys: match &cache.hits {
+                                CacheHits::Fixed(_) => None,
+                                CacheHits::Keys(space) => Some((
+                                    Lru::new(space.keys, space.capacity, space.ttl),
+                                    Popularity::new(space),
+                                )),
+                            },
+                            coalesce: cache.coalesce,
+                            writes,
+                            inflight: BTreeMap::new(),
+                            key_rng: Stream::derive(seed, &comp.name, "keys"),
+                        }))
+                    }
                 },
             };
             comps.push(CompRt {
@@ -849,6 +1069,7 @@ impl Simulation {
                 capacity_area: 0.0,
             });
         }
+        aside_links(&model, &mut comps, &mut links);
         // Balancer targets were recorded as replica numbers; make them global instances.
         let firsts: Vec<u32> = comps
             .iter()
@@ -863,7 +1084,18 @@ impl Simulation {
                     t.instance += firsts[t.comp as usize];
                 }
             }
+            if let KindRt::Queue(b) = &mut c.kind {
+                for s in &mut b.slots {
+                    s.instance = firsts[s.comp as usize] + s.replica;
+                }
+            }
         }
+        let brokers: Vec<u32> = comps
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.kind, KindRt::Queue(_)))
+            .map(|(i, _)| u32::try_from(i).unwrap_or(NONE))
+            .collect();
 
         let workloads = model
             .workloads
@@ -935,6 +1167,9 @@ impl Simulation {
             tasks: Slab::new(),
             roots: Slab::new(),
             calls: Slab::new(),
+            messages: Slab::new(),
+            deliveries: Slab::new(),
+            brokers,
             breakers,
             bulkheads,
             budgets,
@@ -1188,6 +1423,7 @@ impl Simulation {
             in_flight_by_type: &in_flight_by_type,
             in_flight: live,
             sim_events: self.events,
+            queues: &self.queue_states(),
         }))
     }
 
@@ -1272,6 +1508,7 @@ impl Simulation {
             self.close_bucket();
         }
         let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
+        let queues = self.queue_states();
         let report = self.recorder.finish(&Finish {
             model: &self.model,
             seed: self.seed,
@@ -1280,7 +1517,22 @@ impl Simulation {
             in_flight_by_type: &in_flight_by_type,
             in_flight: live,
             sim_events: self.events,
+            queues: &queues,
         });
+        for (name, c) in &report.components {
+            if let Some(q) = &c.queue
+                && q.enqueued != q.acked + q.dead_lettered + q.lost + q.backlog + q.unacked
+            {
+                return Err(SimError::Invariant {
+                    seed: self.seed,
+                    message: format!(
+                        "messages not conserved at `{name}`: {} enqueued but {} acknowledged + \
+                         {} dead-lettered + {} lost + {} waiting + {} unacknowledged",
+                        q.enqueued, q.acked, q.dead_lettered, q.lost, q.backlog, q.unacked
+                    ),
+                });
+            }
+        }
         let t = report.totals;
         if t.generated != t.ok + t.ok_degraded + t.failed + t.in_flight {
             return Err(SimError::Invariant {
@@ -1475,6 +1727,10 @@ impl Simulation {
     /// Whether a timer still guards something: its root or its call's attempt is current.
     fn timer_is_current(&self, e: &LaneEntry) -> bool {
         match e.kind {
+            TimerKind::Visibility => {
+                let m = &self.messages.items[e.id as usize];
+                m.generation == e.generation && m.state == MessageState::Delivered
+            }
             TimerKind::Deadline => {
                 let r = &self.roots.items[e.id as usize];
                 r.live && r.generation == e.generation
@@ -1516,6 +1772,7 @@ impl Simulation {
             // The work already under way goes on: only the client has given up.
             TimerKind::Deadline => self.end_root(due.id, Err(Cause::Timeout)),
             TimerKind::Hedge => self.send_hedge(due.id),
+            TimerKind::Visibility => self.visibility_expired(due.id),
         }
     }
 
@@ -1749,7 +2006,16 @@ impl Simulation {
                     self.turn_away(task, Cause::Rejected);
                 }
             }
+            KindRt::Cache(_) => self.cache_arrived(task),
             _ if !c.up => self.turn_away(task, Cause::Unavailable),
+            KindRt::Queue(b) => {
+                let delay = scale(c.work_rng.sample(&b.latency), c.slow)
+                    + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+                let t = &mut self.tasks.items[task as usize];
+                t.inside = true;
+                t.working = true;
+                self.at(delay, Ev::WorkDone(task));
+            }
             KindRt::Balancer {
                 policy,
                 targets,
@@ -1986,6 +2252,8 @@ impl Simulation {
                 self.tasks.items[task as usize].pending = 1;
                 self.send(child);
             }
+            KindRt::Cache(_) => self.cache_work_done(task, injected),
+            KindRt::Queue(_) => self.enqueue(task, injected),
             KindRt::External { error_fraction, .. } => {
                 let p = *error_fraction;
                 c.touch(now);
@@ -2208,7 +2476,9 @@ impl Simulation {
         let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
         let replicas: Vec<u32> = self.comps.iter().map(CompRt::ready_replicas).collect();
         let states = self.breaker_states();
-        self.recorder.bucket_closed(&integrals, &replicas, states);
+        let queues = self.queue_states();
+        self.recorder
+            .bucket_closed(&integrals, &replicas, states, &queues);
     }
 
     fn breaker_states(&self) -> Vec<&'static str> {
@@ -2328,6 +2598,13 @@ impl Simulation {
     /// it keeps waiting (its timeout ends the wait) but no longer holds the freed id, which
     /// another task may soon reuse.
     fn lost_in_network(&mut self, task: u32) {
+        let t = &self.tasks.items[task as usize];
+        if t.root == MESSAGE && t.parent == NONE {
+            // A delivery or its acknowledgement vanished: the consumer's place is free
+            // again, and the visibility timeout will deliver the message again.
+            let d = t.root_gen;
+            self.delivery_ended(d);
+        }
         let call = self.tasks.items[task as usize].call;
         if call != NONE {
             let cs = &mut self.calls.items[call as usize];
@@ -2379,6 +2656,10 @@ impl Simulation {
             return;
         }
         if parent == NONE {
+            if root == MESSAGE {
+                self.message_answered(root_gen, failed);
+                return;
+            }
             let r = &self.roots.items[root as usize];
             // A root that timed out has moved on; its late answer is wasted work.
             if r.live && r.generation == root_gen {
@@ -2416,7 +2697,8 @@ impl Simulation {
         match self.comps[p.comp as usize].kind {
             KindRt::Service { .. } => self.next_step(parent),
             KindRt::Balancer { .. } => self.balancer_done(parent, true),
-            KindRt::External { .. } => {}
+            KindRt::Cache(_) => self.cache_read(parent),
+            KindRt::External { .. } | KindRt::Queue(_) => {}
         }
     }
 
@@ -2675,6 +2957,555 @@ impl Simulation {
         }
     }
 
+    // ---- caches -------------------------------------------------------------------------
+
+    /// A request reaches a cache: the lookup takes the cache's latency. A cache-aside cache
+    /// that is down refuses the connection, and its caller reads the store instead.
+    #[inline(never)]
+    fn cache_arrived(&mut self, task: u32) {
+        let now = self.now;
+        let ci = self.tasks.items[task as usize].comp as usize;
+        let c = &mut self.comps[ci];
+        let KindRt::Cache(cache) = &mut c.kind else {
+            return;
+        };
+        if !c.up {
+            if cache.read_through {
+                self.turn_away(task, Cause::Unavailable);
+            } else {
+                self.recorder.cache_lookup(ci, false);
+                let t = &mut self.tasks.items[task as usize];
+                // No key: nothing to fill, nothing to coalesce.
+                t.instance = NONE;
+                t.step = CACHE_ASIDE;
+                self.cache_miss_answered(task);
+            }
+            return;
+        }
+        let delay = scale(c.work_rng.sample(&cache.latency), c.slow)
+            + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+        let t = &mut self.tasks.items[task as usize];
+        t.inside = true;
+        t.working = true;
+        t.step = CACHE_LOOKUP;
+        self.at(delay, Ev::WorkDone(task));
+    }
+
+    /// The lookup is done (or, cache-aside, the miss has reached the caller).
+    fn cache_work_done(&mut self, task: u32, injected: bool) {
+        let now = self.now;
+        let t = &self.tasks.items[task as usize];
+        let (ci, step, request_type) = (t.comp as usize, t.step, t.request_type as usize);
+        if step == CACHE_ASIDE {
+            let link = self.tasks.items[task as usize].link;
+            let KindRt::Cache(cache) = &self.comps[ci].kind else {
+                return;
+            };
+            let to_store = cache
+                .aside
+                .iter()
+                .find(|(from, _)| *from == link)
+                .map_or(NONE, |(_, to)| *to);
+            debug_assert!(
+                to_store != NONE,
+                "a cache-aside caller without a link to the store; reproduce with --seed {}",
+                self.seed
+            );
+            self.cache_fetch(task, to_store);
+            return;
+        }
+        if injected {
+            self.tasks.items[task as usize].failed = Some(Cause::Error);
+            self.finish_task(task);
+            return;
+        }
+        let KindRt::Cache(cache) = &mut self.comps[ci].kind else {
+            return;
+        };
+        let u = cache.key_rng.unit();
+        let (hit, key) = match &mut cache.keys {
+            None => (u < cache.hit_ratio, NONE),
+            Some((lru, popularity)) => {
+                let key = popularity.key(u);
+                if cache.writes[request_type] {
+                    if lru.remove(key) {
+                        self.recorder.cache_invalidated(ci);
+                    }
+                    self.finish_task(task);
+                    return;
+                }
+                (lru.get(key, now) == Lookup::Hit, key)
+            }
+        };
+        self.recorder.cache_lookup(ci, hit);
+        if hit {
+            self.finish_task(task);
+            return;
+        }
+        let (read_through, backing_link) = (cache.read_through, cache.backing_link);
+        if cache.coalesce {
+            if let Some((_, waiting)) = cache.inflight.get_mut(&key) {
+                waiting.push(task);
+                self.recorder.cache_coalesced(ci);
+                let t = &mut self.tasks.items[task as usize];
+                t.instance = key;
+                t.working = false;
+                t.step = CACHE_WAIT;
+                return;
+            }
+            cache.inflight.insert(key, (task, Vec::new()));
+        }
+        let t = &mut self.tasks.items[task as usize];
+        t.instance = key;
+        t.working = false;
+        if read_through {
+            t.step = CACHE_FETCH;
+            self.cache_fetch(task, backing_link);
+        } else {
+            // The cache's part is done: it answered "miss".
+            let (record, arrived) = (t.record, t.arrived);
+            t.inside = false;
+            t.step = CACHE_ASIDE;
+            self.recorder
+                .task_finished(ci, record.then(|| now - arrived));
+            self.cache_miss_answered(task);
+        }
+    }
+
+    /// Cache-aside: the miss travels back to the caller over the link it came by.
+    fn cache_miss_answered(&mut self, task: u32) {
+        let link = self.tasks.items[task as usize].link;
+        let crossing = self.cross(link, false);
+        self.count_answer(task, link, &crossing);
+        match crossing {
+            Crossing::After(delay) => self.now_or_later(delay, Ev::WorkDone(task)),
+            Crossing::Lost | Crossing::Refused => {
+                let t = &self.tasks.items[task as usize];
+                let (ci, key) = (t.comp as usize, t.instance);
+                self.cache_release(ci, key, task, Some(Cause::Dropped));
+                self.lost_in_network(task);
+            }
+        }
+    }
+
+    /// Reads a missed key from the store over `link`: the cache's own (read-through) or the
+    /// caller's (cache-aside).
+    fn cache_fetch(&mut self, task: u32, link: u32) {
+        let t = &mut self.tasks.items[task as usize];
+        t.pending = 1;
+        let (ci, root, root_gen, request_type) = (t.comp, t.root, t.root_gen, t.request_type);
+        let KindRt::Cache(cache) = &self.comps[ci as usize].kind else {
+            return;
+        };
+        let (to, sent) = (cache.backing, cache.backing_request.unwrap_or(request_type));
+        let instance = self.choose_instance(to);
+        let child = self.new_task(task, root, root_gen, to, instance, sent, link);
+        self.send(child);
+    }
+
+    /// The store answered a missed read: fill the cache, answer those waiting for the key,
+    /// then the reader itself.
+    fn cache_read(&mut self, task: u32) {
+        let now = self.now;
+        let t = &self.tasks.items[task as usize];
+        let (ci, key, failed, step) = (t.comp as usize, t.instance, t.failed, t.step);
+        let c = &mut self.comps[ci];
+        if failed.is_none()
+            && c.up
+            && key != NONE
+            && let KindRt::Cache(cache) = &mut c.kind
+            && let Some((lru, _)) = &mut cache.keys
+            && lru.fill(key, now)
+        {
+            self.recorder.cache_evicted(ci);
+        }
+        self.cache_release(ci, key, task, failed);
+        if step == CACHE_FETCH {
+            self.finish_task(task);
+        } else {
+            // Cache-aside: the caller read the store itself, so the answer is already there.
+            self.now_or_later(SimTime::ZERO, Ev::Reply(task));
+        }
+    }
+
+    /// Ends the single flight of `key` led by `owner`: those waiting for it get its outcome.
+    fn cache_release(&mut self, ci: usize, key: u32, owner: u32, failed: Option<Cause>) {
+        let KindRt::Cache(cache) = &mut self.comps[ci].kind else {
+            return;
+        };
+        if key == NONE || cache.inflight.get(&key).is_none_or(|(o, _)| *o != owner) {
+            return;
+        }
+        let waiting = cache
+            .inflight
+            .remove(&key)
+            .map(|(_, w)| w)
+            .unwrap_or_default();
+        for w in waiting {
+            self.tasks.items[w as usize].failed = failed;
+            self.finish_task(w);
+        }
+    }
+
+    // ---- message queues -----------------------------------------------------------------
+
+    /// The broker has taken a producer's message (after its latency): the producer's call
+    /// is answered at once, and the message waits for a consumer.
+    fn enqueue(&mut self, task: u32, injected: bool) {
+        let t = &self.tasks.items[task as usize];
+        let (ci, request_type) = (t.comp as usize, t.request_type);
+        if injected {
+            self.tasks.items[task as usize].failed = Some(Cause::Error);
+            self.finish_task(task);
+            return;
+        }
+        let KindRt::Queue(b) = &self.comps[ci].kind else {
+            return;
+        };
+        if b.backlog.len() >= b.capacity as usize {
+            self.recorder.rejected(ci);
+            self.tasks.items[task as usize].failed = Some(Cause::Rejected);
+            self.finish_task(task);
+            return;
+        }
+        let key = self.message_key(task);
+        let (serial, dep, partition) = match &mut self.comps[ci].kind {
+            KindRt::Queue(b) => {
+                b.next_serial += 1;
+                let dep = match b.depends_on[request_type as usize] {
+                    u16::MAX => None,
+                    d => b.latest.get(&(key, d)).copied(),
+                };
+                let partition = match b.ordering {
+                    MessageOrdering::PerKey { partitions } => {
+                        u32::try_from(mix64(key) % u64::from(partitions)).unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                (b.next_serial, dep, partition)
+            }
+            _ => return,
+        };
+        let m = self.messages.insert_message(Message {
+            queue: u32::try_from(ci).unwrap_or(NONE),
+            request_type,
+            enqueued: self.now,
+            deliveries: 0,
+            generation: 0,
+            state: MessageState::Waiting,
+            outstanding: 0,
+            processed: 0,
+            key,
+            serial,
+            partition,
+            dep,
+        });
+        if let KindRt::Queue(b) = &mut self.comps[ci].kind {
+            b.backlog.push_back(m);
+            if b.is_dependency[request_type as usize] {
+                b.latest.insert((key, request_type), (m, serial));
+            }
+        }
+        self.recorder.message_enqueued(ci);
+        self.finish_task(task);
+        self.dispatch(ci);
+    }
+
+    /// Delivers waiting messages while some consumer replica has room in its prefetch,
+    /// taking the replicas in turn. A message delivered `max_deliveries` times already is
+    /// dead-lettered instead.
+    fn dispatch(&mut self, ci: usize) {
+        loop {
+            let c = &self.comps[ci];
+            let KindRt::Queue(b) = &c.kind else {
+                return;
+            };
+            if !c.up || b.backlog.is_empty() {
+                return;
+            }
+            let n = b.slots.len();
+            let ready = |s: &ConsumerSlot| {
+                let replicas = match self.comps[s.comp as usize].kind {
+                    KindRt::Service { replicas, .. } => replicas,
+                    _ => 0,
+                };
+                s.outstanding < s.prefetch
+                    && s.replica < replicas
+                    && self.instances[s.instance as usize].up
+            };
+            let Some(slot) = (0..n)
+                .map(|k| (b.next_slot + k) % n)
+                .find(|&i| ready(&b.slots[i]))
+            else {
+                return;
+            };
+            let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+                return;
+            };
+            let m = if b.ordering == MessageOrdering::None {
+                b.backlog.pop_front()
+            } else {
+                let KindRt::Queue(b) = &self.comps[ci].kind else {
+                    return;
+                };
+                let found = b
+                    .backlog
+                    .iter()
+                    .take(ORDERED_LOOKAHEAD)
+                    .position(|&m| self.may_deliver(b, m));
+                let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+                    return;
+                };
+                match found {
+                    Some(i) => b.backlog.remove(i),
+                    None => return,
+                }
+            };
+            let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+                return;
+            };
+            b.next_slot = (slot + 1) % n;
+            let Some(m) = m else {
+                return;
+            };
+            let max = b.max_deliveries;
+            let msg = &mut self.messages.items[m as usize];
+            if msg.deliveries >= max {
+                msg.state = MessageState::DeadLettered;
+                self.recorder.message_dead_lettered(ci);
+                self.free_message_if_done(m);
+                continue;
+            }
+            self.deliver_message(ci, slot, m);
+        }
+    }
+
+    fn deliver_message(&mut self, ci: usize, slot: usize, m: u32) {
+        let msg = &mut self.messages.items[m as usize];
+        msg.state = MessageState::Delivered;
+        msg.deliveries += 1;
+        msg.generation = msg.generation.wrapping_add(1);
+        msg.outstanding += 1;
+        let (generation, request_type, again) =
+            (msg.generation, msg.request_type, msg.deliveries > 1);
+        let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+            return;
+        };
+        b.unacked += 1;
+        if let MessageOrdering::PerKey { .. } = b.ordering {
+            b.partition_busy[self.messages.items[m as usize].partition as usize] += 1;
+        }
+        let s = &mut b.slots[slot];
+        s.outstanding += 1;
+        let (to, instance, link, lane) = (s.comp, s.instance, s.link, b.visibility_lane);
+        let d = self.deliveries.insert(Delivery {
+            message: m,
+            slot: u32::try_from(slot).unwrap_or(NONE),
+            generation,
+        });
+        self.recorder.message_delivered(ci, again);
+        self.arm_timer(lane, m, generation, TimerKind::Visibility);
+        let task = self.new_task(NONE, MESSAGE, d, to, instance, request_type, link);
+        self.send(task);
+    }
+
+    /// A consumer's answer reached the broker: an acknowledgement when it succeeded, a
+    /// rejection otherwise. Only the current delivery's answer settles the message; a
+    /// consumer that crashed answers nothing, and the visibility timeout delivers the
+    /// message again.
+    fn message_answered(&mut self, d: u32, failed: Option<Cause>) {
+        let Delivery {
+            message: m,
+            generation,
+            ..
+        } = self.deliveries.items[d as usize];
+        self.release_delivery(d);
+        let msg = &mut self.messages.items[m as usize];
+        let ci = msg.queue as usize;
+        if failed.is_none() {
+            msg.processed += 1;
+            let (first, dep) = (msg.processed == 1, msg.dep);
+            if !first {
+                self.recorder.message_duplicated(ci);
+            }
+            if first && dep.is_some_and(|d| self.unapplied(d)) {
+                self.recorder.causal_violation(ci);
+            }
+        }
+        let msg = &mut self.messages.items[m as usize];
+        let current = msg.generation == generation && msg.state == MessageState::Delivered;
+        if current && self.comps[ci].up && failed != Some(Cause::Dropped) {
+            msg.generation = msg.generation.wrapping_add(1);
+            let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+                return;
+            };
+            b.unacked -= 1;
+            if failed.is_none() {
+                msg.state = MessageState::Acked;
+                self.recorder.message_acked(ci);
+            } else {
+                msg.state = MessageState::Waiting;
+                requeue(b, m);
+            }
+        }
+        self.free_message_if_done(m);
+        self.dispatch(ci);
+    }
+
+    /// The key of a message a task sends: the user request it belongs to, or for a
+    /// consumer's own messages, the key of the message it is processing.
+    fn message_key(&self, task: u32) -> u64 {
+        let t = &self.tasks.items[task as usize];
+        if t.root == MESSAGE {
+            let d = &self.deliveries.items[t.root_gen as usize];
+            return self.messages.items[d.message as usize].key;
+        }
+        (u64::from(t.root) << 32) | u64::from(t.root_gen)
+    }
+
+    /// Whether the message `(id, serial)` still exists and has not been processed.
+    fn unapplied(&self, (id, serial): (u32, u64)) -> bool {
+        let d = &self.messages.items[id as usize];
+        d.serial == serial
+            && d.processed == 0
+            && matches!(d.state, MessageState::Waiting | MessageState::Delivered)
+    }
+
+    /// Whether an ordered queue may deliver this waiting message now.
+    fn may_deliver(&self, b: &BrokerRt, m: u32) -> bool {
+        let msg = &self.messages.items[m as usize];
+        match b.ordering {
+            MessageOrdering::None => true,
+            MessageOrdering::PerKey { .. } => b.partition_busy[msg.partition as usize] == 0,
+            MessageOrdering::Causal => !msg.dep.is_some_and(|d| self.unapplied(d)),
+        }
+    }
+
+    /// A delivery vanished on its way, or its answer did: the consumer's place is free.
+    /// Nothing is delivered at once in its place, so that a link losing everything cannot
+    /// recurse through the whole backlog; the next enqueue, answer or visibility timeout
+    /// does it.
+    fn delivery_ended(&mut self, d: u32) {
+        let m = self.release_delivery(d);
+        self.free_message_if_done(m);
+    }
+
+    /// Frees a delivery and its consumer's place; the message's record stays for the
+    /// caller to settle and free.
+    fn release_delivery(&mut self, d: u32) -> u32 {
+        let Delivery {
+            message: m, slot, ..
+        } = self.deliveries.items[d as usize];
+        self.deliveries.remove(d);
+        let msg = &mut self.messages.items[m as usize];
+        msg.outstanding -= 1;
+        let (ci, partition) = (msg.queue as usize, msg.partition);
+        if let KindRt::Queue(b) = &mut self.comps[ci].kind {
+            b.slots[slot as usize].outstanding -= 1;
+            if let MessageOrdering::PerKey { .. } = b.ordering {
+                b.partition_busy[partition as usize] -= 1;
+            }
+        }
+        m
+    }
+
+    /// The delivered message was not acknowledged in time: it waits to be delivered again.
+    fn visibility_expired(&mut self, m: u32) {
+        let msg = &mut self.messages.items[m as usize];
+        let ci = msg.queue as usize;
+        msg.generation = msg.generation.wrapping_add(1);
+        msg.state = MessageState::Waiting;
+        if let KindRt::Queue(b) = &mut self.comps[ci].kind {
+            b.unacked -= 1;
+            requeue(b, m);
+        }
+        self.dispatch(ci);
+    }
+
+    /// A broker crash: a durable queue keeps its messages, and those delivered but not yet
+    /// acknowledged wait to be delivered again after the restart; a non-durable queue loses
+    /// them all.
+    fn broker_crashed(&mut self, ci: usize) {
+        let KindRt::Queue(b) = &mut self.comps[ci].kind else {
+            return;
+        };
+        let durable = b.durable;
+        b.unacked = 0;
+        let queue = u32::try_from(ci).unwrap_or(NONE);
+        // A scan of every message, but only when a broker crashes; in id order, so the
+        // order of the requeued messages is deterministic.
+        let delivered: Vec<u32> = (0..self.messages.items.len())
+            .filter(|&i| {
+                let msg = &self.messages.items[i];
+                msg.queue == queue && msg.state == MessageState::Delivered
+            })
+            .map(|i| u32::try_from(i).unwrap_or(NONE))
+            .collect();
+        let mut lost = Vec::new();
+        if let KindRt::Queue(b) = &mut self.comps[ci].kind {
+            if durable {
+                b.backlog.extend(delivered.iter().copied());
+            } else {
+                lost = b.backlog.drain(..).collect();
+            }
+        }
+        for &m in &delivered {
+            let msg = &mut self.messages.items[m as usize];
+            msg.generation = msg.generation.wrapping_add(1);
+            msg.state = if durable {
+                MessageState::Waiting
+            } else {
+                MessageState::Lost
+            };
+        }
+        if !durable {
+            lost.extend(delivered);
+            for &m in &lost {
+                self.messages.items[m as usize].state = MessageState::Lost;
+                self.recorder.message_lost(ci);
+                self.free_message_if_done(m);
+            }
+        }
+    }
+
+    fn free_message_if_done(&mut self, m: u32) {
+        let msg = &self.messages.items[m as usize];
+        let settled = matches!(
+            msg.state,
+            MessageState::Acked | MessageState::DeadLettered | MessageState::Lost
+        );
+        if settled && msg.outstanding == 0 {
+            let (ci, key, request_type, serial) =
+                (msg.queue as usize, msg.key, msg.request_type, msg.serial);
+            if let KindRt::Queue(b) = &mut self.comps[ci].kind
+                && b.latest.get(&(key, request_type)) == Some(&(m, serial))
+            {
+                b.latest.remove(&(key, request_type));
+            }
+            self.messages.remove(m);
+        }
+    }
+
+    /// Each queue's waiting and unacknowledged messages, and the age of the oldest waiting.
+    fn queue_states(&self) -> Vec<QueueState> {
+        self.brokers
+            .iter()
+            .filter_map(|&ci| match &self.comps[ci as usize].kind {
+                KindRt::Queue(b) => Some(QueueState {
+                    component: ci as usize,
+                    backlog: u64::try_from(b.backlog.len()).unwrap_or(u64::MAX),
+                    unacked: u64::from(b.unacked),
+                    // The head of the backlog: the oldest message, but for those delivered
+                    // again, which join the back.
+                    head_age_s: b.backlog.front().map(|&m| {
+                        (self.now - self.messages.items[m as usize].enqueued).as_secs_f64()
+                    }),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     // ---- faults -------------------------------------------------------------------------
 
     fn fault(&mut self, index: u16, starts: bool) {
@@ -2888,6 +3719,10 @@ impl Simulation {
             self.instances[i as usize].up = !down;
         }
         if !down {
+            // A broker back up, or a consumer replica back: messages can flow again.
+            for b in 0..self.brokers.len() {
+                self.dispatch(self.brokers[b] as usize);
+            }
             return;
         }
         let now = self.now;
@@ -2920,6 +3755,18 @@ impl Simulation {
             if t.live && t.inside && !t.zombie {
                 self.lose(task);
             }
+        }
+        if let KindRt::Queue(_) = self.comps[comp].kind {
+            self.broker_crashed(comp);
+        }
+        if let KindRt::Cache(cache) = &mut self.comps[comp].kind {
+            // A cache keeps its entries in memory: it restarts empty. Those waiting for a
+            // fetch were lost above; a cache-aside caller still reading the store fills the
+            // cache when it comes back, as a real client would.
+            if let Some((lru, _)) = &mut cache.keys {
+                lru.clear();
+            }
+            cache.inflight.clear();
         }
     }
 
@@ -2984,6 +3831,7 @@ impl Simulation {
                 c.touch(now);
                 c.busy -= 1;
             }
+            KindRt::Cache(_) | KindRt::Queue(_) => {}
         }
         let t = &mut self.tasks.items[task as usize];
         t.inside = false;
@@ -2997,6 +3845,65 @@ impl Simulation {
         }
         self.answer_later(stand_in);
     }
+}
+
+/// Gives each cache-aside cache the links its callers read the store by: the callers are
+/// the services that call it and the workloads that target it (the graph check refuses a
+/// balancer in front of one).
+fn aside_links(model: &Model, comps: &mut [CompRt], links: &mut LinkTable<'_>) {
+    for (ci, comp) in model.components.iter().enumerate() {
+        let Some(cache) = comp.kind.cache().filter(|c| !c.read_through) else {
+            continue;
+        };
+        let store = &model.component(cache.backing).name;
+        let target = u32::try_from(ci).unwrap_or(NONE);
+        let mut callers: Vec<&str> = model
+            .workloads
+            .iter()
+            .filter(|w| w.target.0 == target)
+            .map(|w| w.name.as_str())
+            .collect();
+        for caller in &model.components {
+            if let ComponentKind::Service(s) = &caller.kind {
+                let calls_it = s
+                    .handlers
+                    .iter()
+                    .flat_map(|h| &h.steps)
+                    .any(|step| match step {
+                        Step::Call(c) => c.to.0 == target,
+                        Step::Parallel(cs) => cs.iter().any(|c| c.to.0 == target),
+                    });
+                if calls_it {
+                    callers.push(&caller.name);
+                }
+            }
+        }
+        let aside: Vec<(u32, u32)> = callers
+            .into_iter()
+            .map(|caller| (links.id(caller, &comp.name), links.id(caller, store)))
+            .collect();
+        if let KindRt::Cache(rt) = &mut comps[ci].kind {
+            rt.aside = aside;
+        }
+    }
+}
+
+/// Puts a message back to be delivered again: at the head for a per-key queue, so that it
+/// keeps its place before the later messages of its partition; at the back otherwise.
+fn requeue(b: &mut BrokerRt, m: u32) {
+    if let MessageOrdering::PerKey { .. } = b.ordering {
+        b.backlog.push_front(m);
+    } else {
+        b.backlog.push_back(m);
+    }
+}
+
+/// The finaliser of the `SplitMix64` generator: spreads request keys evenly over
+/// partitions.
+fn mix64(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// A duration multiplied by a `slow` fault's factor.
@@ -3058,6 +3965,25 @@ impl Slab<CallState> {
             i
         } else {
             self.items.push(call);
+            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
+        }
+    }
+}
+
+impl Slab<Message> {
+    /// Like `insert`, but a reused slot keeps counting generations, so that a stale timer of
+    /// the message that held it never matches the new one.
+    fn insert_message(&mut self, message: Message) -> u32 {
+        if let Some(i) = self.free.pop() {
+            let slot = &mut self.items[i as usize];
+            let generation = slot.generation;
+            *slot = Message {
+                generation,
+                ..message
+            };
+            i
+        } else {
+            self.items.push(message);
             u32::try_from(self.items.len() - 1).unwrap_or(NONE)
         }
     }

@@ -5,6 +5,7 @@
 //! draw randomness from the environment, use threads inside a run, or know that a GUI
 //! exists. Same model + same seed = the same events in the same order, on every machine.
 
+pub mod cache;
 mod engine;
 mod queue;
 pub mod random;

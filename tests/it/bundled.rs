@@ -113,3 +113,75 @@ fn validation_warns_when_a_timeout_outlasts_the_caller() {
     );
     assert!(warnings("timeout_within_caller.yaml").is_empty());
 }
+
+#[test]
+fn single_flight_shrinks_the_stampede_of_a_restarted_cache() {
+    let shipped = text("cache_stampede.yaml");
+    let with = run(&shipped);
+    let without = run(&shipped.replace("coalesce: true", "coalesce: false"));
+    let rejected = |r: &Report| r.requests["read"].failed_by_cause["rejected"];
+    let cache = with.components["cache"].cache.as_ref().expect("a cache");
+    assert!(cache.coalesced > 1000, "{} coalesced", cache.coalesced);
+    assert!(
+        rejected(&without) > 4 * rejected(&with),
+        "coalescing should cut the rejections several times: {} without, {} with",
+        rejected(&without),
+        rejected(&with)
+    );
+    // The storm is the cold start: the hit ratio in the second after the restart is far
+    // below that of the minute before.
+    let hits = with.series.components["cache"]
+        .hit_ratio
+        .as_ref()
+        .expect("a hit ratio series");
+    let before = hits[59].expect("lookups at 59s");
+    let after = hits[60].expect("lookups at 60s");
+    assert!(
+        before > 0.85 && after < before - 0.2,
+        "{before} then {after}"
+    );
+}
+
+#[test]
+fn a_spike_fills_the_task_queue_and_a_crash_of_a_non_durable_broker_empties_it() {
+    let shipped = text("task_queue.yaml");
+    let lost = run(&shipped);
+    let kept = run(&shipped.replace("durable: false", "durable: true"));
+    let backlog = |r: &Report| {
+        r.series.components["tasks"]
+            .backlog
+            .clone()
+            .expect("a backlog series")
+    };
+    let (b, k) = (backlog(&lost), backlog(&kept));
+    // One-second buckets: empty before the spike, thousands waiting at its end.
+    assert!(b[50] < 50 && b[99] > 4000, "{} then {}", b[50], b[99]);
+    // The crash at 150s empties the non-durable queue, not the durable one.
+    assert_eq!(b[150], 0);
+    assert!(k[150] > 2000, "the durable queue kept {}", k[150]);
+    let q = |r: &Report| r.components["tasks"].queue.clone().expect("a queue");
+    assert!(q(&lost).lost > 2000);
+    assert_eq!(q(&kept).lost, 0);
+    // The producers never waited for the e-mails: sign-ups stay fast through the spike.
+    let p99 = lost.requests["signup"]
+        .latency_s
+        .p99
+        .expect("answered sign-ups");
+    assert!(p99 < 0.05, "sign-up p99 {p99}s");
+}
+
+#[test]
+fn causal_ordering_on_the_bus_prevents_the_violations_that_parallel_consumers_commit() {
+    let shipped = text("message_bus_ordering.yaml");
+    let causal = run(&shipped);
+    let none = run(&shipped.replace("    ordering: causal", "    ordering: none"));
+    let violations = |r: &Report| {
+        r.components["bus"]
+            .queue
+            .as_ref()
+            .expect("a queue")
+            .causal_violations
+    };
+    assert_eq!(violations(&causal), 0);
+    assert!(violations(&none) > 1000, "{}", violations(&none));
+}

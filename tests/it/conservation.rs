@@ -45,6 +45,26 @@ struct Topology {
     link_latency_us: Option<u32>,
     two_types: bool,
     faults: Vec<FaultSpec>,
+    cache: Option<CacheSpec>,
+    queue: Option<QueueSpec>,
+}
+
+/// A queue the first service sends to, consumed by the last (with more than one service).
+#[derive(Debug, Clone)]
+struct QueueSpec {
+    durable: bool,
+    visibility_ms: u32,
+    crash_at_ms: Option<u32>,
+}
+
+/// A cache that the first service reads first, with its misses read from the last service
+/// (or the external).
+#[derive(Debug, Clone)]
+struct CacheSpec {
+    read_through: bool,
+    coalesce: bool,
+    fixed: bool,
+    crash_at_ms: Option<u32>,
 }
 
 const POLICIES: [&str; 4] = ["round_robin", "random", "least_connections", "power_of_two"];
@@ -117,6 +137,13 @@ fn topology() -> impl Strategy<Value = Topology> {
         prop::option::of(1u32..2000),
         any::<bool>(),
         prop::collection::vec(fault(), 0..3),
+        prop::option::of((
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(0u32..2500),
+        )),
+        prop::option::of((any::<bool>(), 5u32..400, prop::option::of(0u32..2500))),
     )
         .prop_map(
             |(
@@ -129,6 +156,8 @@ fn topology() -> impl Strategy<Value = Topology> {
                 link,
                 two_types,
                 faults,
+                cache,
+                queue,
             )| {
                 Topology {
                     services,
@@ -140,6 +169,17 @@ fn topology() -> impl Strategy<Value = Topology> {
                     link_latency_us: link,
                     two_types,
                     faults,
+                    cache: cache.map(|(read_through, coalesce, fixed, crash_at_ms)| CacheSpec {
+                        read_through,
+                        coalesce,
+                        fixed,
+                        crash_at_ms,
+                    }),
+                    queue: queue.map(|(durable, visibility_ms, crash_at_ms)| QueueSpec {
+                        durable,
+                        visibility_ms,
+                        crash_at_ms,
+                    }),
                 }
             },
         )
@@ -203,6 +243,12 @@ fn yaml(t: &Topology) -> String {
                 });
             }
         }
+        if i == 0 && t.cache.is_some() {
+            calls.insert(0, "{ to: c }".to_string());
+        }
+        if i == 0 && n > 1 && t.queue.is_some() {
+            calls.push("{ to: q }".to_string());
+        }
         let steps = if s.parallel && calls.len() > 1 {
             format!("[ {{ parallel: [ {} ] }} ]", calls.join(", "))
         } else {
@@ -264,6 +310,47 @@ fn yaml(t: &Topology) -> String {
             s.work_ms
         );
     }
+    if let Some(c) = &t.cache {
+        let store = if n > 1 {
+            format!("s{}", n - 1)
+        } else {
+            external_used = true;
+            "ext".to_string()
+        };
+        let hits = if c.fixed {
+            "hit_ratio: 70%".to_string()
+        } else {
+            let writes = if t.two_types { ", writes: [write]" } else { "" };
+            format!(
+                "keys: 200, zipf: 0.9, capacity: 50, ttl: 400ms, coalesce: {}{writes}",
+                c.coalesce
+            )
+        };
+        let mode = if c.read_through {
+            "read_through"
+        } else {
+            "cache_aside"
+        };
+        let _ = writeln!(
+            y,
+            "  c: {{ kind: cache, latency: exp 300us, mode: {mode}, {hits}, on_miss: {{ to: {store} }} }}"
+        );
+    }
+    if let Some(q) = t.queue.as_ref().filter(|_| n > 1) {
+        let _ = writeln!(
+            y,
+            "  q: {{ kind: queue, latency: exp 200us, consumers: s{}, durable: {}, visibility_timeout: {}ms, max_deliveries: 2, capacity: 500, depends: {{ read: read }}, {} }}",
+            n - 1,
+            q.durable,
+            q.visibility_ms,
+            // The visibility timeout also picks the ordering, all three of them.
+            [
+                "ordering: none",
+                "ordering: per_key, partitions: 3",
+                "ordering: causal"
+            ][q.visibility_ms as usize % 3]
+        );
+    }
     if external_used {
         let _ = writeln!(
             y,
@@ -271,8 +358,20 @@ fn yaml(t: &Topology) -> String {
             t.external_errors
         );
     }
-    if !t.faults.is_empty() {
+    let cache_crash = t.cache.as_ref().and_then(|c| c.crash_at_ms);
+    let queue_crash = t
+        .queue
+        .as_ref()
+        .filter(|_| n > 1)
+        .and_then(|q| q.crash_at_ms);
+    if !t.faults.is_empty() || cache_crash.is_some() || queue_crash.is_some() {
         y.push_str("faults:\n");
+        if let Some(at) = queue_crash {
+            let _ = writeln!(y, "  - {{ at: {at}ms, for: 200ms, crash: q }}");
+        }
+        if let Some(at) = cache_crash {
+            let _ = writeln!(y, "  - {{ at: {at}ms, for: 300ms, crash: c }}");
+        }
         for f in &t.faults {
             let target = f.service % n;
             let other = (target + 1) % n;
@@ -341,6 +440,16 @@ proptest! {
                 prop_assert_eq!(q.failed, q.failed_by_cause.values().sum::<u64>());
             }
             for (name, c) in &r.components {
+                if let Some(q) = &c.queue {
+                    prop_assert_eq!(
+                        q.enqueued,
+                        q.acked + q.dead_lettered + q.lost + q.backlog + q.unacked,
+                        "queue {}", name
+                    );
+                }
+                if let Some(k) = &c.cache {
+                    prop_assert!(k.coalesced <= k.misses, "cache {}", name);
+                }
                 if let Some(u) = c.utilization {
                     prop_assert!((0.0..=1.0 + 1e-9).contains(&u), "{} utilisation {}", name, u);
                 }

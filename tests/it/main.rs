@@ -10,10 +10,12 @@
 mod app;
 mod bad_models;
 mod bundled;
+mod caches;
 mod conservation;
 mod determinism;
 mod experiments;
 mod jobs;
+mod queues;
 mod regressions;
 mod resilience;
 mod review;

@@ -72,7 +72,7 @@ fn replicate(text: &str, seed: u64, measured_s: u64) -> Vec<Report> {
 }
 
 /// One figure taken from every replication.
-fn each(reports: &[Report], figure: impl Fn(&Report) -> Option<f64>) -> Vec<f64> {
+pub(crate) fn each(reports: &[Report], figure: impl Fn(&Report) -> Option<f64>) -> Vec<f64> {
     reports
         .iter()
         .map(|r| match figure(r) {
@@ -83,10 +83,10 @@ fn each(reports: &[Report], figure: impl Fn(&Report) -> Option<f64>) -> Vec<f64>
 }
 
 /// The estimate of one figure over the replications.
-struct Estimate {
-    mean: f64,
-    hw95: f64,
-    hw999: f64,
+pub(crate) struct Estimate {
+    pub mean: f64,
+    pub hw95: f64,
+    pub hw999: f64,
 }
 
 fn estimate(values: &[f64]) -> Estimate {
@@ -101,7 +101,7 @@ fn estimate(values: &[f64]) -> Estimate {
 /// Checks one figure: it must agree with `theory` within the 99.9% half-width plus
 /// `resolution` (relative), and its 95% half-width must be below `max_rel_hw95` of `theory`.
 /// Prints the figures (for docs/VALIDATION.md) before asserting.
-fn check(
+pub(crate) fn check(
     case: &str,
     figure: &str,
     values: &[f64],
