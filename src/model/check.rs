@@ -62,10 +62,35 @@ fn balanced_caches(model: &Model) -> Vec<Diagnostic> {
         }
     }
     for comp in &model.components {
+        if let ComponentKind::LoadBalancer(lb) = &comp.kind {
+            for &b in &lb.backends {
+                if model.component(b).kind.database().is_some() {
+                    diags.push(
+                        Diagnostic::error(
+                            comp.span,
+                            format!(
+                                "`{}` balances over the database `{}`",
+                                comp.name,
+                                model.component(b).name
+                            ),
+                        )
+                        .with_hint(
+                            "a database sends writes to its primary and reads where `read_from` \
+                             says, which a balancer would bypass; call the database directly \
+                             (its `balance` spreads reads over its nodes)",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for comp in &model.components {
         if let Some(q) = comp.kind.queue() {
             for &c in &q.consumers {
                 let consumer = model.component(c);
-                if !matches!(consumer.kind, ComponentKind::Service(_)) {
+                if !matches!(consumer.kind, ComponentKind::Service(_))
+                    || consumer.kind.database().is_some()
+                {
                     diags.push(
                         Diagnostic::error(
                             q.span,

@@ -153,6 +153,7 @@ impl ComponentKind {
     #[must_use]
     pub fn label(&self) -> &'static str {
         match self {
+            ComponentKind::Service(s) if s.database.is_some() => "database",
             ComponentKind::Service(_) => "service",
             ComponentKind::LoadBalancer(_) => "load_balancer",
             ComponentKind::External(e) => match e.data.as_deref() {
@@ -171,6 +172,15 @@ impl ComponentKind {
                 Some(Data::Cache(c)) => Some(c),
                 _ => None,
             },
+            _ => None,
+        }
+    }
+
+    /// The database this component is, if it is one.
+    #[must_use]
+    pub fn database(&self) -> Option<&Database> {
+        match self {
+            ComponentKind::Service(s) => s.database.as_deref(),
             _ => None,
         }
     }
@@ -256,6 +266,77 @@ pub struct Service {
     /// Replicas added and removed with the load; `replicas` is then the starting count.
     pub autoscale: Option<Autoscale>,
     pub handlers: Vec<Handler>,
+    /// A database (`kind: database`): its replicas are the nodes, the first `primaries` of
+    /// them taking writes. Boxed: large, and read only for databases.
+    pub database: Option<Box<Database>>,
+}
+
+/// What makes a service a database: which queries write, where reads go, and how writes
+/// replicate and fail over.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// Nodes `0..primaries` accept writes; the rest are read replicas.
+    pub primaries: u32,
+    /// Per request type: it writes (the others read).
+    pub writes: Vec<RequestTypeId>,
+    pub read_from: ReadFrom,
+    pub replication: Replication,
+    /// From commit on one node to arrival at another (and back, for an acknowledgement);
+    /// `None`: the model's default link latency.
+    pub ship: Option<Dist>,
+    /// A node's time to apply one write it received; writes are applied one at a time.
+    pub apply: Dist,
+    /// Rows reads and writes draw from: stale reads and conflicts are per row.
+    pub keys: u32,
+    /// Zipf exponent of row popularity; 0 is uniform.
+    pub zipf: f64,
+    pub failover: Option<Failover>,
+    pub backup: Option<Backup>,
+    pub span: Span,
+}
+
+impl Database {
+    /// Whether requests of this type write.
+    #[must_use]
+    pub fn writes(&self, request_type: RequestTypeId) -> bool {
+        self.writes.contains(&request_type)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFrom {
+    Primary,
+    Replicas,
+    Any,
+}
+
+/// When a write is acknowledged to its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replication {
+    /// Once the primary has committed it.
+    Async,
+    /// Once this many replicas have received it (`MySQL`'s semi-synchronous replication).
+    SemiSync { acks: u32 },
+    /// Once every replica that is up has applied it (`PostgreSQL`'s `remote_apply`).
+    Sync,
+}
+
+/// Automatic failover of a single primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failover {
+    /// The primary must be down this long before a replica is chosen.
+    pub detect: SimTime,
+    /// Then the chosen replica serves writes after this long.
+    pub promote: SimTime,
+}
+
+/// Restore points: what restoring the database would give back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backup {
+    /// Full backups this often, the first at time 0.
+    pub every: Option<SimTime>,
+    /// The write log archived this often.
+    pub log_shipping: Option<SimTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -601,6 +682,14 @@ pub struct KeySpace {
     /// An entry older than this (since it was filled) is a miss.
     pub ttl: Option<SimTime>,
 }
+
+/// Most nodes (primaries and replicas) a database may have.
+pub const MAX_DATABASE_NODES: u32 = 64;
+/// Most primaries of a multi-primary database.
+pub const MAX_PRIMARIES: u32 = 8;
+/// Most rows × nodes a multi-primary database may track: each node keeps every row's
+/// version (16 bytes).
+pub const MULTI_PRIMARY_ROWS: u64 = 16_000_000;
 
 /// Largest key space a cache may declare: its popularity table and index take 12 bytes a
 /// key.

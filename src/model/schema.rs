@@ -69,7 +69,16 @@ const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Key {
 
 pub const POLICIES: &[&str] = &["round_robin", "random", "least_connections", "power_of_two"];
 pub const IO_MODES: &[&str] = &["blocking", "async"];
-pub const KINDS: &[&str] = &["service", "load_balancer", "external", "cache", "queue"];
+pub const KINDS: &[&str] = &[
+    "service",
+    "load_balancer",
+    "external",
+    "cache",
+    "queue",
+    "database",
+];
+pub const READ_FROM: &[&str] = &["primary", "replicas", "any"];
+pub const REPLICATION: &[&str] = &["async", "semi_sync", "sync"];
 pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through"];
 pub const ORDERINGS: &[&str] = &["none", "per_key", "causal"];
 pub const CAUSES: &[&str] = &["timeout", "rejected", "unavailable", "dropped", "error"];
@@ -847,6 +856,150 @@ pub static ON_MISS: &[Key] = &[
     ),
 ];
 
+pub static DATABASE: &[Key] = &[
+    required(
+        "kind",
+        Ty::Enum(&["database"]),
+        "A primary and its replicas, each with its own workers and queue; writes replicate from \
+         the primary.",
+    ),
+    key(
+        "description",
+        Ty::Str,
+        "A sentence saying what this component is for.",
+    ),
+    key(
+        "mtbf",
+        Ty::Dist,
+        "Random crashes: time between failures of each node, e.g. `exp 2h` (with `mttr`).",
+    ),
+    key(
+        "mttr",
+        Ty::Dist,
+        "Random crashes: time to repair a node, e.g. `exp 5m`.",
+    ),
+    key(
+        "replicas",
+        Ty::Int { min: 0 },
+        "Read replicas besides the primary (or primaries). Default 0.",
+    ),
+    key(
+        "primaries",
+        Ty::Int { min: 1 },
+        "Nodes that accept writes. Above 1 the database is multi-primary: writes go to any of \
+         them, replicate asynchronously to all the others, and concurrent writes to a key \
+         conflict. Default 1.",
+    ),
+    key(
+        "workers",
+        Ty::Int { min: 1 },
+        "Queries each node serves at once (its connection pool). Default 1.",
+    ),
+    key(
+        "queue",
+        Ty::AnyOf(&[Ty::Int { min: 0 }, Ty::Enum(&["unbounded"])]),
+        "Waiting room per node; a query that finds it full is rejected. Default `unbounded`.",
+    ),
+    key(
+        "balance",
+        Ty::Enum(POLICIES),
+        "How reads are spread over the nodes they may go to (and writes over the primaries). \
+         Default `round_robin`.",
+    ),
+    required(
+        "handlers",
+        Ty::MapOf(&Ty::Ref("handler")),
+        "The work of each query type, e.g. `{ \"*\": { work: exp 2ms }, place_order: { work: \
+         exp 6ms } }`. A database makes no calls.",
+    ),
+    key(
+        "writes",
+        Ty::List(&Ty::Str),
+        "Request types that write; every other type reads. Default none.",
+    ),
+    key(
+        "read_from",
+        Ty::Enum(READ_FROM),
+        "Where reads go: `primary` (default), `replicas` (only replicas), or `any` node.",
+    ),
+    key(
+        "replication",
+        Ty::Enum(REPLICATION),
+        "`async` (default): a write is acknowledged once the primary commits it. `semi_sync`: \
+         once `acks` replicas have received it. `sync`: once every replica that is up has \
+         applied it.",
+    ),
+    key(
+        "acks",
+        Ty::Int { min: 1 },
+        "With `replication: semi_sync`: replicas that must have received a write before it is \
+         acknowledged. Default 1.",
+    ),
+    key(
+        "ship",
+        Ty::Dist,
+        "Time a committed write takes to reach a replica (and an acknowledgement to come back). \
+         Default: the model's default link latency.",
+    ),
+    key(
+        "apply",
+        Ty::Dist,
+        "Time a replica takes to apply one write; it applies them one at a time, in order, so \
+         its lag grows when writes come faster. Required with replicas or several primaries.",
+    ),
+    key(
+        "keys",
+        Ty::Int { min: 1 },
+        "Rows that reads and writes draw from, to tell stale reads and conflicts. Default 1 \
+         (the whole database as one row).",
+    ),
+    key(
+        "zipf",
+        Ty::Positive,
+        "With `keys`: row popularity; row i (from 1) is drawn with probability proportional to \
+         i^-zipf. Left out, every row is equally likely.",
+    ),
+    key(
+        "failover",
+        Ty::Ref("failover"),
+        "Automatic failover: `{ detect: 10s, promote: 20s }`. Left out, writes wait for the \
+         primary to restart.",
+    ),
+    key(
+        "backup",
+        Ty::Ref("backup"),
+        "Restore points: `{ every: 1h }` (snapshots) and `log_shipping: 5m` (archived log), to \
+         show what a restore would lose.",
+    ),
+];
+
+pub static FAILOVER: &[Key] = &[
+    required(
+        "detect",
+        Ty::Duration,
+        "Heartbeat timeout: how long the primary must be down before failover starts.",
+    ),
+    required(
+        "promote",
+        Ty::Duration,
+        "Time to promote the chosen replica and point writes at it.",
+    ),
+];
+
+pub static BACKUP: &[Key] = &[
+    key(
+        "every",
+        Ty::Duration,
+        "Interval between full backups (snapshots), the first at time 0.",
+    ),
+    key(
+        "log_shipping",
+        Ty::Duration,
+        "Interval at which the write log is archived; a restore replays it up to the last \
+         archive.",
+    ),
+];
+
 pub static HANDLER: &[Key] = &[
     key(
         "work",
@@ -968,9 +1121,12 @@ static DEFS: &[(&str, Ty)] = &[
             ("external", EXTERNAL),
             ("cache", CACHE),
             ("queue", QUEUE),
+            ("database", DATABASE),
         ]),
     ),
     ("on_miss", Ty::Object(ON_MISS)),
+    ("failover", Ty::Object(FAILOVER)),
+    ("backup", Ty::Object(BACKUP)),
     ("handler", Ty::Object(HANDLER)),
     ("step", Ty::AnyOf(&[Ty::Ref("call"), Ty::Object(PARALLEL)])),
     ("call", Ty::Object(CALL)),

@@ -500,6 +500,7 @@ impl Recorder {
             in_flight,
             sim_events,
             queues: queue_states,
+            databases,
         } = end;
         let window_s = (now - self.warmup).as_secs_f64().max(f64::MIN_POSITIVE);
         let requests = model
@@ -596,6 +597,10 @@ impl Recorder {
                             unacked: end.unacked,
                         }
                     }),
+                    database: databases
+                        .iter()
+                        .find(|db| db.component == ci)
+                        .map(|db| db.report.clone()),
                 },
             );
             let mut previous = Integrals::default();
@@ -642,6 +647,9 @@ impl Recorder {
                         .map(|b| at(b).and_then(|q| q.head_age_s))
                         .collect(),
                 );
+            }
+            if let Some(db) = databases.iter().find(|db| db.component == ci) {
+                series.replica_lag_s = Some(db.lag_series.clone());
             }
             comp_series.insert(comp.name.clone(), series);
         }
@@ -823,6 +831,8 @@ pub struct Finish<'a> {
     pub sim_events: u64,
     /// The message queues' state at the end.
     pub queues: &'a [QueueState],
+    /// The databases' figures.
+    pub databases: &'a [crate::sim::DatabaseState],
 }
 
 /// Hits over lookups; `None` without any.

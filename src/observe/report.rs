@@ -101,6 +101,88 @@ pub struct ComponentReport {
     /// Message queues only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueReport>,
+    /// Databases only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseReport>,
+}
+
+/// What a database did over the whole run, warm-up included (like a queue's figures: lost
+/// writes and failovers are events, not rates).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DatabaseReport {
+    pub primaries: u32,
+    pub replicas: u32,
+    /// `async`, `semi_sync (k acks)` or `sync`.
+    pub replication: String,
+    /// Reads served (their work done), on any node.
+    pub reads: u64,
+    /// Writes committed.
+    pub writes: u64,
+    /// Reads served by a node that had not applied the latest acknowledged write to the row.
+    pub stale_reads: u64,
+    /// `stale_reads / reads`; `null` without reads.
+    pub stale_read_ratio: Option<f64>,
+    /// Multi-primary: writes to a row whose previous write, made on another primary, had
+    /// not reached this one yet. Last writer wins: one of the two versions is overwritten.
+    pub conflicts: u64,
+    /// Acknowledged writes the promoted replica never received, all failovers together.
+    pub lost_writes: u64,
+    pub failovers: Vec<FailoverReport>,
+    /// Every node (primaries first), at the end of the run.
+    pub nodes: Vec<DatabaseNode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupReport>,
+}
+
+/// One primary crash and what followed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FailoverReport {
+    /// The node that went down (`db[0]`).
+    pub primary: String,
+    pub down_s: f64,
+    /// When the heartbeat timeout ran out; `null` if it did not before the primary came back.
+    pub detected_s: Option<f64>,
+    /// The replica promoted, and when it took writes.
+    pub promoted: Option<String>,
+    pub promoted_s: Option<f64>,
+    /// From the crash to the first moment writes were taken again (recovery time); `null`
+    /// while still unavailable at the end.
+    pub writes_unavailable_s: Option<f64>,
+    /// Acknowledged writes lost in this failover.
+    pub lost_writes: u64,
+    /// From the commit of the first lost acknowledged write to the crash; `null` when none
+    /// was lost.
+    pub data_loss_window_s: Option<f64>,
+    /// `replica promoted`, `primary back before promotion`, or `under way at the end`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DatabaseNode {
+    /// `db[1]`: the replica index faults and `random` name.
+    pub node: String,
+    /// `primary` (takes writes) or `replica`, at the end.
+    pub role: String,
+    pub up: bool,
+    /// Age of the oldest committed write the node had not applied at the end.
+    pub lag_s: f64,
+    /// The largest lag seen at the end of a time bucket (or at the end).
+    pub lag_max_s: f64,
+    /// Committed writes it had not applied at the end.
+    pub behind: u64,
+}
+
+/// What restoring from backups would give back.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BackupReport {
+    pub full_every_s: Option<f64>,
+    pub log_shipping_s: Option<f64>,
+    /// The latest point a restore could return to, at the end.
+    pub latest_restore_point_s: f64,
+    /// Writes committed after that point: lost if the database were restored now.
+    pub writes_at_risk: u64,
+    /// The most writes ever at risk at once during the run.
+    pub max_writes_at_risk: u64,
 }
 
 /// What a message queue did over the whole run, warm-up included, and what it held at the
@@ -197,6 +279,9 @@ pub struct ComponentSeries {
     /// Caches only: hits over lookups in each bucket (`null` for a bucket without any).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hit_ratio: Option<Vec<Option<f64>>>,
+    /// Databases only: per node, its replication lag at the end of each bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_lag_s: Option<BTreeMap<String, Vec<f64>>>,
     /// Message queues only: messages waiting at the end of each bucket.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backlog: Option<Vec<u64>>,
@@ -429,6 +514,7 @@ impl Report {
             }
             table(&mut out, &rows);
         }
+        self.databases_text(&mut out);
         if !self.events.is_empty() {
             out.push_str("\nevents:\n");
             for e in &self.events {
@@ -446,6 +532,103 @@ impl Report {
             }
         }
         out
+    }
+}
+
+impl Report {
+    fn databases_text(&self, out: &mut String) {
+        let dbs: Vec<(&String, &DatabaseReport)> = self
+            .components
+            .iter()
+            .filter_map(|(name, c)| c.database.as_ref().map(|d| (name, d)))
+            .collect();
+        if dbs.is_empty() {
+            return;
+        }
+        out.push_str("\ndatabases over the whole run:\n");
+        let mut rows = vec![vec![
+            "database".to_string(),
+            "replication".into(),
+            "writes".into(),
+            "reads".into(),
+            "stale reads".into(),
+            "conflicts".into(),
+            "failovers".into(),
+            "lost writes".into(),
+        ]];
+        for (name, d) in &dbs {
+            rows.push(vec![
+                (*name).clone(),
+                d.replication.clone(),
+                d.writes.to_string(),
+                d.reads.to_string(),
+                match d.stale_read_ratio {
+                    Some(r) => format!("{} ({:.1}%)", d.stale_reads, r * 100.0),
+                    None => "-".into(),
+                },
+                d.conflicts.to_string(),
+                d.failovers.len().to_string(),
+                d.lost_writes.to_string(),
+            ]);
+        }
+        table(out, &rows);
+        let mut rows = vec![vec![
+            "node".to_string(),
+            "role".into(),
+            "up".into(),
+            "lag at end".into(),
+            "max lag".into(),
+            "writes behind".into(),
+        ]];
+        for (_, d) in &dbs {
+            for n in &d.nodes {
+                rows.push(vec![
+                    n.node.clone(),
+                    n.role.clone(),
+                    if n.up { "yes" } else { "no" }.into(),
+                    dur(Some(n.lag_s)),
+                    dur(Some(n.lag_max_s)),
+                    n.behind.to_string(),
+                ]);
+            }
+        }
+        table(out, &rows);
+        for (name, d) in &dbs {
+            for f in &d.failovers {
+                let detected = f
+                    .detected_s
+                    .map_or(String::new(), |t| format!(", detected at {}", secs(t)));
+                let promoted = match (&f.promoted, f.promoted_s) {
+                    (Some(node), Some(t)) => format!(", {node} promoted at {}", secs(t)),
+                    _ => String::new(),
+                };
+                let unavailable = f
+                    .writes_unavailable_s
+                    .map_or("until the end".to_string(), |t| format!("for {}", secs(t)));
+                let window = f.data_loss_window_s.map_or(String::new(), |w| {
+                    format!(" (written in the last {} before the crash)", secs(w))
+                });
+                let _ = writeln!(
+                    out,
+                    "  failover of {name}: {} down at {}{detected}{promoted}; writes unavailable \
+                     {unavailable}; {} acknowledged write(s) lost{window}; {}",
+                    f.primary,
+                    secs(f.down_s),
+                    f.lost_writes,
+                    f.outcome
+                );
+            }
+            if let Some(b) = &d.backup {
+                let _ = writeln!(
+                    out,
+                    "  restore of {name}: latest restore point {}, {} write(s) since it would be \
+                     lost (at most {} during the run)",
+                    secs(b.latest_restore_point_s),
+                    b.writes_at_risk,
+                    b.max_writes_at_risk
+                );
+            }
+        }
     }
 }
 

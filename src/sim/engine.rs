@@ -24,6 +24,11 @@ use crate::model::{
 use crate::observe::{Answer, Cause, Finish, Integrals, QueueState, Recorder, Report};
 
 /// Marks "no task" in a parent field, and "no instance" for components without replicas.
+mod database;
+
+pub use database::DatabaseState;
+use database::{DbEvent, DbRt};
+
 const NONE: u32 = u32::MAX;
 
 /// In a call state: the attempt (or hedged copy) whose message was lost in the network. It
@@ -81,6 +86,8 @@ enum Ev {
     /// A random crash of the replica (or component) in the `random` table, or its repair.
     RandomDown(u32),
     RandomUp(u32),
+    /// Something happens to a database (an index into the simulation's database events).
+    Db(u32),
     BucketEnd,
     WarmupEnd,
 }
@@ -705,6 +712,10 @@ pub struct Simulation {
     buckets_left: u32,
     /// Sampled messages for an animated diagram; `None` (no cost) unless asked for.
     trace: Option<Box<Tracer>>,
+    dbs: Vec<DbRt>,
+    /// Per component: its index in `dbs`, or `NONE`.
+    db_of: Vec<u32>,
+    db_events: Slab<DbEvent>,
 }
 
 /// Keeps every `every`-th message of each link and direction, without touching any random
@@ -773,6 +784,10 @@ pub struct LiveComponent {
     pub failing: bool,
     /// Workers lost to a capacity fault, per replica.
     pub lost_workers: u32,
+    /// Databases: each node's replication lag in seconds (0 for a primary); empty otherwise.
+    pub replica_lag_s: Vec<f64>,
+    /// Databases: which node takes writes (the primary); `None` for the others.
+    pub primary: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -1141,6 +1156,22 @@ impl Simulation {
                 }
             }
         }
+        let mut dbs = Vec::new();
+        let mut db_of = vec![NONE; model.components.len()];
+        for (ci, comp) in model.components.iter().enumerate() {
+            if let (
+                Some(db),
+                KindRt::Service {
+                    first_instance,
+                    allocated,
+                    ..
+                },
+            ) = (comp.kind.database(), &comps[ci].kind)
+            {
+                db_of[ci] = u32::try_from(dbs.len()).unwrap_or(NONE);
+                dbs.push(DbRt::new(&model, ci, db, *first_instance, *allocated, seed));
+            }
+        }
         let mut recorder = Recorder::new(&model, end, warmup);
         recorder.set_breakers(breakers.iter().map(|b| b.name.clone()).collect());
         let mut sim = Simulation {
@@ -1175,6 +1206,9 @@ impl Simulation {
             budgets,
             recorder,
             buckets_left: model.series_buckets.max(1),
+            dbs,
+            db_of,
+            db_events: Slab::new(),
             model,
         };
         sim.schedule_start(warmup);
@@ -1331,7 +1365,8 @@ impl Simulation {
         let components = self
             .comps
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(ci, c)| {
                 let replica_up: Vec<bool> = match &c.kind {
                     KindRt::Service {
                         first_instance,
@@ -1355,6 +1390,8 @@ impl Simulation {
                     paused: c.paused.is_some(),
                     failing: c.fault_errors > 0.0,
                     lost_workers: c.lost_workers,
+                    replica_lag_s: self.db_live_lags(ci),
+                    primary: self.db_primary(ci),
                 }
             })
             .collect();
@@ -1424,6 +1461,7 @@ impl Simulation {
             in_flight: live,
             sim_events: self.events,
             queues: &self.queue_states(),
+            databases: &self.db_states(),
         }))
     }
 
@@ -1509,6 +1547,7 @@ impl Simulation {
         }
         let integrals: Vec<Integrals> = self.comps.iter().map(|c| c.integrals(self.now)).collect();
         let queues = self.queue_states();
+        let databases = self.db_states();
         let report = self.recorder.finish(&Finish {
             model: &self.model,
             seed: self.seed,
@@ -1518,6 +1557,7 @@ impl Simulation {
             in_flight: live,
             sim_events: self.events,
             queues: &queues,
+            databases: &databases,
         });
         for (name, c) in &report.components {
             if let Some(q) = &c.queue
@@ -1605,6 +1645,7 @@ impl Simulation {
             Ev::FaultEnd(i) => self.fault(i, false),
             Ev::RandomDown(i) => self.random_failure(i, true),
             Ev::RandomUp(i) => self.random_failure(i, false),
+            Ev::Db(e) => self.db_event(e),
             Ev::BucketEnd => {
                 self.close_bucket();
                 self.buckets_left = self.buckets_left.saturating_sub(1);
@@ -1700,7 +1741,7 @@ impl Simulation {
         if let Some(l) = lane {
             self.arm_timer(l, root, generation, TimerKind::Deadline);
         }
-        let instance = self.choose_instance(target);
+        let instance = self.choose_instance(target, request_type);
         let task = self.new_task(NONE, root, generation, target, instance, request_type, link);
         self.send(task);
     }
@@ -1797,7 +1838,10 @@ impl Simulation {
     // ---- tasks --------------------------------------------------------------------------
 
     /// Picks the replica of a service that a direct call lands on; `NONE` for other kinds.
-    fn choose_instance(&mut self, comp: u32) -> u32 {
+    fn choose_instance(&mut self, comp: u32, request_type: u16) -> u32 {
+        if let Some(d) = self.db_index(comp) {
+            return self.db_choose(d, request_type);
+        }
         let c = &mut self.comps[comp as usize];
         match &c.kind {
             KindRt::Service {
@@ -2237,6 +2281,10 @@ impl Simulation {
                 }
                 if injected {
                     self.tasks.items[task as usize].failed = Some(Cause::Error);
+                } else if let Some(d) = self.db_index(u32::try_from(ci).unwrap_or(NONE))
+                    && self.db_work_done(d, task)
+                {
+                    return;
                 }
                 self.next_step(task);
             }
@@ -2307,7 +2355,7 @@ impl Simulation {
                 self.start_attempt(id);
             } else {
                 let (to, link) = (call.to, call.link);
-                let instance = self.choose_instance(to);
+                let instance = self.choose_instance(to, request_type);
                 let child = self.new_task(task, root, root_gen, to, instance, request_type, link);
                 self.send(child);
             }
@@ -2375,7 +2423,7 @@ impl Simulation {
             }
             *outstanding += 1;
         }
-        let instance = self.choose_instance(to);
+        let instance = self.choose_instance(to, request_type);
         let child = self.new_task(parent, root, root_gen, to, instance, request_type, link);
         self.tasks.items[child as usize].call = id;
         let cs = &mut self.calls.items[id as usize];
@@ -2405,7 +2453,7 @@ impl Simulation {
         let p = &self.tasks.items[parent as usize];
         let (root, root_gen, caller) = (p.root, p.root_gen, p.comp);
         self.recorder.hedged(caller as usize);
-        let instance = self.choose_instance(to);
+        let instance = self.choose_instance(to, request_type);
         let copy = self.new_task(parent, root, root_gen, to, instance, request_type, link);
         self.tasks.items[copy as usize].call = id;
         self.calls.items[id as usize].hedge = copy;
@@ -2479,6 +2527,7 @@ impl Simulation {
         let queues = self.queue_states();
         self.recorder
             .bucket_closed(&integrals, &replicas, states, &queues);
+        self.db_bucket_closed();
     }
 
     fn breaker_states(&self) -> Vec<&'static str> {
@@ -3098,7 +3147,7 @@ impl Simulation {
             return;
         };
         let (to, sent) = (cache.backing, cache.backing_request.unwrap_or(request_type));
-        let instance = self.choose_instance(to);
+        let instance = self.choose_instance(to, sent);
         let child = self.new_task(task, root, root_gen, to, instance, sent, link);
         self.send(child);
     }
@@ -3718,6 +3767,13 @@ impl Simulation {
         for &i in &replicas {
             self.instances[i as usize].up = !down;
         }
+        if let Some(d) = self.db_index(u32::try_from(comp).unwrap_or(NONE))
+            && !down
+        {
+            let first = self.dbs[d].first_instance();
+            let nodes: Vec<u32> = replicas.iter().map(|i| i - first).collect();
+            self.db_nodes_changed(d, &nodes, false);
+        }
         if !down {
             // A broker back up, or a consumer replica back: messages can flow again.
             for b in 0..self.brokers.len() {
@@ -3758,6 +3814,12 @@ impl Simulation {
         }
         if let KindRt::Queue(_) = self.comps[comp].kind {
             self.broker_crashed(comp);
+        }
+        if let Some(d) = self.db_index(u32::try_from(comp).unwrap_or(NONE)) {
+            // After the tasks inside were lost: writes waiting for acknowledgements are gone.
+            let first = self.dbs[d].first_instance();
+            let nodes: Vec<u32> = replicas.iter().map(|i| i - first).collect();
+            self.db_nodes_changed(d, &nodes, true);
         }
         if let KindRt::Cache(cache) = &mut self.comps[comp].kind {
             // A cache keeps its entries in memory: it restarts empty. Those waiting for a

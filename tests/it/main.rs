@@ -12,6 +12,7 @@ mod bad_models;
 mod bundled;
 mod caches;
 mod conservation;
+mod databases;
 mod determinism;
 mod experiments;
 mod jobs;
