@@ -47,6 +47,15 @@ struct Topology {
     faults: Vec<FaultSpec>,
     cache: Option<CacheSpec>,
     queue: Option<QueueSpec>,
+    database: Option<DatabaseSpec>,
+}
+
+/// A database the first service queries last: `mode` 0–2 is async, semi-sync or sync with
+/// failover, 3 is two primaries; its first node may crash, and its nodes crash at random.
+#[derive(Debug, Clone)]
+struct DatabaseSpec {
+    mode: usize,
+    crash_at_ms: Option<u32>,
 }
 
 /// A queue the first service sends to, consumed by the last (with more than one service).
@@ -144,6 +153,7 @@ fn topology() -> impl Strategy<Value = Topology> {
             prop::option::of(0u32..2500),
         )),
         prop::option::of((any::<bool>(), 5u32..400, prop::option::of(0u32..2500))),
+        prop::option::of((0usize..4, prop::option::of(0u32..2500))),
     )
         .prop_map(
             |(
@@ -158,6 +168,7 @@ fn topology() -> impl Strategy<Value = Topology> {
                 faults,
                 cache,
                 queue,
+                database,
             )| {
                 Topology {
                     services,
@@ -180,6 +191,8 @@ fn topology() -> impl Strategy<Value = Topology> {
                         visibility_ms,
                         crash_at_ms,
                     }),
+                    database: database
+                        .map(|(mode, crash_at_ms)| DatabaseSpec { mode, crash_at_ms }),
                 }
             },
         )
@@ -248,6 +261,9 @@ fn yaml(t: &Topology) -> String {
         }
         if i == 0 && n > 1 && t.queue.is_some() {
             calls.push("{ to: q }".to_string());
+        }
+        if i == 0 && t.database.is_some() {
+            calls.push("{ to: d }".to_string());
         }
         let steps = if s.parallel && calls.len() > 1 {
             format!("[ {{ parallel: [ {} ] }} ]", calls.join(", "))
@@ -351,6 +367,19 @@ fn yaml(t: &Topology) -> String {
             ][q.visibility_ms as usize % 3]
         );
     }
+    if let Some(d) = &t.database {
+        let writes = if t.two_types { "writes: [write], " } else { "" };
+        let mode = [
+            "replicas: 2, replication: async, failover: { detect: 300ms, promote: 100ms }",
+            "replicas: 2, replication: semi_sync, acks: 1, failover: { detect: 200ms, promote: 0ms }",
+            "replicas: 1, replication: sync, failover: { detect: 250ms, promote: 50ms }",
+            "primaries: 2, replicas: 1",
+        ][d.mode];
+        let _ = writeln!(
+            y,
+            "  d: {{ kind: database, {mode}, workers: 3, queue: 40, read_from: any, {writes}ship: exp 2ms, apply: exp 1ms, keys: 30, mtbf: exp 900ms, mttr: exp 200ms, handlers: {{ \"*\": {{ work: exp 1ms }} }} }}"
+        );
+    }
     if external_used {
         let _ = writeln!(
             y,
@@ -364,8 +393,16 @@ fn yaml(t: &Topology) -> String {
         .as_ref()
         .filter(|_| n > 1)
         .and_then(|q| q.crash_at_ms);
-    if !t.faults.is_empty() || cache_crash.is_some() || queue_crash.is_some() {
+    let database_crash = t.database.as_ref().and_then(|d| d.crash_at_ms);
+    if !t.faults.is_empty()
+        || cache_crash.is_some()
+        || queue_crash.is_some()
+        || database_crash.is_some()
+    {
         y.push_str("faults:\n");
+        if let Some(at) = database_crash {
+            let _ = writeln!(y, "  - {{ at: {at}ms, for: 600ms, crash: d, replica: 0 }}");
+        }
         if let Some(at) = queue_crash {
             let _ = writeln!(y, "  - {{ at: {at}ms, for: 200ms, crash: q }}");
         }
