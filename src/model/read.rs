@@ -864,6 +864,7 @@ impl Reader {
         let queue = self.waiting_room(f);
         let balance = self.policy(f.get("balance"), "balance");
         let handlers = f.get("handlers").and_then(|n| self.handlers(what, n));
+        let mut calls_ok = true;
         if let Some(hs) = &handlers
             && let Some(h) = hs.iter().find(|h| !h.steps.is_empty())
         {
@@ -873,7 +874,7 @@ impl Reader {
                 "give each query type only its `work`; put the calls in the service that \
                  queries the database",
             );
-            return None;
+            calls_ok = false;
         }
         let writes = match f.get("writes") {
             None => Some(Vec::new()),
@@ -987,7 +988,7 @@ impl Reader {
             backup?,
         );
         let nodes = primaries + replicas;
-        let mut ok = true;
+        let mut ok = calls_ok;
         let mut refuse = |this: &mut Self, key: &str, message: String, hint: &str| {
             this.error_hint(f.key_span(key), message, hint);
             ok = false;
