@@ -299,13 +299,24 @@ impl DbRt {
         format!("{}[{node}]", self.name)
     }
 
-    /// How far `node` is behind: the age of the oldest committed write it has not applied.
-    fn lag(&self, node: u32, now: SimTime) -> SimTime {
+    /// How far `node` is behind: the age of the oldest write it has not applied among those
+    /// it can still get (while a log's owner is down, those it has received).
+    fn lag(&self, node: u32, now: SimTime, up: impl Fn(u32) -> bool) -> SimTime {
         let n = &self.node[node as usize];
         self.logs
             .iter()
-            .zip(&n.applied)
-            .filter_map(|(log, &applied)| log.next_after(applied))
+            .enumerate()
+            .filter_map(|(o, log)| {
+                let reachable = if up(log.owner) {
+                    log.committed
+                } else {
+                    n.received[o]
+                };
+                let applied = n.applied[o];
+                (applied < reachable)
+                    .then(|| log.next_after(applied))
+                    .flatten()
+            })
             .map(|commit| now - commit)
             .max()
             .unwrap_or(SimTime::ZERO)
@@ -884,9 +895,13 @@ impl Simulation {
     /// Each node's lag at a bucket's end, for the series.
     pub(super) fn db_bucket_closed(&mut self) {
         let now = self.now;
+        let instances = &self.instances;
         for db in &mut self.dbs {
+            let first = db.first_instance;
             for node in 0..db.nodes {
-                let lag = db.lag(node, now).as_secs_f64();
+                let lag = db
+                    .lag(node, now, |n| instances[(first + n) as usize].up)
+                    .as_secs_f64();
                 let n = &mut db.node[node as usize];
                 n.lag_series.push(lag);
                 n.lag_max_s = n.lag_max_s.max(lag);
@@ -901,7 +916,12 @@ impl Simulation {
         };
         let db = &self.dbs[d];
         (0..db.nodes)
-            .map(|n| db.lag(n, self.now).as_secs_f64())
+            .map(|n| {
+                db.lag(n, self.now, |o| {
+                    self.instances[(db.first_instance + o) as usize].up
+                })
+                .as_secs_f64()
+            })
             .collect()
     }
 
@@ -918,7 +938,11 @@ impl Simulation {
             .map(|db| {
                 let nodes = (0..db.nodes)
                     .map(|n| {
-                        let lag = db.lag(n, now).as_secs_f64();
+                        let lag = db
+                            .lag(n, now, |o| {
+                                self.instances[(db.first_instance + o) as usize].up
+                            })
+                            .as_secs_f64();
                         let node = &db.node[n as usize];
                         DatabaseNode {
                             node: db.node_name(n),
