@@ -36,6 +36,7 @@ pub enum NodeKind {
     External,
     Cache,
     Queue,
+    Database,
 }
 
 impl NodeKind {
@@ -48,6 +49,7 @@ impl NodeKind {
             NodeKind::External => "external",
             NodeKind::Cache => "cache",
             NodeKind::Queue => "message queue",
+            NodeKind::Database => "database",
         }
     }
 }
@@ -163,6 +165,7 @@ impl Diagram {
             nodes.push(Node {
                 name: c.name.clone(),
                 kind: match c.kind {
+                    ComponentKind::Service(ref s) if s.database.is_some() => NodeKind::Database,
                     ComponentKind::Service(_) => NodeKind::Service,
                     ComponentKind::LoadBalancer(_) => NodeKind::Balancer,
                     ComponentKind::External(_) => match c.kind.label() {
@@ -568,7 +571,7 @@ impl Diagram {
         let util = self.node_measured[node].utilization.clamp(0.0, 1.0) as f32;
         // Only services have workers to be busy; a balancer or an outside dependency has no
         // utilisation to show.
-        if n.kind == NodeKind::Service && util > 0.002 {
+        if matches!(n.kind, NodeKind::Service | NodeKind::Database) && util > 0.002 {
             let steps = 24;
             let end = util * std::f32::consts::TAU;
             let points: Vec<Pos2> = (0..=steps)
@@ -610,21 +613,38 @@ impl Diagram {
         let Some(lc) = live.components.get(c) else {
             return;
         };
-        // Replica dots: green up, red down.
+        // Replica dots: green up, red down; a database's replicas turn amber while they lag
+        // a second or more, and its primary is ringed.
         let shown = lc.replica_up.len().min(10);
         for (k, up) in lc.replica_up.iter().take(shown).enumerate() {
             let p = Pos2::new(
                 text_left + 4.0 * z + k as f32 * 11.0 * z,
                 r.top() + 34.0 * z,
             );
-            let color = if *up {
-                Health::Ok.color()
-            } else {
+            let lagging = lc.replica_lag_s.get(k).is_some_and(|&lag| lag >= 1.0);
+            let color = if !*up {
                 Health::Down.color()
+            } else if lagging {
+                Health::Degraded.color()
+            } else {
+                Health::Ok.color()
             };
             painter.circle_filled(p, 4.0 * z, color);
+            if lc.primary == Some(u32::try_from(k).unwrap_or(u32::MAX)) {
+                painter.circle_stroke(p, 5.5 * z, Stroke::new(1.2 * z, Color32::WHITE));
+            }
         }
         let mut status = String::new();
+        let worst_lag = lc
+            .replica_lag_s
+            .iter()
+            .zip(&lc.replica_up)
+            .filter(|(_, up)| **up)
+            .map(|(lag, _)| *lag)
+            .fold(0.0_f64, f64::max);
+        if worst_lag >= 0.1 {
+            let _ = write!(status, "lag {worst_lag:.1}s ");
+        }
         if lc.replica_up.len() > shown {
             let _ = write!(status, "+{} ", lc.replica_up.len() - shown);
         }
@@ -763,6 +783,37 @@ fn paint_icon(painter: &egui::Painter, kind: NodeKind, c: Pos2, s: f32, color: C
                     Rect::from_center_size(c + Vec2::new(dx * s, 0.0), Vec2::new(0.3 * s, 0.5 * s));
                 painter.rect_filled(m, CornerRadius::ZERO, color);
             }
+        }
+        NodeKind::Database => {
+            // A cylinder: the classic disk.
+            let (w, h) = (0.8 * s, 0.28 * s);
+            let top = c + Vec2::new(0.0, -0.7 * s);
+            let bottom = c + Vec2::new(0.0, 0.7 * s);
+            let ellipse = |centre: Pos2, from: f32, to: f32| -> Vec<Pos2> {
+                (0..=16)
+                    .map(|k| {
+                        let a = from + (to - from) * k as f32 / 16.0;
+                        centre + Vec2::new(w * a.cos(), h * a.sin())
+                    })
+                    .collect()
+            };
+            painter.add(Shape::closed_line(
+                ellipse(top, 0.0, std::f32::consts::TAU),
+                stroke,
+            ));
+            painter.add(Shape::line(ellipse(c, 0.0, std::f32::consts::PI), stroke));
+            painter.add(Shape::line(
+                ellipse(bottom, 0.0, std::f32::consts::PI),
+                stroke,
+            ));
+            painter.line_segment(
+                [top - Vec2::new(w, 0.0), bottom - Vec2::new(w, 0.0)],
+                stroke,
+            );
+            painter.line_segment(
+                [top + Vec2::new(w, 0.0), bottom + Vec2::new(w, 0.0)],
+                stroke,
+            );
         }
         NodeKind::External => {
             for (dx, dy, r) in [(-0.45, 0.15, 0.42), (0.05, -0.2, 0.55), (0.5, 0.15, 0.4)] {

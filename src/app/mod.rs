@@ -1335,6 +1335,9 @@ fn inspect_node(ui: &mut egui::Ui, diagram: &Diagram, n: usize, snap: &Snapshot)
     ui.label(RichText::new("Configuration").strong());
     match &comp.kind {
         model::ComponentKind::Service(s) => {
+            if let Some(db) = &s.database {
+                inspect_database(ui, node, c, db, snap);
+            }
             ui.label(format!(
                 "{} replica(s) × {} workers, queue {}",
                 s.replicas,
@@ -1401,6 +1404,61 @@ fn inspect_node(ui: &mut egui::Ui, diagram: &Diagram, n: usize, snap: &Snapshot)
                 ui.label("an outside dependency: a latency and an error rate");
             }
         }
+    }
+}
+
+/// A database's nodes (role, up, lag now) and its figures so far.
+fn inspect_database(
+    ui: &mut egui::Ui,
+    node: &diagram::Node,
+    c: usize,
+    db: &model::Database,
+    snap: &Snapshot,
+) {
+    let replication = match db.replication {
+        model::Replication::Async => "async".to_string(),
+        model::Replication::SemiSync { acks } => format!("semi_sync ({acks} acks)"),
+        model::Replication::Sync => "sync".to_string(),
+    };
+    ui.label(format!(
+        "a database: {} primary(ies), {} replication, reads from {:?}",
+        db.primaries, replication, db.read_from
+    ));
+    if let Some(lc) = snap.live.components.get(c) {
+        egui::Grid::new("db-nodes").striped(true).show(ui, |ui| {
+            for (k, up) in lc.replica_up.iter().enumerate() {
+                let writer = if db.primaries > 1 {
+                    k < db.primaries as usize
+                } else {
+                    lc.primary == Some(u32::try_from(k).unwrap_or(u32::MAX))
+                };
+                ui.label(format!("{}[{k}]", node.name));
+                ui.label(if writer { "primary" } else { "replica" });
+                ui.label(if *up { "up" } else { "down" });
+                let lag = lc.replica_lag_s.get(k).copied().unwrap_or(0.0);
+                ui.label(format!("lag {lag:.2} s"));
+                ui.end_row();
+            }
+        });
+    }
+    if let Some(d) = snap
+        .report
+        .components
+        .get(&node.name)
+        .and_then(|r| r.database.as_ref())
+    {
+        let mut text = format!(
+            "writes: {}\nreads: {}\nstale reads: {}\nconflicts: {}\nlost writes: {}",
+            d.writes, d.reads, d.stale_reads, d.conflicts, d.lost_writes
+        );
+        for f in &d.failovers {
+            let _ = write!(
+                text,
+                "\nfailover at {:.1} s: {}, {} lost",
+                f.down_s, f.outcome, f.lost_writes
+            );
+        }
+        ui.label(RichText::new(text).monospace());
     }
 }
 

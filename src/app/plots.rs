@@ -101,7 +101,7 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
             ui.set_width(width);
             let title = component.map_or_else(
                 || format!("Queues and backlogs (the {MAX_QUEUE_LINES} longest)"),
-                |c| format!("{c}: queue, utilisation and hit ratio (%)"),
+                |c| format!("{c}: queue, utilisation and hit ratio (%), replica lag (s)"),
             );
             ui.label(title);
             // The longest queues only: a plot of two hundred lines shows nothing (and costs
@@ -159,6 +159,13 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
                                 format!("{name} utilisation %"),
                                 some_points(&s.utilization, 100.0),
                             ));
+                        }
+                        if let (Some(lags), Some(_)) = (&s.replica_lag_s, component) {
+                            for (node, lag) in lags {
+                                if lag.iter().any(|&l| l > 0.0) {
+                                    plot_ui.line(Line::new(format!("{node} lag (s)"), points(lag)));
+                                }
+                            }
                         }
                     }
                     add_markers(plot_ui);
