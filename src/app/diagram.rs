@@ -786,14 +786,14 @@ fn paint_icon(painter: &egui::Painter, kind: NodeKind, c: Pos2, s: f32, color: C
         }
         NodeKind::Database => {
             // A cylinder: the classic disk.
-            let (w, h) = (0.8 * s, 0.28 * s);
+            let (half_width, half_height) = (0.8 * s, 0.28 * s);
             let top = c + Vec2::new(0.0, -0.7 * s);
             let bottom = c + Vec2::new(0.0, 0.7 * s);
             let ellipse = |centre: Pos2, from: f32, to: f32| -> Vec<Pos2> {
                 (0..=16)
                     .map(|k| {
                         let a = from + (to - from) * k as f32 / 16.0;
-                        centre + Vec2::new(w * a.cos(), h * a.sin())
+                        centre + Vec2::new(half_width * a.cos(), half_height * a.sin())
                     })
                     .collect()
             };
