@@ -806,14 +806,9 @@ fn paint_icon(painter: &egui::Painter, kind: NodeKind, c: Pos2, s: f32, color: C
                 ellipse(bottom, 0.0, std::f32::consts::PI),
                 stroke,
             ));
-            painter.line_segment(
-                [top - Vec2::new(w, 0.0), bottom - Vec2::new(w, 0.0)],
-                stroke,
-            );
-            painter.line_segment(
-                [top + Vec2::new(w, 0.0), bottom + Vec2::new(w, 0.0)],
-                stroke,
-            );
+            let side = Vec2::new(half_width, 0.0);
+            painter.line_segment([top - side, bottom - side], stroke);
+            painter.line_segment([top + side, bottom + side], stroke);
         }
         NodeKind::External => {
             for (dx, dy, r) in [(-0.45, 0.15, 0.42), (0.05, -0.2, 0.55), (0.5, 0.15, 0.4)] {
