@@ -70,7 +70,8 @@ const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Key {
 pub const POLICIES: &[&str] = &["round_robin", "random", "least_connections", "power_of_two"];
 pub const IO_MODES: &[&str] = &["blocking", "async"];
 pub const KINDS: &[&str] = &["service", "load_balancer", "external", "cache", "queue"];
-pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through"];
+pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through", "write_through"];
+pub const ON_WRITES: &[&str] = &["invalidate", "update"];
 pub const ORDERINGS: &[&str] = &["none", "per_key", "causal"];
 pub const CAUSES: &[&str] = &["timeout", "rejected", "unavailable", "dropped", "error"];
 pub const JITTERS: &[&str] = &["none", "full", "equal"];
@@ -720,7 +721,8 @@ pub static CACHE: &[Key] = &[
         "mode",
         Ty::Enum(CACHE_MODES),
         "`cache_aside` (default): the caller reads `on_miss` itself and fills the cache; \
-         `read_through`: the cache does.",
+         `read_through`: the cache does; `write_through`: the cache also forwards `writes` \
+         to the store and installs their keys when it answers (needs `keys` and `writes`).",
     ),
     key(
         "hit_ratio",
@@ -757,7 +759,13 @@ pub static CACHE: &[Key] = &[
     key(
         "writes",
         Ty::List(&Ty::Str),
-        "With `keys`: request types that invalidate their key instead of reading it.",
+        "With `keys`: request types that write their key instead of reading it.",
+    ),
+    key(
+        "on_write",
+        Ty::Enum(ON_WRITES),
+        "With `writes`, for `cache_aside` and `read_through`: `invalidate` (default) \
+         removes the written key; `update` installs it, so the next read hits.",
     ),
 ];
 
