@@ -759,7 +759,8 @@ pub static CACHE: &[Key] = &[
     key(
         "writes",
         Ty::List(&Ty::Str),
-        "With `keys`: request types that write their key instead of reading it.",
+        "With `keys`: request types that write their key instead of reading it; what that \
+         does follows `mode` and `on_write`.",
     ),
     key(
         "on_write",
@@ -847,7 +848,11 @@ pub static QUEUE: &[Key] = &[
 ];
 
 pub static ON_MISS: &[Key] = &[
-    required("to", Ty::Str, "The backing store a miss is read from."),
+    required(
+        "to",
+        Ty::Str,
+        "The backing store a miss is read from (and a write-through cache writes to).",
+    ),
     key(
         "request",
         Ty::Str,

@@ -1,6 +1,7 @@
 //! Caches against theory and against themselves: LRU under Zipf popularity against Che's
-//! approximation, a fixed hit ratio within confidence, the miss storm after a restart, and
-//! single-flight coalescing bounding the load on the store.
+//! approximation, a fixed hit ratio within confidence, the miss storm after a restart,
+//! single-flight coalescing bounding the load on the store, and writes — invalidated,
+//! updated or written through — against the hit ratios and latencies they must give.
 //!
 //! The statistical checks follow theory.rs (R replications on consecutive fixed seeds,
 //! agreement within the 99.9% half-width, a power rule on the 95% half-width); the others
