@@ -6,7 +6,7 @@
 //! be part of a cycle for one type and not for another.
 
 use super::diag::{Diagnostic, Severity, Span};
-use super::{ComponentId, ComponentKind, Model, RequestTypeId, Step};
+use super::{CacheMode, ComponentId, ComponentKind, Model, RequestTypeId, Step};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mark {
@@ -40,7 +40,7 @@ fn balanced_caches(model: &Model) -> Vec<Diagnostic> {
                     .component(b)
                     .kind
                     .cache()
-                    .is_some_and(|c| !c.read_through)
+                    .is_some_and(|c| c.mode == CacheMode::CacheAside)
                 {
                     diags.push(
                         Diagnostic::error(
@@ -175,6 +175,21 @@ fn check_graph(model: &Model) -> Vec<Diagnostic> {
                 })
                 .collect(),
             ComponentKind::External(_) => match comp.kind.cache() {
+                // A write is answered by the cache itself (it invalidates or updates its
+                // key), except that a write-through cache passes it on with its own type.
+                Some(cache) if cache.writes.contains(&t) => {
+                    if cache.mode != CacheMode::WriteThrough {
+                        return Vec::new();
+                    }
+                    if !accepts(model, cache.backing, t) && reported.insert(node(cache.backing, t))
+                    {
+                        diags.push(missing_handler(model, cache.backing, t, cache.on_miss_span));
+                    }
+                    vec![Edge {
+                        to: node(cache.backing, t),
+                        site: cache.on_miss_span,
+                    }]
+                }
                 // Misses are read from the backing store: by the cache (read-through) or by
                 // its caller (cache-aside); either way the store receives that type.
                 Some(cache) => {

@@ -648,18 +648,50 @@ pub enum MessageOrdering {
 #[derive(Debug, Clone)]
 pub struct Cache {
     pub hits: CacheHits,
-    /// `false`: cache-aside, the caller reads the store on a miss and fills the cache;
-    /// `true`: read-through, the cache does.
-    pub read_through: bool,
+    pub mode: CacheMode,
+    /// What a write does to its key in a cache-aside or read-through cache; a write-through
+    /// cache always updates.
+    pub on_write: OnWrite,
     /// Where a miss is read from, and the type sent there (`None`: the type received).
+    /// A write-through cache writes there too, with the write's own type.
     pub backing: ComponentId,
     pub backing_request: Option<RequestTypeId>,
     /// Single-flight per key: a miss for a key already being fetched waits for that fetch.
     pub coalesce: bool,
-    /// Request types that invalidate their key instead of reading it.
+    /// Request types that write their key instead of reading it.
     pub writes: Vec<RequestTypeId>,
     /// Where `on_miss` is written, for messages.
     pub on_miss_span: Span,
+}
+
+/// Who talks to the backing store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    /// The caller reads the store on a miss and fills the cache; writes go to the store
+    /// from the caller, never through the cache.
+    CacheAside,
+    /// The cache reads the store on a miss and fills itself.
+    ReadThrough,
+    /// As read-through, and the cache also forwards writes to the store, installing the
+    /// key once the store has it.
+    WriteThrough,
+}
+
+impl CacheMode {
+    /// Whether the cache itself talks to the store (over its own link).
+    #[must_use]
+    pub fn cache_reads_store(self) -> bool {
+        self != CacheMode::CacheAside
+    }
+}
+
+/// What a write does to the entry of its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnWrite {
+    /// Removes it: the next read misses and fetches the new value.
+    Invalidate,
+    /// Installs the new value: the next read hits.
+    Update,
 }
 
 /// Whether a lookup hits.

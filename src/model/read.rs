@@ -13,11 +13,11 @@ use super::schema::{self, Key};
 use super::units::{parse_bandwidth, parse_duration, parse_fraction, parse_rate, parse_size};
 use super::yaml::{self, Node, NodeKind};
 use super::{
-    Arrivals, Autoscale, Backoff, Backup, Breaker, Broker, Cache, CacheHits, Call, Cause, Change,
-    Component, ComponentId, ComponentKind, DEFAULT_MESSAGE_BYTES, Data, Database, ErrorRate,
-    External, Failover, Fault, FaultAction, Flap, Handler, HealthCheck, Io, Jitter, KeySpace,
-    LatencyFigure, LinkOverride, Links, LoadBalancer, MAX_CACHE_KEYS, MAX_DATABASE_NODES,
-    MAX_PRIMARIES, MULTI_PRIMARY_ROWS, MessageOrdering, Model, Outlier, Override, Policy,
+    Arrivals, Autoscale, Backoff, Backup, Breaker, Broker, Cache, CacheHits, CacheMode, Call,
+    Cause, Change, Component, ComponentId, ComponentKind, DEFAULT_MESSAGE_BYTES, Data, Database,
+    ErrorRate, External, Failover, Fault, FaultAction, Flap, Handler, HealthCheck, Io, Jitter,
+    KeySpace, LatencyFigure, LinkOverride, Links, LoadBalancer, MAX_CACHE_KEYS, MAX_DATABASE_NODES,
+    MAX_PRIMARIES, MULTI_PRIMARY_ROWS, MessageOrdering, Model, OnWrite, Outlier, Override, Policy,
     RandomFailures, ReadFrom, Replication, RequestTypeId, Retry, RetryBudget, Scenario, Service,
     Slo, SloScope, Step, Target, Workload,
 };
@@ -2245,11 +2245,24 @@ impl Reader {
 
     fn cache(&mut self, name: &str, what: &str, f: &Fields<'_>) -> Option<External> {
         let latency = f.get("latency").and_then(|n| self.dist(n, "latency"));
-        let read_through = match f.get("mode") {
-            None => Some(false),
+        let mode = match f.get("mode") {
+            None => Some(CacheMode::CacheAside),
             Some(n) => self
                 .choice(n, "mode", schema::CACHE_MODES)
-                .map(|m| m == "read_through"),
+                .map(|m| match m {
+                    "read_through" => CacheMode::ReadThrough,
+                    "write_through" => CacheMode::WriteThrough,
+                    _ => CacheMode::CacheAside,
+                }),
+        };
+        let on_write = match f.get("on_write") {
+            None => Some(OnWrite::Invalidate),
+            Some(n) => self
+                .choice(n, "on_write", schema::ON_WRITES)
+                .map(|w| match w {
+                    "update" => OnWrite::Update,
+                    _ => OnWrite::Invalidate,
+                }),
         };
         let on_miss = f.get("on_miss").and_then(|n| {
             let m = self.fields(n, "`on_miss`", schema::ON_MISS)?;
@@ -2280,14 +2293,21 @@ impl Reader {
             Some(n) => self.cache_writes(n),
         };
         let hits = self.cache_hits(what, f);
-        let (latency, read_through, on_miss, coalesce, writes, hits) =
-            (latency?, read_through?, on_miss?, coalesce?, writes?, hits?);
+        let policy = mode.and_then(|m| self.cache_write_policy(what, f, m, writes.as_deref()));
+        let (latency, mode, on_write, on_miss, coalesce, writes, hits, ()) = (
+            latency?, mode?, on_write?, on_miss?, coalesce?, writes?, hits?, policy?,
+        );
         Some(External {
             latency,
             error_fraction: 0.0,
             data: Some(Box::new(Data::Cache(Cache {
                 hits,
-                read_through,
+                mode,
+                on_write: if mode == CacheMode::WriteThrough {
+                    OnWrite::Update
+                } else {
+                    on_write
+                },
                 backing: on_miss.0,
                 backing_request: on_miss.1,
                 coalesce,
@@ -2469,6 +2489,78 @@ impl Reader {
             out.push(id);
         }
         Some(out)
+    }
+
+    /// What writes do must be something the cache can do: installing a written key needs
+    /// keys, and a write policy needs writes to apply to. `writes` is `None` when it could
+    /// not be read (that is reported already).
+    fn cache_write_policy(
+        &mut self,
+        what: &str,
+        f: &Fields<'_>,
+        mode: CacheMode,
+        writes: Option<&[RequestTypeId]>,
+    ) -> Option<()> {
+        let fixed = f.get("hit_ratio").is_some() && f.get("keys").is_none();
+        let no_writes = writes.is_some_and(<[RequestTypeId]>::is_empty);
+        let mut ok = true;
+        if mode == CacheMode::WriteThrough {
+            let at = f.get("mode").map_or(f.span, |n| n.span);
+            if fixed {
+                ok = false;
+                self.error_hint(
+                    at,
+                    format!(
+                        "`mode: write_through` needs `keys`, and {what} has a fixed `hit_ratio`"
+                    ),
+                    "a write-through cache installs the key each write goes to, and a fixed \
+                     hit ratio has no keys; declare `keys` (and `writes`) instead of \
+                     `hit_ratio`, or use `mode: read_through`",
+                );
+            } else if no_writes {
+                ok = false;
+                self.error_hint(
+                    at,
+                    format!("`mode: write_through` needs `writes`, and {what} has none"),
+                    "list the request types that the cache writes through to the store: \
+                     `writes: [update_profile]`; without writes it is `mode: read_through`",
+                );
+            }
+            if let Some(n) = f.get("on_write") {
+                ok = false;
+                self.error_hint(
+                    n.span,
+                    "`on_write` does not apply to `mode: write_through`",
+                    "a write-through cache always installs what it writes; remove `on_write`, \
+                     or choose `mode: cache_aside` or `read_through`",
+                );
+            }
+        } else if let Some(n) = f.get("on_write")
+            && let Some(value) = n.as_scalar().filter(|v| schema::ON_WRITES.contains(v))
+        {
+            if fixed {
+                ok = false;
+                self.error_hint(
+                    n.span,
+                    format!("`on_write: {value}` needs `keys`, and {what} has a fixed `hit_ratio`"),
+                    if value == "update" {
+                        "an update installs the written key, and a fixed hit ratio has no keys; \
+                         declare `keys` instead of `hit_ratio`"
+                    } else {
+                        "a fixed hit ratio has no keys to invalidate; declare `keys` instead of \
+                         `hit_ratio`"
+                    },
+                );
+            } else if no_writes {
+                ok = false;
+                self.error_hint(
+                    n.span,
+                    format!("`on_write` applies only to a cache with `writes` ({what})"),
+                    "list the request types that write their key: `writes: [update_profile]`",
+                );
+            }
+        }
+        ok.then_some(())
     }
 
     /// A fixed hit ratio, or a key space whose hits emerge from popularity and capacity.

@@ -79,7 +79,8 @@ pub const KINDS: &[&str] = &[
 ];
 pub const READ_FROM: &[&str] = &["primary", "replicas", "any"];
 pub const REPLICATION: &[&str] = &["async", "semi_sync", "sync"];
-pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through"];
+pub const CACHE_MODES: &[&str] = &["cache_aside", "read_through", "write_through"];
+pub const ON_WRITES: &[&str] = &["invalidate", "update"];
 pub const ORDERINGS: &[&str] = &["none", "per_key", "causal"];
 pub const CAUSES: &[&str] = &["timeout", "rejected", "unavailable", "dropped", "error"];
 pub const JITTERS: &[&str] = &["none", "full", "equal"];
@@ -729,7 +730,8 @@ pub static CACHE: &[Key] = &[
         "mode",
         Ty::Enum(CACHE_MODES),
         "`cache_aside` (default): the caller reads `on_miss` itself and fills the cache; \
-         `read_through`: the cache does.",
+         `read_through`: the cache does; `write_through`: the cache also forwards `writes` \
+         to the store and installs their keys when it answers (needs `keys` and `writes`).",
     ),
     key(
         "hit_ratio",
@@ -766,7 +768,14 @@ pub static CACHE: &[Key] = &[
     key(
         "writes",
         Ty::List(&Ty::Str),
-        "With `keys`: request types that invalidate their key instead of reading it.",
+        "With `keys`: request types that write their key instead of reading it; what that \
+         does follows `mode` and `on_write`.",
+    ),
+    key(
+        "on_write",
+        Ty::Enum(ON_WRITES),
+        "With `writes`, for `cache_aside` and `read_through`: `invalidate` (default) \
+         removes the written key; `update` installs it, so the next read hits.",
     ),
 ];
 
@@ -848,7 +857,11 @@ pub static QUEUE: &[Key] = &[
 ];
 
 pub static ON_MISS: &[Key] = &[
-    required("to", Ty::Str, "The backing store a miss is read from."),
+    required(
+        "to",
+        Ty::Str,
+        "The backing store a miss is read from (and a write-through cache writes to).",
+    ),
     key(
         "request",
         Ty::Str,

@@ -102,6 +102,8 @@ struct CacheStats {
     coalesced: u64,
     evictions: u64,
     invalidations: u64,
+    writes: u64,
+    updates: u64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -416,6 +418,20 @@ impl Recorder {
         }
     }
 
+    /// A write reached a cache.
+    pub fn cache_write(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].cache.writes += 1;
+        }
+    }
+
+    /// A write installed its key in a cache.
+    pub fn cache_updated(&mut self, component: usize) {
+        if self.measuring {
+            self.components[component].cache.updates += 1;
+        }
+    }
+
     #[inline]
     pub fn rejected(&mut self, component: usize) {
         if self.measuring {
@@ -580,6 +596,8 @@ impl Recorder {
                             coalesced: c.coalesced,
                             evictions: c.evictions,
                             invalidations: c.invalidations,
+                            writes: c.writes,
+                            updates: c.updates,
                         }
                     }),
                     queue: queue_states.iter().find(|q| q.component == ci).map(|end| {

@@ -229,6 +229,11 @@ pub struct CacheReport {
     pub evictions: u64,
     /// Entries removed by writes.
     pub invalidations: u64,
+    /// Writes that reached the cache, whatever they did to it.
+    pub writes: u64,
+    /// Entries installed by writes (`on_write: update`, or a write-through write the store
+    /// accepted).
+    pub updates: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -464,6 +469,8 @@ impl Report {
                 "coalesced".into(),
                 "evictions".into(),
                 "invalidations".into(),
+                "writes".into(),
+                "updates".into(),
             ]];
             for (name, k) in caches {
                 rows.push(vec![
@@ -475,6 +482,8 @@ impl Report {
                     k.coalesced.to_string(),
                     k.evictions.to_string(),
                     k.invalidations.to_string(),
+                    k.writes.to_string(),
+                    k.updates.to_string(),
                 ]);
             }
             table(&mut out, &rows);

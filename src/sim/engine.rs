@@ -18,8 +18,8 @@ use super::queue::EventQueue;
 use super::random::{Stream, ns_to_time};
 use super::time::SimTime;
 use crate::model::{
-    Arrivals, Backoff, CacheHits, ComponentKind, Dist, Fault, FaultAction, HealthCheck, Io, Jitter,
-    MessageOrdering, Model, Outlier, Policy, Retry, Step,
+    Arrivals, Backoff, CacheHits, CacheMode, ComponentKind, Dist, Fault, FaultAction, HealthCheck,
+    Io, Jitter, MessageOrdering, Model, OnWrite, Outlier, Policy, Retry, Step,
 };
 use crate::observe::{Answer, Cause, Finish, Integrals, QueueState, Recorder, Report};
 
@@ -369,22 +369,25 @@ const CACHE_ASIDE: u16 = 1;
 const CACHE_WAIT: u16 = 2;
 /// Read-through: the cache is reading the store.
 const CACHE_FETCH: u16 = 3;
+/// Write-through: the cache is writing to the store.
+const CACHE_WRITE: u16 = 4;
 
 /// A cache's contents and configuration. A task at a cache keeps its key in `instance`,
 /// which only services and balancers use otherwise.
 struct CacheRt {
     latency: Dist,
-    read_through: bool,
+    mode: CacheMode,
+    on_write: OnWrite,
     backing: u32,
     backing_request: Option<u16>,
-    /// Read-through: the cache's own link to the store.
+    /// Read- and write-through: the cache's own link to the store.
     backing_link: u32,
     /// Cache-aside: (link a caller reaches the cache by, that caller's link to the store).
     aside: Vec<(u32, u32)>,
     hit_ratio: f64,
     keys: Option<(Lru, Popularity)>,
     coalesce: bool,
-    /// Per request type: it invalidates its key instead of reading it.
+    /// Per request type: it writes its key instead of reading it.
     writes: Vec<bool>,
     /// Keys being fetched: the task fetching each, and the tasks waiting for it.
     inflight: BTreeMap<u32, (u32, Vec<u32>)>,
@@ -1032,10 +1035,11 @@ impl Simulation {
                         let backing = &model.component(cache.backing).name;
                         KindRt::Cache(Box::new(CacheRt {
                             latency: e.latency.clone(),
-                            read_through: cache.read_through,
+                            mode: cache.mode,
+                            on_write: cache.on_write,
                             backing: cache.backing.0,
                             backing_request: cache.backing_request.map(|t| t.0),
-                            backing_link: if cache.read_through {
+                            backing_link: if cache.mode.cache_reads_store() {
                                 links.id(&comp.name, backing)
                             } else {
                                 NONE
@@ -3009,18 +3013,25 @@ impl Simulation {
     // ---- caches -------------------------------------------------------------------------
 
     /// A request reaches a cache: the lookup takes the cache's latency. A cache-aside cache
-    /// that is down refuses the connection, and its caller reads the store instead.
+    /// that is down refuses the connection, and its caller reads the store instead; a write
+    /// to it is over at once, since a cache that restarts empty holds nothing stale.
     #[inline(never)]
     fn cache_arrived(&mut self, task: u32) {
         let now = self.now;
-        let ci = self.tasks.items[task as usize].comp as usize;
+        let (ci, request_type) = {
+            let t = &self.tasks.items[task as usize];
+            (t.comp as usize, t.request_type as usize)
+        };
         let c = &mut self.comps[ci];
         let KindRt::Cache(cache) = &mut c.kind else {
             return;
         };
         if !c.up {
-            if cache.read_through {
+            if cache.mode.cache_reads_store() {
                 self.turn_away(task, Cause::Unavailable);
+            } else if cache.writes[request_type] {
+                self.recorder.cache_write(ci);
+                self.answer(task);
             } else {
                 self.recorder.cache_lookup(ci, false);
                 let t = &mut self.tasks.items[task as usize];
@@ -3072,13 +3083,35 @@ impl Simulation {
             return;
         };
         let u = cache.key_rng.unit();
+        let (mode, backing_link) = (cache.mode, cache.backing_link);
         let (hit, key) = match &mut cache.keys {
             None => (u < cache.hit_ratio, NONE),
             Some((lru, popularity)) => {
                 let key = popularity.key(u);
                 if cache.writes[request_type] {
-                    if lru.remove(key) {
-                        self.recorder.cache_invalidated(ci);
+                    self.recorder.cache_write(ci);
+                    if mode == CacheMode::WriteThrough {
+                        // The entry changes only once the store has the write, so that a
+                        // failed write leaves the cache as it was.
+                        let t = &mut self.tasks.items[task as usize];
+                        t.instance = key;
+                        t.working = false;
+                        t.step = CACHE_WRITE;
+                        self.cache_fetch(task, backing_link);
+                        return;
+                    }
+                    match cache.on_write {
+                        OnWrite::Update => {
+                            if lru.fill(key, now) {
+                                self.recorder.cache_evicted(ci);
+                            }
+                            self.recorder.cache_updated(ci);
+                        }
+                        OnWrite::Invalidate => {
+                            if lru.remove(key) {
+                                self.recorder.cache_invalidated(ci);
+                            }
+                        }
                     }
                     self.finish_task(task);
                     return;
@@ -3091,7 +3124,6 @@ impl Simulation {
             self.finish_task(task);
             return;
         }
-        let (read_through, backing_link) = (cache.read_through, cache.backing_link);
         if cache.coalesce {
             if let Some((_, waiting)) = cache.inflight.get_mut(&key) {
                 waiting.push(task);
@@ -3107,7 +3139,7 @@ impl Simulation {
         let t = &mut self.tasks.items[task as usize];
         t.instance = key;
         t.working = false;
-        if read_through {
+        if mode.cache_reads_store() {
             t.step = CACHE_FETCH;
             self.cache_fetch(task, backing_link);
         } else {
@@ -3138,22 +3170,29 @@ impl Simulation {
     }
 
     /// Reads a missed key from the store over `link`: the cache's own (read-through) or the
-    /// caller's (cache-aside).
+    /// caller's (cache-aside). A write-through write goes the same way, with its own type:
+    /// `on_miss.request` names the store's read.
     fn cache_fetch(&mut self, task: u32, link: u32) {
         let t = &mut self.tasks.items[task as usize];
         t.pending = 1;
-        let (ci, root, root_gen, request_type) = (t.comp, t.root, t.root_gen, t.request_type);
+        let (ci, root, root_gen, request_type, step) =
+            (t.comp, t.root, t.root_gen, t.request_type, t.step);
         let KindRt::Cache(cache) = &self.comps[ci as usize].kind else {
             return;
         };
-        let (to, sent) = (cache.backing, cache.backing_request.unwrap_or(request_type));
+        let sent = if step == CACHE_WRITE {
+            request_type
+        } else {
+            cache.backing_request.unwrap_or(request_type)
+        };
+        let to = cache.backing;
         let instance = self.choose_instance(to, sent);
         let child = self.new_task(task, root, root_gen, to, instance, sent, link);
         self.send(child);
     }
 
-    /// The store answered a missed read: fill the cache, answer those waiting for the key,
-    /// then the reader itself.
+    /// The store answered a missed read (or a write-through write): fill the cache, answer
+    /// those waiting for the key, then the reader (or writer) itself.
     fn cache_read(&mut self, task: u32) {
         let now = self.now;
         let t = &self.tasks.items[task as usize];
@@ -3164,12 +3203,16 @@ impl Simulation {
             && key != NONE
             && let KindRt::Cache(cache) = &mut c.kind
             && let Some((lru, _)) = &mut cache.keys
-            && lru.fill(key, now)
         {
-            self.recorder.cache_evicted(ci);
+            if lru.fill(key, now) {
+                self.recorder.cache_evicted(ci);
+            }
+            if step == CACHE_WRITE {
+                self.recorder.cache_updated(ci);
+            }
         }
         self.cache_release(ci, key, task, failed);
-        if step == CACHE_FETCH {
+        if step == CACHE_FETCH || step == CACHE_WRITE {
             self.finish_task(task);
         } else {
             // Cache-aside: the caller read the store itself, so the answer is already there.
@@ -3914,7 +3957,11 @@ impl Simulation {
 /// balancer in front of one).
 fn aside_links(model: &Model, comps: &mut [CompRt], links: &mut LinkTable<'_>) {
     for (ci, comp) in model.components.iter().enumerate() {
-        let Some(cache) = comp.kind.cache().filter(|c| !c.read_through) else {
+        let Some(cache) = comp
+            .kind
+            .cache()
+            .filter(|c| c.mode == CacheMode::CacheAside)
+        else {
             continue;
         };
         let store = &model.component(cache.backing).name;

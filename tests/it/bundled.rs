@@ -281,3 +281,54 @@ fn a_write_burst_makes_the_replica_lag_grow_linearly() {
     let db = r.components["catalog"].database.as_ref().unwrap();
     assert!(db.stale_read_ratio.unwrap() > 0.2);
 }
+
+/// The same cache in two places: at the edge it spares the network and the whole server
+/// path on a hit, and its crash fails its clients; beside the service it spares only the
+/// database, and its crash sends the pages to the database instead of failing them.
+#[test]
+fn a_client_side_and_a_server_side_cache_hit_alike_but_save_different_work() {
+    let shipped = text("cache_placement.yaml");
+    let mut calm = without_line(&shipped, "crash:");
+    calm = without_line(&calm, "faults:");
+    let calm = run(&calm);
+    let cache = |r: &Report, name: &str| r.components[name].cache.clone().expect("a cache");
+    let (edge, server) = (cache(&calm, "edge"), cache(&calm, "cache"));
+    let (e, s) = (
+        edge.hit_ratio.expect("lookups"),
+        server.hit_ratio.expect("lookups"),
+    );
+    // Alike caches over one key space: each ratio comes from about 160,000 lookups, so
+    // they differ by a few tenths of a percent by chance, not by two points.
+    assert!(
+        (0.6..0.8).contains(&e) && (e - s).abs() < 0.02,
+        "{e} vs {s}"
+    );
+    // An edge hit is answered 5ms from the clients; a page always crosses 45ms each way.
+    let p50 = |r: &Report, t: &str| r.requests[t].latency_s.p50.expect("answered");
+    assert!(p50(&calm, "get_item") < 0.015, "{}", p50(&calm, "get_item"));
+    assert!(
+        p50(&calm, "view_item") > 0.09,
+        "{}",
+        p50(&calm, "view_item")
+    );
+    // `api` serves every page but only the edge's misses (up to the requests crossing the
+    // ends of the window).
+    let api = calm.components["api"].arrivals as f64;
+    let expected = (calm.requests["view_item"].count + edge.misses) as f64;
+    assert!((api / expected - 1.0).abs() < 0.005, "{api} vs {expected}");
+
+    let faults = run(&shipped);
+    // The server-side cache's crash (80s to 90s) fails no page and doubles the database's
+    // load; the edge's crash (140s to 150s) fails the app's reads.
+    assert_eq!(faults.requests["view_item"].failed, 0);
+    let unavailable = faults.requests["get_item"].failed_by_cause["unavailable"];
+    assert!((9_000..11_000).contains(&unavailable), "{unavailable}");
+    let db = &faults.series.components["db"].throughput_per_s;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        mean(&db[81..89]) > 2.0 * mean(&db[60..79]),
+        "{} then {}",
+        mean(&db[60..79]),
+        mean(&db[81..89])
+    );
+}

@@ -1,6 +1,7 @@
 //! Caches against theory and against themselves: LRU under Zipf popularity against Che's
-//! approximation, a fixed hit ratio within confidence, the miss storm after a restart, and
-//! single-flight coalescing bounding the load on the store.
+//! approximation, a fixed hit ratio within confidence, the miss storm after a restart,
+//! single-flight coalescing bounding the load on the store, and writes — invalidated,
+//! updated or written through — against the hit ratios and latencies they must give.
 //!
 //! The statistical checks follow theory.rs (R replications on consecutive fixed seeds,
 //! agreement within the 99.9% half-width, a power rule on the 95% half-width); the others
@@ -253,4 +254,239 @@ fn coalescing_bounds_the_store_reads_that_a_stampede_multiplies() {
         single.components["store"].arrivals,
         "seed 800: misses that led a fetch against the store's reads"
     );
+}
+
+fn cache_figures(r: &Report, cache: &str) -> archsim::observe::CacheReport {
+    r.components[cache]
+        .cache
+        .clone()
+        .unwrap_or_else(|| panic!("`{cache}` has no cache figures"))
+}
+
+/// Writers write every key of a small key space first; readers start once they have
+/// stopped. Nothing is random but the keys drawn and the arrival times, and every latency
+/// is a constant, so each figure below is exact.
+fn writes_then_reads(cache: &str) -> String {
+    format!(
+        "duration: 12s\nwarmup: 0s\n\
+         workloads:\n\
+         \x20 - {{ name: writers, target: cache, request: write, rate: [ {{ at: 0s, rate: 2000/s }}, {{ at: 5s, rate: 0/s }} ] }}\n\
+         \x20 - {{ name: readers, target: cache, request: read, rate: [ {{ at: 6s, rate: 2000/s }} ] }}\n\
+         components:\n\
+         \x20 cache: {{ kind: cache, latency: 1ms, keys: 200, writes: [write], on_miss: {{ to: store }}, {cache} }}\n\
+         \x20 store: {{ kind: external, latency: 4ms }}\n\
+         links:\n\
+         \x20 overrides: [ {{ between: [cache, store], latency: 2ms }} ]\n"
+    )
+}
+
+/// Write-through: the cache passes each write to the store over its own link and installs
+/// the key when the store has it, so a later read of any written key hits. 10,000 writes
+/// over 200 keys leave a given key unwritten with probability (1 − 1/200)^10000 ≈ e^−50:
+/// every key is written, and then every read hits — exactly, not on average.
+#[test]
+fn write_through_installs_every_written_key_and_writes_take_the_stores_time() {
+    let r = run(&writes_then_reads("mode: write_through"), 820);
+    let c = cache_figures(&r, "cache");
+    let (writes, reads) = (&r.requests["write"], &r.requests["read"]);
+    assert!(
+        writes.count > 9_000 && reads.count > 9_000,
+        "seed 820: too few requests"
+    );
+    assert_eq!(writes.ok, writes.count, "seed 820: every write is answered");
+    assert_eq!(
+        c.writes, writes.count,
+        "seed 820: every write reached the cache"
+    );
+    assert_eq!(
+        c.updates, c.writes,
+        "seed 820: every write installed its key"
+    );
+    assert_eq!(c.invalidations, 0);
+    assert_eq!(c.misses, 0, "seed 820: a read missed a written key");
+    assert_eq!(c.hits, reads.ok, "seed 820: every answered read was a hit");
+    // The store saw the writes, with their own type, and nothing else.
+    assert_eq!(r.components["store"].arrivals, c.writes);
+    // A write: the lookup (1ms), the link to the store (2ms), the store (4ms) and back
+    // (2ms); links to the clients take no time. A read: the lookup only.
+    let ms = |v: Option<f64>| v.expect("answered requests") * 1e3;
+    assert!((ms(writes.latency_s.mean) - 9.0).abs() < 1e-9);
+    assert!((ms(writes.latency_s.max) - 9.0).abs() < 1e-9);
+    assert!((ms(reads.latency_s.max) - 1.0).abs() < 1e-9);
+    // The cache's own response time covers the store's part of a write too.
+    let share = writes.ok as f64 / (writes.ok + reads.ok) as f64;
+    assert!((ms(r.components["cache"].response_s.mean) - (1.0 + 8.0 * share)).abs() < 1e-6);
+}
+
+/// The same writes, then reads, against the other write policies. Invalidating leaves
+/// every key out of the cache, so the first read of each of the 200 keys reads the store
+/// (12,000 reads leave a key unread with probability e^−60), and nothing after it does:
+/// other reads of the key during that read wait for it (single flight), so they are
+/// `coalesced` misses, not reads of the store. Updating installs every key, as
+/// write-through does, but the cache writes nothing to the store: with cache-aside its
+/// callers do that themselves.
+#[test]
+fn invalidating_writes_leave_one_miss_per_key_and_updates_none() {
+    for (policy, fetches) in [
+        ("mode: read_through", 200),
+        ("mode: cache_aside", 200),
+        ("mode: read_through, on_write: update", 0),
+        ("on_write: update", 0),
+    ] {
+        let r = run(
+            &writes_then_reads(&format!("{policy}, coalesce: true")),
+            840,
+        );
+        let c = cache_figures(&r, "cache");
+        let writes = &r.requests["write"];
+        assert_eq!(c.writes, writes.count, "{policy}");
+        assert_eq!(
+            c.misses - c.coalesced,
+            fetches,
+            "seed 840, {policy}: misses that read the store"
+        );
+        assert_eq!(
+            r.components["store"].arrivals, fetches,
+            "seed 840, {policy}: the store reads only the misses"
+        );
+        let updating = policy.contains("update");
+        assert_eq!(c.updates, if updating { c.writes } else { 0 }, "{policy}");
+        // A write is answered after the lookup alone.
+        assert!(
+            (writes.latency_s.max.expect("answered writes") - 0.001).abs() < 1e-12,
+            "{policy}"
+        );
+        if !updating {
+            // The first write of a key finds nothing to remove; those after it find
+            // nothing either, since only reads fill the cache and none came yet.
+            assert_eq!(c.invalidations, 0, "{policy}");
+        }
+    }
+}
+
+/// A write the store refuses changes nothing in a write-through cache: with a store that
+/// fails half its requests, the entries installed are exactly the writes answered ok.
+#[test]
+fn a_failed_write_through_write_installs_nothing() {
+    let text = writes_then_reads("mode: write_through")
+        .replace("latency: 4ms }", "latency: 4ms, errors: 50% }");
+    let r = run(&text, 860);
+    let c = cache_figures(&r, "cache");
+    let writes = &r.requests["write"];
+    assert!(
+        writes.failed_by_cause["error"] > 4_000,
+        "seed 860: {writes:?}"
+    );
+    assert_eq!(
+        c.updates, writes.ok,
+        "seed 860: installed only what the store took"
+    );
+    assert_eq!(c.writes, writes.count);
+}
+
+/// Uniform keys over a cache that holds them all, reads with probability r = 0.8, no
+/// latency anywhere (so a miss fills at the instant of the read). Keys and types are drawn
+/// independently, so the access before a read of key k is a read with probability r.
+/// - Invalidate: a read hits exactly when that previous access was a read (a read leaves
+///   the key in, a write takes it out), so the steady-state hit ratio is r.
+/// - Update: every access leaves the key in, so a read hits once its key has been touched
+///   at all. A 2s warm-up is 4,000 accesses over 100 keys: a key is still untouched after
+///   it with probability e^−40, so every read in the window hits, exactly.
+///
+/// Both hold for either mode; the invalidate figure is checked by the rule of theory.rs
+/// (20 replications, agreement within the 99.9% half-width, 95% half-width below 1%) with
+/// no allowance for approximation, since the theory is exact.
+#[test]
+fn updating_writes_keep_every_key_while_invalidating_ones_hit_the_read_ratio() {
+    let r = 0.8;
+    for (mode, seed) in [("cache_aside", 880), ("read_through", 900)] {
+        let text = |on_write: &str| {
+            format!(
+                "workloads: [ {{ name: users, target: cache, rate: 2000/s, mix: {{ read: {r}, write: {w:.1} }} }} ]\n\
+                 components:\n\
+                 \x20 cache: {{ kind: cache, mode: {mode}, latency: 0, keys: 100, writes: [write], on_write: {on_write}, on_miss: {{ to: store }} }}\n\
+                 \x20 store: {{ kind: external, latency: 0 }}\n",
+                w = 1.0 - r
+            )
+        };
+        let invalidate = replicate(&text("invalidate"), seed, 2, 10);
+        let e = check(
+            &format!("{mode}, on_write: invalidate, uniform keys, r = {r}"),
+            "hit ratio",
+            &each(&invalidate, |x| hit_ratio(x, "cache")),
+            r,
+            0.01,
+            0.0,
+        );
+        let update = replicate(&text("update"), seed, 2, 10);
+        for u in &update {
+            let c = cache_figures(u, "cache");
+            assert!(c.hits > 10_000, "seed {}: {c:?}", u.seed);
+            assert_eq!(
+                c.misses, 0,
+                "seed {}, {mode}: an updated key missed",
+                u.seed
+            );
+            assert_eq!(c.updates, c.writes, "seed {}", u.seed);
+        }
+        assert!(e.mean < 1.0);
+    }
+}
+
+/// A cache-aside cache that is down for the whole run: its callers' lookups are refused
+/// at once and they read the store themselves; its writes are over at once too, and never
+/// reach the store (which has no handler for them: the graph check must not ask for one).
+/// Every latency is a constant, so the figures are exact.
+#[test]
+fn a_down_cache_aside_cache_answers_writes_at_once() {
+    let text = |faults: &str| {
+        format!(
+            "duration: 10s\nwarmup: 0s\n\
+             workloads: [ {{ name: users, target: app, rate: 500/s, mix: {{ read: 0.8, write: 0.2 }} }} ]\n\
+             components:\n\
+             \x20 app: {{ kind: service, workers: 100, handlers: {{ read: {{ calls: [ {{ to: cache }} ] }}, write: {{ calls: [ {{ to: primary }}, {{ to: cache }} ] }} }} }}\n\
+             \x20 cache: {{ kind: cache, latency: 1ms, keys: 100, writes: [write], on_miss: {{ to: replica }} }}\n\
+             \x20 primary: {{ kind: external, latency: 4ms }}\n\
+             \x20 replica: {{ kind: service, workers: 100, handlers: {{ read: {{ work: 3ms }} }} }}\n\
+             {faults}"
+        )
+    };
+    let down = run(&text("faults: [ { at: 0s, crash: cache } ]\n"), 920);
+    let up = run(&text(""), 920);
+    let ms = |r: &Report, t: &str| r.requests[t].latency_s.max.expect("answered") * 1e3;
+    // Down: a write is the primary's 4ms and nothing more; a read is the replica's 3ms.
+    assert!(
+        (ms(&down, "write") - 4.0).abs() < 1e-9,
+        "{}",
+        ms(&down, "write")
+    );
+    assert!(
+        (ms(&down, "read") - 3.0).abs() < 1e-9,
+        "{}",
+        ms(&down, "read")
+    );
+    // Up: the write adds the lookup; a read is a hit (1ms) or a miss (1ms + 3ms).
+    assert!(
+        (ms(&up, "write") - 5.0).abs() < 1e-9,
+        "{}",
+        ms(&up, "write")
+    );
+    assert!((ms(&up, "read") - 4.0).abs() < 1e-9, "{}", ms(&up, "read"));
+    let c = cache_figures(&down, "cache");
+    let (reads, writes) = (&down.requests["read"], &down.requests["write"]);
+    assert_eq!((c.hits, c.updates, c.invalidations), (0, 0, 0));
+    assert_eq!(
+        down.totals.failed, 0,
+        "seed 920: nothing fails while the cache is down"
+    );
+    // Each read reaches the replica once, and no write ever does; requests still in
+    // flight at the end may or may not have.
+    let replica = down.components["replica"].arrivals;
+    assert!(
+        replica >= reads.ok && replica <= reads.count,
+        "seed 920: the replica saw {replica} requests for {} reads",
+        reads.count
+    );
+    assert!(c.writes >= writes.ok && c.writes <= writes.count);
+    assert!(c.misses >= reads.ok && c.misses <= reads.count);
 }
