@@ -1109,6 +1109,47 @@ impl Reader {
         })
     }
 
+    /// A scenario's `replicas` of a database: its read replicas, beside the primaries; the
+    /// count must still suit its replication, reads and failover.
+    fn database_replicas(
+        &mut self,
+        v: &Node,
+        path: &str,
+        id: ComponentId,
+        db: &Database,
+    ) -> Option<Change> {
+        let n = self.int_u32(v, path, 0)?;
+        let problem = match db.replication {
+            Replication::SemiSync { acks } if acks > n => Some(format!(
+                "{path}: semi-synchronous writes wait for {acks} replica acknowledgement(s), \
+                 more than {n} replica(s)"
+            )),
+            Replication::Sync if n == 0 => {
+                Some(format!("{path}: synchronous replication needs a replica"))
+            }
+            _ if n == 0 && db.read_from == ReadFrom::Replicas => {
+                Some(format!("{path}: the database reads from replicas"))
+            }
+            _ if n == 0 && db.failover.is_some() => {
+                Some(format!("{path}: failover needs a replica to promote"))
+            }
+            _ if db.primaries + n > MAX_DATABASE_NODES => Some(format!(
+                "{path}: {} nodes is above the limit of {MAX_DATABASE_NODES}",
+                db.primaries + n
+            )),
+            _ => None,
+        };
+        if let Some(message) = problem {
+            self.error_hint(
+                v.span,
+                message,
+                "a database's `replicas` counts its read replicas, beside the primaries",
+            );
+            return None;
+        }
+        Some(Change::Replicas(id, db.primaries + n))
+    }
+
     fn zipf(&mut self, z: &Node) -> Option<f64> {
         self.parsed(z, "zipf", |t| {
             let v: f64 = t
@@ -1466,6 +1507,9 @@ impl Reader {
     ) -> Option<Change> {
         Some(match target {
             Target::Replicas(id) => {
+                if let Some(db) = components[id.0 as usize].kind.database() {
+                    return self.database_replicas(v, path, id, db);
+                }
                 let n = self.int_u32(v, path, 1)?;
                 if let ComponentKind::Service(s) = &components[id.0 as usize].kind
                     && let Some(a) = &s.autoscale

@@ -307,3 +307,40 @@ fn databases_are_deterministic_and_conserve_requests() {
     let t = a.totals;
     assert_eq!(t.generated, t.ok + t.ok_degraded + t.failed + t.in_flight);
 }
+
+#[test]
+fn a_scenario_sets_the_read_replicas_of_a_database_beside_its_primary() {
+    let text = "
+duration: 20s
+workloads:
+  - { name: w, target: db, rate: 100/s, mix: { read: 80%, write: 20% } }
+components:
+  db:
+    kind: database
+    replicas: 1
+    read_from: replicas
+    replication: semi_sync
+    apply: 1ms
+    writes: [write]
+    handlers: { \"*\": { work: exp 1ms } }
+scenarios:
+  more: { set: { db.replicas: 3 } }
+";
+    let m = model(text);
+    let variant = m.with_scenario(&m.scenarios[0]);
+    let r = Simulation::new(std::sync::Arc::new(variant), RunOptions::default())
+        .run()
+        .unwrap();
+    let d = db(&r, "db");
+    assert_eq!((d.primaries, d.replicas), (1, 3));
+    assert_eq!(d.nodes.len(), 4);
+    // None left for the semi-synchronous acknowledgement: refused where it is written.
+    let broken = text.replace("{ db.replicas: 3 }", "{ db.replicas: 0 }");
+    let errors = archsim::model::parse("m.yaml", &broken)
+        .unwrap_err()
+        .render();
+    assert!(
+        errors.contains("m.yaml:15:31: error: db.replicas: semi-synchronous writes wait for 1"),
+        "{errors}"
+    );
+}
