@@ -2,7 +2,8 @@
 //! Writes commit on a primary and are shipped to the other nodes, each applying them one at
 //! a time; reads are served where `read_from` sends them and are stale when the node has not
 //! applied the latest acknowledged write to the row read (with `sync` replication a write
-//! is acknowledged only once every replica up has applied it, so none is stale). A primary that stays down is
+//! is acknowledged only once every replica up has applied it, so none is stale but on a
+//! replica still catching up after a restart). A primary that stays down is
 //! replaced by the most up-to-date replica, and the acknowledged writes that replica never
 //! received are lost. With several primaries, each one's writes form their own log, and a
 //! write to a row whose previous write, made elsewhere, had not reached it yet conflicts.
