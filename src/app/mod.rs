@@ -608,10 +608,15 @@ impl ArchsimApp {
         ui.add_space(4.0);
         ui.label(RichText::new("What if…").strong())
             .on_hover_text("Recomputes the run from its start with these parameters, up to the current instant, keeping your live changes");
+        // A database's node count must suit its replication and failover: it is changed
+        // in the model (or a scenario's `replicas`), where it is checked.
+        let is_database = s.database.is_some();
         egui::Grid::new("params").show(ui, |ui| {
-            ui.label("replicas");
-            ui.add(egui::DragValue::new(&mut replicas).range(1..=256));
-            ui.end_row();
+            if !is_database {
+                ui.label("replicas");
+                ui.add(egui::DragValue::new(&mut replicas).range(1..=256));
+                ui.end_row();
+            }
             ui.label("workers per replica");
             ui.add(egui::DragValue::new(&mut workers).range(1..=4096));
             ui.end_row();

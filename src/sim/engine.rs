@@ -2203,6 +2203,10 @@ impl Simulation {
             }
             return;
         }
+        if let Some(d) = self.db_index(u32::try_from(comp).unwrap_or(NONE)) {
+            // Acknowledgements that came in during the pause answer their writes now.
+            self.db_release(d);
+        }
         let c = &self.comps[comp];
         if let KindRt::Service {
             first_instance,
@@ -2672,9 +2676,17 @@ impl Simulation {
 
     fn reply_arrived(&mut self, child: u32) {
         let c = &self.tasks.items[child as usize];
+        // An abandoned attempt's caller may be gone, its slot reused: only a reply still
+        // awaited can be held back by its caller's pause.
+        let awaited = c.call == NONE || {
+            let cs = &self.calls.items[c.call as usize];
+            cs.child == child || cs.hedge == child
+        };
         if c.parent != NONE
+            && awaited
             && let Some((until, _)) =
                 self.comps[self.tasks.items[c.parent as usize].comp as usize].paused
+            && until > self.now
         {
             // The caller is paused: the answer waits in its inbox until the pause ends.
             let wait = until - self.now;
@@ -3799,7 +3811,10 @@ impl Simulation {
                 allocated,
                 ..
             } => match replica {
-                Some(r) => vec![first_instance + r],
+                Some(r) if r < allocated => vec![first_instance + r],
+                // A scenario or sweep left fewer replicas than the fault names: nothing to
+                // crash.
+                Some(_) => return,
                 None => (first_instance..first_instance + allocated).collect(),
             },
             _ => Vec::new(),

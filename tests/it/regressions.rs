@@ -103,3 +103,66 @@ components:
         assert!(worst <= 1.0 + 1e-9, "a bucket at {worst}");
     }
 }
+
+/// A pause ending at the very instant its component's callee crashed: the held-back reply
+/// re-queued itself with no wait, forever, and the run never ended. (A database behind a
+/// call timeout reached it too: the pause check read a caller already freed.)
+#[test]
+fn a_pause_ending_as_the_callee_crashes_lets_the_run_end() {
+    let text = "
+duration: 40s
+workloads:
+  - { name: w, target: app, rate: 100/s, request: get }
+components:
+  app: { kind: service, workers: 64, handlers: { get: { work: exp 0.5ms, calls: [ { to: db } ] } } }
+  db: { kind: service, workers: 4, handlers: { get: { work: 1s } } }
+faults:
+  - { at: 33s, crash: db }
+  - { at: 30s, for: 3s, pause: app }
+";
+    let r = &run_seeds(text, 1..2)[0];
+    assert!(r.totals.failed > 0);
+    let behind_timeout = "
+duration: 40s
+workloads:
+  - { name: w, target: app, rate: 10/s, request: get }
+components:
+  app: { kind: service, workers: 64, handlers: { get: { work: exp 0.5ms, calls: [ { to: db, timeout: 20ms } ] } } }
+  db: { kind: database, handlers: { get: { work: exp 1ms } } }
+faults:
+  - { at: 33s, crash: db }
+  - { at: 30s, for: 3s, pause: db }
+";
+    run_seeds(behind_timeout, 1..4);
+}
+
+/// A scenario lowering a service's (or a database's) replicas below the one a scripted
+/// crash names: the crash indexed past the replicas and panicked. Now it crashes nothing.
+#[test]
+fn a_crash_of_a_replica_a_scenario_removed_does_nothing() {
+    let text = "
+duration: 30s
+workloads:
+  - { name: w, target: db, rate: 100/s, request: put, timeout: 2s }
+components:
+  db:
+    kind: database
+    replicas: 2
+    writes: [put]
+    ship: 1ms
+    apply: 1ms
+    handlers: { put: { work: 1ms } }
+faults:
+  - { at: 10s, for: 5s, crash: db, replica: 2 }
+scenarios:
+  fewer:
+    set: { db.replicas: 0 }
+";
+    let m = model(text);
+    let variant = std::sync::Arc::new(m.with_scenario(&m.scenarios[0]));
+    let r = Simulation::new(variant, RunOptions::default())
+        .run()
+        .unwrap();
+    assert_eq!(r.totals.failed, 0);
+    assert_eq!(r.components["db"].database.as_ref().unwrap().nodes.len(), 1);
+}

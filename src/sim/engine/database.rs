@@ -23,6 +23,9 @@ use crate::sim::time::SimTime;
 /// Commits between attempts to drop log entries every node has applied.
 const TRIM_EVERY: u64 = 1024;
 
+/// Log entries kept for nodes that are down (24 bytes each).
+const MAX_LOG: usize = 2_000_000;
+
 /// Something that happens to one database at a set time.
 #[derive(Clone, Copy)]
 pub(super) enum DbEvent {
@@ -163,11 +166,24 @@ pub(super) struct DbRt {
 
 struct BackupRt {
     config: Backup,
-    /// Restore points are this far apart: the archived log's period if there is one.
-    interval: SimTime,
-    period: u64,
+    /// The restore point the writes in `in_period` were committed after.
+    point: SimTime,
     in_period: u64,
     max_at_risk: u64,
+}
+
+impl BackupRt {
+    /// The latest instant a restore could return to: the last full backup or the last
+    /// archived piece of the log, whichever is later (both are taken from time 0).
+    fn restore_point(&self, now: SimTime) -> SimTime {
+        let floor = |period: Option<SimTime>| {
+            period.map_or(SimTime::ZERO, |p| {
+                let p = p.as_nanos().max(1);
+                SimTime::from_nanos(now.as_nanos() / p * p)
+            })
+        };
+        floor(self.config.every).max(floor(self.config.log_shipping))
+    }
 }
 
 /// What the report needs of one database.
@@ -194,12 +210,6 @@ impl DbRt {
         for t in &db.writes {
             writes[t.0 as usize] = true;
         }
-        let interval = db.backup.map(|b| match (b.every, b.log_shipping) {
-            (Some(e), Some(l)) => e.min(l),
-            (Some(e), None) => e,
-            (None, Some(l)) => l,
-            (None, None) => SimTime::from_nanos(u64::MAX),
-        });
         DbRt {
             comp: u32::try_from(comp).unwrap_or(NONE),
             first_instance,
@@ -250,10 +260,9 @@ impl DbRt {
             epoch: 0,
             attempt: 0,
             failing: None,
-            backup: db.backup.zip(interval).map(|(config, interval)| BackupRt {
+            backup: db.backup.map(|config| BackupRt {
                 config,
-                interval,
-                period: 0,
+                point: SimTime::ZERO,
                 in_period: 0,
                 max_at_risk: 0,
             }),
@@ -454,9 +463,9 @@ impl Simulation {
         n.received[origin as usize] = lsn;
         n.applied[origin as usize] = lsn;
         if let Some(b) = &mut db.backup {
-            let period = now.as_nanos() / b.interval.as_nanos().max(1);
-            if period != b.period {
-                b.period = period;
+            let point = b.restore_point(now);
+            if point != b.point {
+                b.point = point;
                 b.in_period = 0;
             }
             b.in_period += 1;
@@ -471,8 +480,22 @@ impl Simulation {
         db.since_trim += 1;
         if db.since_trim >= TRIM_EVERY {
             db.since_trim = 0;
+            let first = db.first_instance as usize;
+            let instances = &self.instances;
             for (o, log) in db.logs.iter_mut().enumerate() {
-                let everywhere = db.node.iter().map(|n| n.applied[o]).min().unwrap_or(0);
+                // A node that is down keeps the entries it has not applied, for its catch-up
+                // and for counting what a failover loses; beyond `MAX_LOG` entries it is no
+                // longer waited for, and is rebuilt from a copy when it returns (see
+                // `db_nodes_changed`), so that memory stays bounded.
+                let bounded = log.entries.len() > MAX_LOG;
+                let everywhere = db
+                    .node
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, _)| !bounded || instances[first + n].up)
+                    .map(|(_, n)| n.applied[o])
+                    .min()
+                    .unwrap_or(0);
                 while log.base < everywhere && !log.entries.is_empty() {
                     log.entries.pop_front();
                     log.base += 1;
@@ -616,8 +639,9 @@ impl Simulation {
     }
 
     fn db_ack(&mut self, d: usize, node: u32, upto: u64, applied: bool) {
+        let slow = self.comps[self.dbs[d].comp as usize].slow;
         let db = &mut self.dbs[d];
-        let delay = db.rng.sample(&db.ship);
+        let delay = scale(db.rng.sample(&db.ship), slow);
         let ev = self.db_events.insert(DbEvent::Ack {
             db: u32::try_from(d).unwrap_or(NONE),
             node,
@@ -661,9 +685,15 @@ impl Simulation {
             return;
         }
         n.applying = false;
-        let Some(&(origin, _)) = n.to_apply.front() else {
+        let Some(&(origin, upto)) = n.to_apply.front() else {
             return;
         };
+        if n.applied[origin as usize] >= upto {
+            // Rewound meanwhile: nothing of this range is left to apply.
+            n.to_apply.pop_front();
+            self.db_apply_next(d, node);
+            return;
+        }
         n.applied[origin as usize] += 1;
         let applied = n.applied[origin as usize];
         let caught_up = n.applied[origin as usize] >= n.received[origin as usize];
@@ -681,10 +711,12 @@ impl Simulation {
     }
 
     /// Answers the writes whose acknowledgements have all come in.
-    fn db_release(&mut self, d: usize) {
+    pub(super) fn db_release(&mut self, d: usize) {
         let first = self.dbs[d].first_instance;
         let primary = self.dbs[d].primary;
-        if !self.instances[(first + primary) as usize].up {
+        let paused = self.comps[self.dbs[d].comp as usize].paused.is_some();
+        // A paused primary answers nothing: the acknowledgements wait with its writes.
+        if paused || !self.instances[(first + primary) as usize].up {
             return;
         }
         let instances = &self.instances;
@@ -741,25 +773,37 @@ impl Simulation {
                 }
                 continue;
             }
+            let db = &mut self.dbs[d];
+            for (o, log) in db.logs.iter().enumerate() {
+                let n = &mut db.node[node as usize];
+                if n.applied[o] < log.base {
+                    // Away longer than the log is kept: rebuilt from a copy of the others.
+                    n.applied[o] = log.base;
+                    n.received[o] = n.received[o].max(log.base);
+                }
+            }
             self.db_apply_next(d, node);
             let db = &self.dbs[d];
             let returning_primary = !db.multi() && node == db.primary;
             if returning_primary {
                 if let Some(f) = self.dbs[d].failing.take() {
-                    // Back before a replica was promoted: the failover is called off.
+                    // Back before a replica was promoted: the failover is called off. Only
+                    // a detected failure started one worth reporting; a blip did not.
                     let db = &mut self.dbs[d];
                     db.attempt += 1;
-                    db.failovers.push(FailoverReport {
-                        primary: db.node_name(f.primary),
-                        down_s: f.down_at.as_secs_f64(),
-                        detected_s: f.detected_at.map(SimTime::as_secs_f64),
-                        promoted: None,
-                        promoted_s: None,
-                        writes_unavailable_s: Some((now - f.down_at).as_secs_f64()),
-                        lost_writes: 0,
-                        data_loss_window_s: None,
-                        outcome: "primary back before promotion".to_string(),
-                    });
+                    if f.detected_at.is_some() {
+                        db.failovers.push(FailoverReport {
+                            primary: db.node_name(f.primary),
+                            down_s: f.down_at.as_secs_f64(),
+                            detected_s: f.detected_at.map(SimTime::as_secs_f64),
+                            promoted: None,
+                            promoted_s: None,
+                            writes_unavailable_s: Some((now - f.down_at).as_secs_f64()),
+                            lost_writes: 0,
+                            data_loss_window_s: None,
+                            outcome: "primary back before promotion".to_string(),
+                        });
+                    }
                 }
             } else if self.dbs[d]
                 .failing
@@ -858,6 +902,9 @@ impl Simulation {
             }
         }
         for n in &mut db.node {
+            // Whatever a node was applying may be gone: its pending apply is void.
+            n.generation += 1;
+            n.applying = false;
             n.received[0] = n.received[0].min(upto);
             n.applied[0] = n.applied[0].min(upto);
             n.acked_received = n.acked_received.min(upto);
@@ -887,8 +934,11 @@ impl Simulation {
         );
         self.recorder.log(now, "failover", message);
         for other in 0..self.dbs[d].nodes {
-            if other != node && self.db_node_up(d, other) {
-                self.db_catch_up(d, other);
+            if self.db_node_up(d, other) {
+                self.db_apply_next(d, other);
+                if other != node {
+                    self.db_catch_up(d, other);
+                }
             }
         }
     }
@@ -980,13 +1030,12 @@ impl Simulation {
                     });
                 }
                 let backup = db.backup.as_ref().map(|b| {
-                    let period = now.as_nanos() / b.interval.as_nanos().max(1);
-                    let latest = SimTime::from_nanos(period * b.interval.as_nanos());
+                    let latest = b.restore_point(now);
                     BackupReport {
                         full_every_s: b.config.every.map(SimTime::as_secs_f64),
                         log_shipping_s: b.config.log_shipping.map(SimTime::as_secs_f64),
                         latest_restore_point_s: latest.as_secs_f64(),
-                        writes_at_risk: if period == b.period { b.in_period } else { 0 },
+                        writes_at_risk: if latest == b.point { b.in_period } else { 0 },
                         max_writes_at_risk: b.max_at_risk,
                     }
                 });
