@@ -445,6 +445,9 @@ impl Health {
 
 struct CompRt {
     kind: KindRt,
+    /// Its index among the simulation's databases, or `NONE`: read on the service path,
+    /// so kept beside the kind rather than in a table of its own.
+    db: u32,
     work_rng: Stream,
     route_rng: Stream,
     retry_rng: Stream,
@@ -716,8 +719,6 @@ pub struct Simulation {
     /// Sampled messages for an animated diagram; `None` (no cost) unless asked for.
     trace: Option<Box<Tracer>>,
     dbs: Vec<DbRt>,
-    /// Per component: its index in `dbs`, or `NONE`.
-    db_of: Vec<u32>,
     db_events: Slab<DbEvent>,
 }
 
@@ -1066,6 +1067,7 @@ impl Simulation {
             };
             comps.push(CompRt {
                 kind,
+                db: NONE,
                 work_rng: Stream::derive(seed, &comp.name, "work"),
                 route_rng: Stream::derive(seed, &comp.name, "route"),
                 retry_rng: Stream::derive(seed, &comp.name, "retry"),
@@ -1161,7 +1163,6 @@ impl Simulation {
             }
         }
         let mut dbs = Vec::new();
-        let mut db_of = vec![NONE; model.components.len()];
         for (ci, comp) in model.components.iter().enumerate() {
             if let (
                 Some(db),
@@ -1172,8 +1173,9 @@ impl Simulation {
                 },
             ) = (comp.kind.database(), &comps[ci].kind)
             {
-                db_of[ci] = u32::try_from(dbs.len()).unwrap_or(NONE);
-                dbs.push(DbRt::new(&model, ci, db, *first_instance, *allocated, seed));
+                let rt = DbRt::new(&model, ci, db, *first_instance, *allocated, seed);
+                comps[ci].db = u32::try_from(dbs.len()).unwrap_or(NONE);
+                dbs.push(rt);
             }
         }
         let mut recorder = Recorder::new(&model, end, warmup);
@@ -1211,7 +1213,6 @@ impl Simulation {
             recorder,
             buckets_left: model.series_buckets.max(1),
             dbs,
-            db_of,
             db_events: Slab::new(),
             model,
         };

@@ -357,8 +357,9 @@ impl DbRt {
 }
 
 impl Simulation {
+    #[inline]
     pub(super) fn db_index(&self, comp: u32) -> Option<usize> {
-        let d = *self.db_of.get(comp as usize)?;
+        let d = self.comps.get(comp as usize)?.db;
         (d != NONE).then_some(d as usize)
     }
 
@@ -368,6 +369,7 @@ impl Simulation {
 
     /// The node a request of this type goes to: a writer for writes, one that `read_from`
     /// allows for reads, among those up (a down one when none is, to be turned away).
+    #[inline(never)]
     pub(super) fn db_choose(&mut self, d: usize, request_type: u16) -> u32 {
         let db = &self.dbs[d];
         let first = db.first_instance;
@@ -405,6 +407,7 @@ impl Simulation {
     /// A query's work is done on a database node: a write commits, a read looks at its row.
     /// Returns true when the task has been taken care of (it waits for acknowledgements, or
     /// was answered meanwhile); otherwise it goes on as a service task.
+    #[inline(never)]
     pub(super) fn db_work_done(&mut self, d: usize, task: u32) -> bool {
         let t = &self.tasks.items[task as usize];
         let node = t.instance - self.dbs[d].first_instance;
@@ -732,6 +735,7 @@ impl Simulation {
     }
 
     /// Nodes of a database went down or came back.
+    #[inline(never)]
     pub(super) fn db_nodes_changed(&mut self, d: usize, nodes: &[u32], down: bool) {
         let now = self.now;
         for &node in nodes {
