@@ -409,3 +409,48 @@ fn a_parameter_what_if_recomputes_the_run_with_the_live_changes_kept() {
     assert_eq!(got["totals"], expected["totals"]);
     assert_eq!(got["series"], expected["series"]);
 }
+
+/// A lagging replica, live: the snapshot carries each node's lag and which one is primary,
+/// and the inspector lists the nodes with their roles and lags.
+#[test]
+fn a_database_shows_its_primary_and_its_lagging_replica() {
+    let path = temp_model(
+        "database",
+        "
+duration: 10m
+workloads:
+  - { name: writer, target: db, rate: 100/s, request: write }
+components:
+  db:
+    kind: database
+    replicas: 1
+    workers: 8
+    writes: [write]
+    ship: 1ms
+    apply: 20ms
+    handlers: { write: { work: 1ms } }
+",
+    );
+    let mut h = app(Source::File(path));
+    frames_until(&mut h, "the diagram is drawn", |a| a.snapshot().is_some());
+    h.get_by_label("Play").click();
+    // The replica applies 50 writes a second against 100 written: half a second of lag
+    // for every second simulated.
+    frames_until(&mut h, "the replica lags a second", |a| {
+        a.snapshot().is_some_and(|s| {
+            let c = &s.live.components[0];
+            c.primary == Some(0) && c.replica_lag_s.get(1).is_some_and(|&l| l > 1.0)
+        })
+    });
+    let lag = h.state().snapshot().unwrap().live.components[0]
+        .replica_lag_s
+        .clone();
+    assert_eq!(lag[0], 0.0, "the primary has applied everything it wrote");
+    h.get_by_label("db").click();
+    h.run_steps(3);
+    h.get_by_label("db[0]");
+    h.get_by_label("db[1]");
+    h.get_by_label("primary");
+    h.get_by_label("replica");
+    h.get_by_label_contains("a database: 1 primary(ies), async replication");
+}
