@@ -9,9 +9,9 @@
 
 use archsim::experiment::run_replications;
 use archsim::observe::Report;
-use archsim::sim::{RunOptions, SimTime, Simulation};
+use archsim::sim::{RunOptions, SimTime};
 
-use crate::support::model;
+use crate::support::{model, run};
 use crate::theory::{check, each};
 
 const R: u32 = 20;
@@ -28,16 +28,6 @@ fn replicate(text: &str, seed: u64, warmup_s: u64, measured_s: u64) -> Vec<Repor
         R,
     )
     .unwrap_or_else(|e| panic!("the run failed: {e}"))
-}
-
-fn run(text: &str, seed: u64) -> Report {
-    let options = RunOptions {
-        seed: Some(seed),
-        ..RunOptions::default()
-    };
-    Simulation::new(model(text), options)
-        .run()
-        .unwrap_or_else(|e| panic!("the run failed: {e}; reproduce with --seed {seed}"))
 }
 
 fn hit_ratio(r: &Report, cache: &str) -> Option<f64> {

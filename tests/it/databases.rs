@@ -11,17 +11,7 @@ use archsim::observe::Report;
 use archsim::observe::report::DatabaseReport;
 use archsim::sim::{RunOptions, Simulation};
 
-use crate::support::model;
-
-fn run(text: &str, seed: u64) -> Report {
-    let options = RunOptions {
-        seed: Some(seed),
-        ..RunOptions::default()
-    };
-    Simulation::new(model(text), options)
-        .run()
-        .unwrap_or_else(|e| panic!("the run failed: {e}; reproduce with --seed {seed}"))
-}
+use crate::support::{model, run};
 
 fn db<'r>(r: &'r Report, name: &str) -> &'r DatabaseReport {
     r.components[name]
