@@ -29,58 +29,45 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
     diags
 }
 
-/// A cache-aside cache's callers read the store themselves on a miss; a load balancer only
-/// passes answers on, so it cannot be one.
+/// A cache-aside cache's callers read the store themselves on a miss, and a database routes
+/// writes and reads to its own nodes; a load balancer only passes answers on, so it can be
+/// in front of neither. A queue's consumers must be services.
 fn balanced_caches(model: &Model) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for comp in &model.components {
-        if let ComponentKind::LoadBalancer(lb) = &comp.kind {
-            for &b in &lb.backends {
-                if model
-                    .component(b)
-                    .kind
-                    .cache()
-                    .is_some_and(|c| c.mode == CacheMode::CacheAside)
-                {
-                    diags.push(
-                        Diagnostic::error(
-                            comp.span,
-                            format!(
-                                "`{}` balances over the cache-aside cache `{}`",
-                                comp.name,
-                                model.component(b).name
-                            ),
-                        )
-                        .with_hint(
-                            "with cache-aside the caller reads the store on a miss, which a \
-                             balancer cannot do; give the cache `mode: read_through`, or call \
-                             it from a service",
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    for comp in &model.components {
-        if let ComponentKind::LoadBalancer(lb) = &comp.kind {
-            for &b in &lb.backends {
-                if model.component(b).kind.database().is_some() {
-                    diags.push(
-                        Diagnostic::error(
-                            comp.span,
-                            format!(
-                                "`{}` balances over the database `{}`",
-                                comp.name,
-                                model.component(b).name
-                            ),
-                        )
-                        .with_hint(
-                            "a database sends writes to its primary and reads where `read_from` \
-                             says, which a balancer would bypass; call the database directly \
-                             (its `balance` spreads reads over its nodes)",
-                        ),
-                    );
-                }
+        let ComponentKind::LoadBalancer(lb) = &comp.kind else {
+            continue;
+        };
+        for &b in &lb.backends {
+            let backend = model.component(b);
+            let refused = if backend
+                .kind
+                .cache()
+                .is_some_and(|c| c.mode == CacheMode::CacheAside)
+            {
+                Some((
+                    "the cache-aside cache",
+                    "with cache-aside the caller reads the store on a miss, which a balancer \
+                     cannot do; give the cache `mode: read_through`, or call it from a service",
+                ))
+            } else if backend.kind.database().is_some() {
+                Some((
+                    "the database",
+                    "a database sends writes to its primary and reads where `read_from` says, \
+                     which a balancer would bypass; call the database directly (its `balance` \
+                     spreads reads over its nodes)",
+                ))
+            } else {
+                None
+            };
+            if let Some((what, hint)) = refused {
+                diags.push(
+                    Diagnostic::error(
+                        comp.span,
+                        format!("`{}` balances over {what} `{}`", comp.name, backend.name),
+                    )
+                    .with_hint(hint),
+                );
             }
         }
     }

@@ -321,6 +321,17 @@ pub enum Replication {
     Sync,
 }
 
+impl std::fmt::Display for Replication {
+    /// As the report and the app name it: `async`, `semi_sync (2 acks)`, `sync`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Replication::Async => f.write_str("async"),
+            Replication::SemiSync { acks } => write!(f, "semi_sync ({acks} acks)"),
+            Replication::Sync => f.write_str("sync"),
+        }
+    }
+}
+
 /// Automatic failover of a single primary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failover {

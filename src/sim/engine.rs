@@ -1844,7 +1844,7 @@ impl Simulation {
 
     /// Picks the replica of a service that a direct call lands on; `NONE` for other kinds.
     fn choose_instance(&mut self, comp: u32, request_type: u16) -> u32 {
-        if let Some(d) = self.db_index(comp) {
+        if let Some(d) = self.db_index(comp as usize) {
             return self.db_choose(d, request_type);
         }
         let c = &mut self.comps[comp as usize];
@@ -2204,7 +2204,7 @@ impl Simulation {
             }
             return;
         }
-        if let Some(d) = self.db_index(u32::try_from(comp).unwrap_or(NONE)) {
+        if let Some(d) = self.db_index(comp) {
             // Acknowledgements that came in during the pause answer their writes now.
             self.db_release(d);
         }
@@ -2290,7 +2290,7 @@ impl Simulation {
                 }
                 if injected {
                     self.tasks.items[task as usize].failed = Some(Cause::Error);
-                } else if let Some(d) = self.db_index(u32::try_from(ci).unwrap_or(NONE))
+                } else if let Some(d) = self.db_index(ci)
                     && self.db_work_done(d, task)
                 {
                     return;
@@ -3826,7 +3826,7 @@ impl Simulation {
         for &i in &replicas {
             self.instances[i as usize].up = !down;
         }
-        if let Some(d) = self.db_index(u32::try_from(comp).unwrap_or(NONE))
+        if let Some(d) = self.db_index(comp)
             && !down
         {
             let first = self.dbs[d].first_instance();
@@ -3874,7 +3874,7 @@ impl Simulation {
         if let KindRt::Queue(_) = self.comps[comp].kind {
             self.broker_crashed(comp);
         }
-        if let Some(d) = self.db_index(u32::try_from(comp).unwrap_or(NONE)) {
+        if let Some(d) = self.db_index(comp) {
             // After the tasks inside were lost: writes waiting for acknowledgements are gone.
             let first = self.dbs[d].first_instance();
             let nodes: Vec<u32> = replicas.iter().map(|i| i - first).collect();

@@ -414,23 +414,7 @@ fn a_parameter_what_if_recomputes_the_run_with_the_live_changes_kept() {
 /// and the inspector lists the nodes with their roles and lags.
 #[test]
 fn a_database_shows_its_primary_and_its_lagging_replica() {
-    let path = temp_model(
-        "database",
-        "
-duration: 10m
-workloads:
-  - { name: writer, target: db, rate: 100/s, request: write }
-components:
-  db:
-    kind: database
-    replicas: 1
-    workers: 8
-    writes: [write]
-    ship: 1ms
-    apply: 20ms
-    handlers: { write: { work: 1ms } }
-",
-    );
+    let path = temp_model("database", &crate::databases::lagging("20ms"));
     let mut h = app(Source::File(path));
     frames_until(&mut h, "the diagram is drawn", |a| a.snapshot().is_some());
     h.get_by_label("Play").click();

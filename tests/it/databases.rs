@@ -21,7 +21,7 @@ fn db<'r>(r: &'r Report, name: &str) -> &'r DatabaseReport {
 }
 
 /// One primary and one replica; writes at 100/s, applied by the replica in `apply` each.
-fn lagging(apply: &str) -> String {
+pub(crate) fn lagging(apply: &str) -> String {
     format!(
         "
 duration: 600s

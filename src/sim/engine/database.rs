@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use super::{Ev, KindRt, NONE, Simulation, pick_eligible, scale};
+use super::{Ev, Instance, KindRt, NONE, Simulation, pick_eligible, scale};
 use crate::model::{Backup, Database, Dist, Failover, KeySpace, Model, ReadFrom, Replication};
 use crate::observe::report::{BackupReport, DatabaseNode, DatabaseReport, FailoverReport};
 use crate::sim::cache::Popularity;
@@ -277,6 +277,10 @@ impl DbRt {
         }
     }
 
+    fn up(&self, node: u32, instances: &[Instance]) -> bool {
+        instances[(self.first_instance + node) as usize].up
+    }
+
     pub(super) fn first_instance(&self) -> u32 {
         self.first_instance
     }
@@ -311,7 +315,8 @@ impl DbRt {
 
     /// How far `node` is behind: the age of the oldest write it has not applied among those
     /// it can still get (while a log's owner is down, those it has received).
-    fn lag(&self, node: u32, now: SimTime, up: impl Fn(u32) -> bool) -> SimTime {
+    fn lag(&self, node: u32, now: SimTime, instances: &[Instance]) -> SimTime {
+        let up = |n: u32| self.up(n, instances);
         let n = &self.node[node as usize];
         self.logs
             .iter()
@@ -333,7 +338,8 @@ impl DbRt {
     }
 
     /// The latest write every replica acknowledgement needed by the replication mode covers.
-    fn acknowledged_upto(&self, up: impl Fn(u32) -> bool) -> u64 {
+    fn acknowledged_upto(&self, instances: &[Instance]) -> u64 {
+        let up = |n: u32| self.up(n, instances);
         let replicas = (0..self.nodes).filter(|&n| n != self.primary);
         match self.replication {
             Replication::Async => u64::MAX,
@@ -358,13 +364,13 @@ impl DbRt {
 
 impl Simulation {
     #[inline]
-    pub(super) fn db_index(&self, comp: u32) -> Option<usize> {
-        let d = self.comps.get(comp as usize)?.db;
+    pub(super) fn db_index(&self, comp: usize) -> Option<usize> {
+        let d = self.comps.get(comp)?.db;
         (d != NONE).then_some(d as usize)
     }
 
     fn db_node_up(&self, d: usize, node: u32) -> bool {
-        self.instances[(self.dbs[d].first_instance + node) as usize].up
+        self.dbs[d].up(node, &self.instances)
     }
 
     /// The node a request of this type goes to: a writer for writes, one that `read_from`
@@ -723,7 +729,7 @@ impl Simulation {
             return;
         }
         let instances = &self.instances;
-        let upto = self.dbs[d].acknowledged_upto(|n| instances[(first + n) as usize].up);
+        let upto = self.dbs[d].acknowledged_upto(instances);
         while let Some(&(task, lsn)) = self.dbs[d].waiting.front() {
             if lsn > upto {
                 break;
@@ -952,11 +958,8 @@ impl Simulation {
         let now = self.now;
         let instances = &self.instances;
         for db in &mut self.dbs {
-            let first = db.first_instance;
             for node in 0..db.nodes {
-                let lag = db
-                    .lag(node, now, |n| instances[(first + n) as usize].up)
-                    .as_secs_f64();
+                let lag = db.lag(node, now, instances).as_secs_f64();
                 let n = &mut db.node[node as usize];
                 n.lag_series.push(lag);
                 n.lag_max_s = n.lag_max_s.max(lag);
@@ -966,23 +969,18 @@ impl Simulation {
 
     /// Every node's replication lag now, per database component (empty for the others).
     pub(super) fn db_live_lags(&self, comp: usize) -> Vec<f64> {
-        let Some(d) = self.db_index(u32::try_from(comp).unwrap_or(NONE)) else {
+        let Some(d) = self.db_index(comp) else {
             return Vec::new();
         };
         let db = &self.dbs[d];
         (0..db.nodes)
-            .map(|n| {
-                db.lag(n, self.now, |o| {
-                    self.instances[(db.first_instance + o) as usize].up
-                })
-                .as_secs_f64()
-            })
+            .map(|n| db.lag(n, self.now, &self.instances).as_secs_f64())
             .collect()
     }
 
     /// The node taking writes (the first primary of a multi-primary database).
     pub(super) fn db_primary(&self, comp: usize) -> Option<u32> {
-        let d = self.db_index(u32::try_from(comp).unwrap_or(NONE))?;
+        let d = self.db_index(comp)?;
         Some(self.dbs[d].primary)
     }
 
@@ -993,11 +991,7 @@ impl Simulation {
             .map(|db| {
                 let nodes = (0..db.nodes)
                     .map(|n| {
-                        let lag = db
-                            .lag(n, now, |o| {
-                                self.instances[(db.first_instance + o) as usize].up
-                            })
-                            .as_secs_f64();
+                        let lag = db.lag(n, now, &self.instances).as_secs_f64();
                         let node = &db.node[n as usize];
                         DatabaseNode {
                             node: db.node_name(n),
@@ -1007,7 +1001,7 @@ impl Simulation {
                                 "replica"
                             }
                             .to_string(),
-                            up: self.instances[(db.first_instance + n) as usize].up,
+                            up: db.up(n, &self.instances),
                             lag_s: lag,
                             lag_max_s: node.lag_max_s.max(lag),
                             behind: db
@@ -1048,11 +1042,7 @@ impl Simulation {
                     report: DatabaseReport {
                         primaries: db.primaries,
                         replicas: db.nodes - db.primaries,
-                        replication: match db.replication {
-                            Replication::Async => "async".to_string(),
-                            Replication::SemiSync { acks } => format!("semi_sync ({acks} acks)"),
-                            Replication::Sync => "sync".to_string(),
-                        },
+                        replication: db.replication.to_string(),
                         reads: db.reads,
                         writes: db.write_count,
                         stale_reads: db.stale_reads,
