@@ -13,7 +13,10 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use super::{Ev, Instance, KindRt, NONE, Simulation, pick_eligible, scale};
+use super::balancers::pick_eligible;
+use super::components::{KindRt, scale};
+use super::services::Instance;
+use super::{Ev, NONE, Simulation};
 use crate::model::{Backup, Database, Dist, Failover, KeySpace, Model, ReadFrom, Replication};
 use crate::observe::report::{BackupReport, DatabaseNode, DatabaseReport, FailoverReport};
 use crate::sim::cache::Popularity;

@@ -1,0 +1,315 @@
+//! A component's runtime state, whatever its kind, and the dispatch of a task's arrival, the
+//! end of its work and the end of its calls to the behaviour of its kind.
+//!
+//! Invariant: `busy`, `queued` and `capacity` change only after [`CompRt::touch`] has added
+//! the time since the last change to their integrals, so utilisation and queue lengths are
+//! exact time averages.
+
+use crate::model::{Dist, Policy};
+use crate::observe::{Cause, Integrals};
+use crate::sim::random::{Stream, ns_to_time};
+use crate::sim::time::SimTime;
+
+use super::autoscale::ScaleRt;
+use super::balancers::{Health, LbTarget, pick, pick_eligible};
+use super::caches::CacheRt;
+use super::message_queues::BrokerRt;
+use super::{Ev, NONE, Simulation, nanos_f64};
+
+pub(super) enum KindRt {
+    Service {
+        first_instance: u32,
+        /// Replicas ready to serve: the first `replicas` of the allocated ones.
+        replicas: u32,
+        /// Instances allocated: `replicas`, or the autoscaler's maximum.
+        allocated: u32,
+        workers_per_replica: u32,
+        scale: Option<Box<ScaleRt>>,
+        workers: u32,
+        queue_cap: u32,
+        io_async: bool,
+        balance: Policy,
+        queue_timeout: Option<SimTime>,
+        lifo: bool,
+    },
+    Balancer {
+        policy: Policy,
+        targets: Vec<LbTarget>,
+        /// Requests forwarded to each target and not yet answered: the balancer's own view.
+        outstanding: Vec<u32>,
+        latency: Dist,
+        /// Boxed: large, and read only by balancers.
+        health: Box<Health>,
+    },
+    External {
+        latency: Dist,
+        error_fraction: f64,
+    },
+    /// Boxed: large, and read only by caches.
+    Cache(Box<CacheRt>),
+    /// Boxed: large, and read only by message queues.
+    Queue(Box<BrokerRt>),
+}
+
+pub(super) struct CompRt {
+    pub(super) kind: KindRt,
+    /// Its index among the simulation's databases, or `NONE`: read on the service path,
+    /// so kept beside the kind rather than in a table of its own.
+    pub(super) db: u32,
+    pub(super) work_rng: Stream,
+    pub(super) route_rng: Stream,
+    pub(super) retry_rng: Stream,
+    /// False while a crash fault holds a balancer or an external down (services go down
+    /// replica by replica, in [`Instance::up`]).
+    pub(super) up: bool,
+    /// Work and latency multiplier and added delay of a `slow` fault in progress.
+    pub(super) slow: Option<(f64, SimTime)>,
+    /// Workers each replica has lost to a `capacity` fault.
+    pub(super) lost_workers: u32,
+    /// While a `pause` fault holds the component: when it ends, and how long it lasts.
+    pub(super) paused: Option<(SimTime, SimTime)>,
+    /// Share of requests failed by an `error` fault.
+    pub(super) fault_errors: f64,
+    /// For an `error` fault with a `count`: how many more requests it fails.
+    pub(super) fault_error_count: Option<u64>,
+    pub(super) next_rr: u32,
+    pub(super) busy: u32,
+    pub(super) queued: u32,
+    pub(super) last_change: SimTime,
+    pub(super) busy_area: f64,
+    pub(super) queue_area: f64,
+    /// Workers of the ready replicas (services); changes when the service scales.
+    pub(super) capacity: u32,
+    pub(super) capacity_area: f64,
+}
+
+impl CompRt {
+    /// Adds the time since the last change to the busy, waiting and capacity integrals;
+    /// called before every change of `busy`, `queued` or `capacity`.
+    #[inline]
+    pub(super) fn touch(&mut self, now: SimTime) {
+        let dt = nanos_f64(now - self.last_change);
+        self.busy_area += f64::from(self.busy) * dt;
+        self.queue_area += f64::from(self.queued) * dt;
+        // A lost or retired worker still finishing its request counts while it works, so
+        // utilisation never exceeds 1.
+        self.capacity_area += f64::from(self.capacity.max(self.busy)) * dt;
+        self.last_change = now;
+    }
+
+    pub(super) fn integrals(&self, now: SimTime) -> Integrals {
+        let dt = nanos_f64(now - self.last_change);
+        Integrals {
+            busy_ns: self.busy_area + f64::from(self.busy) * dt,
+            queue_ns: self.queue_area + f64::from(self.queued) * dt,
+            capacity_ns: self.capacity_area + f64::from(self.capacity.max(self.busy)) * dt,
+        }
+    }
+
+    /// Replicas ready to serve (1 for balancers and externals).
+    pub(super) fn ready_replicas(&self) -> u32 {
+        match self.kind {
+            KindRt::Service { replicas, .. } => replicas,
+            _ => 1,
+        }
+    }
+}
+
+/// A duration multiplied by a `slow` fault's factor.
+#[inline]
+pub(super) fn scale(t: SimTime, slow: Option<(f64, SimTime)>) -> SimTime {
+    match slow {
+        None => t,
+        Some((factor, delay)) => ns_to_time(nanos_f64(t) * factor) + delay,
+    }
+}
+
+impl Simulation {
+    pub(super) fn deliver(&mut self, task: u32) {
+        let now = self.now;
+        let record = self.recorder.measuring();
+        let t = &mut self.tasks.items[task as usize];
+        t.arrived = now;
+        t.record = record;
+        let (ci, inst) = (t.comp as usize, t.instance);
+        self.recorder.arrived(ci);
+        let c = &mut self.comps[ci];
+        match &mut c.kind {
+            KindRt::Service {
+                workers, queue_cap, ..
+            } => {
+                let (workers, cap) = (workers.saturating_sub(c.lost_workers), *queue_cap);
+                let instance = &mut self.instances[inst as usize];
+                if !instance.up {
+                    self.turn_away(task, Cause::Unavailable);
+                } else if instance.busy < workers && c.paused.is_none() {
+                    instance.in_system += 1;
+                    self.tasks.items[task as usize].inside = true;
+                    self.start_work(task);
+                } else if (instance.queue.len() as u64) < u64::from(cap) {
+                    instance.in_system += 1;
+                    instance.queue.push_back(task);
+                    c.touch(now);
+                    c.queued += 1;
+                    self.recorder.queue_length(ci, c.queued);
+                    self.tasks.items[task as usize].inside = true;
+                } else {
+                    self.recorder.rejected(ci);
+                    self.turn_away(task, Cause::Rejected);
+                }
+            }
+            KindRt::Cache(_) => self.cache_arrived(task),
+            _ if !c.up => self.turn_away(task, Cause::Unavailable),
+            KindRt::Queue(b) => {
+                let delay = scale(c.work_rng.sample(&b.latency), c.slow)
+                    + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+                let t = &mut self.tasks.items[task as usize];
+                t.inside = true;
+                t.working = true;
+                self.at(delay, Ev::WorkDone(task));
+            }
+            KindRt::Balancer {
+                policy,
+                targets,
+                outstanding,
+                latency,
+                health,
+            } => {
+                let n = u32::try_from(targets.len()).unwrap_or(NONE);
+                let slot = if health.restricted(now) {
+                    pick_eligible(*policy, n, &mut c.next_rr, &mut c.route_rng, |i| {
+                        health
+                            .eligible(i as usize, now)
+                            .then(|| outstanding[i as usize])
+                    })
+                } else {
+                    Some(pick(*policy, n, &mut c.next_rr, &mut c.route_rng, |i| {
+                        outstanding[i as usize]
+                    }))
+                };
+                let Some(slot) = slot else {
+                    // Every backend is ejected: nothing is left to send to.
+                    self.turn_away(task, Cause::Unavailable);
+                    return;
+                };
+                outstanding[slot as usize] += 1;
+                let delay = if latency.is_zero() && c.slow.is_none() {
+                    SimTime::ZERO
+                } else {
+                    scale(c.work_rng.sample(latency), c.slow)
+                };
+                c.touch(now);
+                c.busy += 1;
+                let t = &mut self.tasks.items[task as usize];
+                t.instance = slot;
+                t.inside = true;
+                t.working = true;
+                let delay = delay + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+                self.now_or_later(delay, Ev::WorkDone(task));
+            }
+            KindRt::External { latency, .. } => {
+                let delay = scale(c.work_rng.sample(latency), c.slow)
+                    + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+                c.touch(now);
+                c.busy += 1;
+                let t = &mut self.tasks.items[task as usize];
+                t.inside = true;
+                t.working = true;
+                self.at(delay, Ev::WorkDone(task));
+            }
+        }
+    }
+
+    pub(super) fn work_done(&mut self, task: u32) {
+        let t = &mut self.tasks.items[task as usize];
+        if t.frozen {
+            // Frozen for the whole pause: its work ends that much later.
+            t.frozen = false;
+            let length = self.last_pause[t.comp as usize];
+            self.at(length, Ev::WorkDone(task));
+            return;
+        }
+        t.working = false;
+        if t.zombie {
+            if t.pending == 0 {
+                self.free_task(task);
+            }
+            return;
+        }
+        let (ci, slot) = (t.comp as usize, t.instance);
+        let (root, root_gen, request_type) = (t.root, t.root_gen, t.request_type);
+        let now = self.now;
+        let c = &mut self.comps[ci];
+        let injected = match &mut c.fault_error_count {
+            Some(left) => {
+                let hit = *left > 0;
+                *left = left.saturating_sub(1);
+                hit
+            }
+            None => c.fault_errors > 0.0 && c.route_rng.unit() < c.fault_errors,
+        };
+        match &c.kind {
+            KindRt::Service { io_async, .. } => {
+                if *io_async {
+                    self.release_worker(task);
+                }
+                if injected {
+                    self.tasks.items[task as usize].failed = Some(Cause::Error);
+                } else if let Some(d) = self.db_index(ci)
+                    && self.db_work_done(d, task)
+                {
+                    return;
+                }
+                self.next_step(task);
+            }
+            KindRt::Balancer { targets, .. } => {
+                if injected {
+                    self.tasks.items[task as usize].failed = Some(Cause::Error);
+                    self.balancer_done(task, false);
+                    return;
+                }
+                let target = &targets[slot as usize];
+                let (to, instance, link) = (target.comp, target.instance, target.link);
+                let child = self.new_task(task, root, root_gen, to, instance, request_type, link);
+                self.tasks.items[task as usize].pending = 1;
+                self.send(child);
+            }
+            KindRt::Cache(_) => self.cache_work_done(task, injected),
+            KindRt::Queue(_) => self.enqueue(task, injected),
+            KindRt::External { error_fraction, .. } => {
+                let p = *error_fraction;
+                c.touch(now);
+                c.busy -= 1;
+                if injected || (p > 0.0 && c.route_rng.unit() < p) {
+                    self.tasks.items[task as usize].failed = Some(Cause::Error);
+                }
+                self.finish_task(task);
+            }
+        }
+    }
+
+    /// One of a task's calls has its final outcome.
+    pub(super) fn child_done(&mut self, parent: u32, failed: Option<Cause>, degraded: bool) {
+        let p = &mut self.tasks.items[parent as usize];
+        if p.failed.is_none() {
+            p.failed = failed;
+        }
+        p.degraded |= degraded;
+        p.pending -= 1;
+        if p.pending > 0 {
+            return;
+        }
+        if p.zombie {
+            if !p.working {
+                self.free_task(parent);
+            }
+            return;
+        }
+        match self.comps[p.comp as usize].kind {
+            KindRt::Service { .. } => self.next_step(parent),
+            KindRt::Balancer { .. } => self.balancer_done(parent, true),
+            KindRt::Cache(_) => self.cache_read(parent),
+            KindRt::External { .. } | KindRt::Queue(_) => {}
+        }
+    }
+}

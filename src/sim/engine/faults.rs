@@ -1,0 +1,401 @@
+//! Faults: scripted and injected ones (crash, slow, error, capacity, pause, with flapping),
+//! random crashes drawn from `mtbf` and `mttr`, and what a crash does to the work inside a
+//! component. Network faults live with the links.
+//!
+//! Invariant: a task lost in a crash has its caller answered `dropped` at once through a
+//! stand-in, and stays as a zombie until its own pending events have passed, so no event
+//! ever refers to a reused slot.
+
+use crate::model::{ComponentKind, Fault, FaultAction};
+use crate::observe::Cause;
+use crate::sim::random::Stream;
+use crate::sim::time::SimTime;
+
+use super::components::KindRt;
+use super::links::Crossing;
+use super::tasks::Task;
+use super::{Ev, NONE, Simulation};
+
+pub(super) struct RandomTarget {
+    pub(super) comp: usize,
+    pub(super) replica: Option<u32>,
+    pub(super) stream: Stream,
+}
+
+impl Simulation {
+    /// Every fault: the model's, then the injected ones, in order.
+    #[must_use]
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// Starts a fault now (its `at` is ignored and set to now), as if it had been scripted
+    /// for this instant; it ends after its `duration`, at [`Simulation::end_fault`], or at
+    /// the end of the run. Returns its index among [`Simulation::faults`].
+    ///
+    /// Replaying the same injections at the same instants reproduces the run exactly.
+    pub fn inject(&mut self, mut fault: Fault) -> usize {
+        fault.at = self.now;
+        let index = self.faults.len();
+        let id = u16::try_from(index).unwrap_or(u16::MAX);
+        if let Some(d) = fault.duration
+            && self.now + d <= self.end
+        {
+            self.queue.push(self.now + d, Ev::FaultEnd(id));
+        }
+        self.faults.push(fault);
+        self.fault_active.push(false);
+        self.queue.push(self.now, Ev::FaultStart(id));
+        index
+    }
+
+    /// Ends a fault now (a restart, a healed partition); nothing if it is not on.
+    pub fn end_fault(&mut self, index: usize) {
+        if self.fault_active.get(index).copied().unwrap_or(false) {
+            // A flapping fault keeps toggling until its window ends; ending it by hand
+            // ends the window too.
+            self.faults[index].flap = None;
+            let id = u16::try_from(index).unwrap_or(u16::MAX);
+            self.queue.push(self.now, Ev::FaultEnd(id));
+        }
+    }
+
+    /// Starts or ends a pause. Starting freezes the work in progress; ending lets queued
+    /// requests start on free workers.
+    pub(super) fn pause(&mut self, comp: usize, window: Option<(SimTime, SimTime)>) {
+        self.comps[comp].paused = window;
+        if let Some((_, length)) = window {
+            self.last_pause[comp] = length;
+            for t in &mut self.tasks.items {
+                if t.live && t.working && !t.zombie && t.comp as usize == comp {
+                    t.frozen = true;
+                }
+            }
+            return;
+        }
+        if let Some(d) = self.db_index(comp) {
+            // Acknowledgements that came in during the pause answer their writes now.
+            self.db_release(d);
+        }
+        let c = &self.comps[comp];
+        if let KindRt::Service {
+            first_instance,
+            allocated,
+            workers,
+            queue_timeout,
+            lifo,
+            ..
+        } = c.kind
+        {
+            let effective = workers.saturating_sub(c.lost_workers);
+            let now = self.now;
+            self.comps[comp].touch(now);
+            for inst in first_instance..first_instance + allocated {
+                self.start_queued(comp, inst as usize, queue_timeout, lifo, effective);
+            }
+        }
+    }
+
+    /// A `capacity` fault: each replica now has `lost` fewer workers (0 restores them). The
+    /// work in progress goes on; freed workers beyond the new count stay idle, and restored
+    /// ones take queued requests at once.
+    pub(super) fn lose_capacity(&mut self, comp: usize, lost: u32) {
+        let now = self.now;
+        let c = &mut self.comps[comp];
+        let KindRt::Service {
+            first_instance,
+            replicas,
+            allocated,
+            workers,
+            queue_timeout,
+            lifo,
+            ..
+        } = c.kind
+        else {
+            return;
+        };
+        c.touch(now);
+        c.lost_workers = lost.min(workers);
+        let effective = workers - c.lost_workers;
+        c.capacity = replicas * effective;
+        // Replicas scaled in but still draining their queues get their workers back too.
+        for inst in first_instance..first_instance + allocated {
+            self.start_queued(comp, inst as usize, queue_timeout, lifo, effective);
+        }
+    }
+
+    pub(super) fn fault(&mut self, index: u16, starts: bool) {
+        let i = index as usize;
+        if self.fault_active[i] == starts {
+            // A flapping fault's own toggles and its scheduled end can meet; once is enough.
+            return;
+        }
+        self.fault_active[i] = starts;
+        let f: Fault = self.faults[i].clone();
+        if let Some(flap) = f.flap {
+            let window_end = f.duration.map_or(self.end, |d| f.at + d);
+            let (next, ev) = if starts {
+                (self.now + flap.down, Ev::FaultEnd(index))
+            } else {
+                (self.now + flap.up, Ev::FaultStart(index))
+            };
+            if next < window_end {
+                self.queue.push(next, ev);
+            }
+        }
+        let Some(target) = f.target else {
+            self.network_fault(&f.action, starts);
+            return;
+        };
+        let comp = target.0 as usize;
+        let name = self.model.components[comp].name.clone();
+        let place = match f.replica {
+            Some(r) => format!("{name} replica {r}"),
+            None => name,
+        };
+        let message = match (f.action.clone(), starts) {
+            (FaultAction::Crash, true) => format!("crash {place}"),
+            (FaultAction::Crash, false) => format!("restart {place}"),
+            (FaultAction::Slow { factor, delay }, true) => {
+                if delay == SimTime::ZERO {
+                    format!("slow {place} ×{factor}")
+                } else {
+                    format!("slow {place} ×{factor} +{delay}")
+                }
+            }
+            (FaultAction::Capacity { workers }, true) => {
+                format!("{place} loses {workers} workers per replica")
+            }
+            (FaultAction::Capacity { .. }, false) => format!("{place} back to full capacity"),
+            (FaultAction::Pause, true) => format!("{place} pauses (stop-the-world)"),
+            (FaultAction::Pause, false) => format!("{place} resumes"),
+            (FaultAction::Slow { .. }, false) => format!("{place} back to normal speed"),
+            (FaultAction::Error { fraction }, true) => {
+                format!("{place} fails {:.1}% of requests", fraction * 100.0)
+            }
+            (FaultAction::Error { .. }, false) => format!("{place} stops failing requests"),
+            (FaultAction::Partition { .. } | FaultAction::Link { .. }, _) => return,
+        };
+        let kind = if starts { "fault" } else { "recovery" };
+        self.recorder.log(self.now, kind, message);
+        match f.action {
+            FaultAction::Crash => self.set_down(comp, f.replica, starts),
+            FaultAction::Slow { factor, delay } => {
+                self.comps[comp].slow = starts.then_some((factor, delay));
+            }
+            FaultAction::Pause => {
+                let length = f.duration.unwrap_or(SimTime::ZERO);
+                self.pause(comp, starts.then_some((self.now + length, length)));
+            }
+            FaultAction::Capacity { workers } => {
+                self.lose_capacity(comp, if starts { workers } else { 0 });
+            }
+            FaultAction::Error { fraction } => {
+                let c = &mut self.comps[comp];
+                c.fault_errors = if starts { fraction } else { 0.0 };
+                c.fault_error_count = if starts { f.count } else { None };
+            }
+            FaultAction::Partition { .. } | FaultAction::Link { .. } => {}
+        }
+    }
+
+    /// A random crash (from `mtbf`) or its repair (after `mttr`), then the next one drawn.
+    pub(super) fn random_failure(&mut self, index: u32, down: bool) {
+        let r = &mut self.random[index as usize];
+        let (comp, replica) = (r.comp, r.replica);
+        let (mtbf, mttr) = match &self.model.components[comp].random_failures {
+            Some(rf) => (rf.mtbf.clone(), rf.mttr.clone()),
+            None => return,
+        };
+        let next = if down {
+            r.stream.sample(&mttr)
+        } else {
+            r.stream.sample(&mtbf)
+        };
+        let name = &self.model.components[comp].name;
+        let several = matches!(&self.model.components[comp].kind, ComponentKind::Service(s) if s.replicas > 1);
+        let place = match replica {
+            Some(i) if several => format!("{name} replica {i}"),
+            _ => name.clone(),
+        };
+        let message = if down {
+            format!("random crash of {place}")
+        } else {
+            format!("{place} repaired")
+        };
+        self.recorder
+            .log(self.now, if down { "fault" } else { "recovery" }, message);
+        self.set_down(comp, replica, down);
+        let ev = if down {
+            Ev::RandomUp(index)
+        } else {
+            Ev::RandomDown(index)
+        };
+        self.queue.push(self.now + next, ev);
+    }
+
+    /// Takes a component (or one replica) down or brings it back. Going down loses what is
+    /// inside: queued requests and those in service fail with `dropped`, their callers told
+    /// at once, as by a connection reset.
+    pub(super) fn set_down(&mut self, comp: usize, replica: Option<u32>, down: bool) {
+        let replicas: Vec<u32> = match self.comps[comp].kind {
+            KindRt::Service {
+                first_instance,
+                allocated,
+                ..
+            } => match replica {
+                Some(r) if r < allocated => vec![first_instance + r],
+                // A scenario or sweep left fewer replicas than the fault names: nothing to
+                // crash.
+                Some(_) => return,
+                None => (first_instance..first_instance + allocated).collect(),
+            },
+            _ => Vec::new(),
+        };
+        if replicas.is_empty() {
+            self.comps[comp].up = !down;
+        }
+        for &i in &replicas {
+            self.instances[i as usize].up = !down;
+        }
+        if let Some(d) = self.db_index(comp)
+            && !down
+        {
+            let first = self.dbs[d].first_instance();
+            let nodes: Vec<u32> = replicas.iter().map(|i| i - first).collect();
+            self.db_nodes_changed(d, &nodes, false);
+        }
+        if !down {
+            // A broker back up, or a consumer replica back: messages can flow again.
+            for b in 0..self.brokers.len() {
+                self.dispatch(self.brokers[b] as usize);
+            }
+            return;
+        }
+        let now = self.now;
+        for &i in &replicas {
+            let queued: Vec<u32> = self.instances[i as usize].queue.drain(..).collect();
+            let c = &mut self.comps[comp];
+            c.touch(now);
+            c.queued -= u32::try_from(queued.len()).unwrap_or(0);
+            for task in queued {
+                self.instances[i as usize].in_system -= 1;
+                self.tasks.items[task as usize].inside = false;
+                self.tasks.items[task as usize].failed = Some(Cause::Dropped);
+                self.answer_later(task);
+            }
+        }
+        // Whatever else is inside — working, or waiting for its own calls — is lost too.
+        // A scan of all tasks costs O(tasks) but happens only when something crashes.
+        let victims: Vec<u32> = (0..self.tasks.items.len())
+            .filter_map(|i| {
+                let t = &self.tasks.items[i];
+                let here = t.comp as usize == comp
+                    && (replicas.is_empty() || replicas.contains(&t.instance));
+                (t.live && t.inside && !t.zombie && here).then(|| u32::try_from(i).unwrap_or(NONE))
+            })
+            .collect();
+        for task in victims {
+            // Answers go through the queues during a crash (see `answer_later`), but check
+            // again all the same: nothing must be lost twice.
+            let t = &self.tasks.items[task as usize];
+            if t.live && t.inside && !t.zombie {
+                self.lose(task);
+            }
+        }
+        if let KindRt::Queue(_) = self.comps[comp].kind {
+            self.broker_crashed(comp);
+        }
+        if let Some(d) = self.db_index(comp) {
+            // After the tasks inside were lost: writes waiting for acknowledgements are gone.
+            let first = self.dbs[d].first_instance();
+            let nodes: Vec<u32> = replicas.iter().map(|i| i - first).collect();
+            self.db_nodes_changed(d, &nodes, true);
+        }
+        if let KindRt::Cache(cache) = &mut self.comps[comp].kind {
+            // A cache keeps its entries in memory: it restarts empty. Those waiting for a
+            // fetch were lost above; a cache-aside caller still reading the store fills the
+            // cache when it comes back, as a real client would.
+            if let Some((lru, _)) = &mut cache.keys {
+                lru.clear();
+            }
+            cache.inflight.clear();
+        }
+    }
+
+    /// Sends a task's answer over its link through the event queues, never by a direct
+    /// call: during a crash the caller may itself be among the tasks being lost, and must
+    /// not run before the crash has been applied to all of them.
+    pub(super) fn answer_later(&mut self, task: u32) {
+        let link = self.tasks.items[task as usize].link;
+        let crossing = self.cross(link, false);
+        self.count_answer(task, link, &crossing);
+        match crossing {
+            Crossing::After(delay) => self.at(delay, Ev::Reply(task)),
+            Crossing::Lost | Crossing::Refused => self.lost_in_network(task),
+        }
+    }
+
+    /// A task lost in a crash: its caller is answered `dropped` now through a stand-in, and
+    /// the task itself lingers as a zombie until its pending events have passed.
+    pub(super) fn lose(&mut self, task: u32) {
+        let now = self.now;
+        let t = &self.tasks.items[task as usize];
+        let (ci, holds) = (t.comp as usize, t.holds_worker);
+        let stand_in = Task {
+            failed: Some(Cause::Dropped),
+            degraded: false,
+            inside: false,
+            working: false,
+            holds_worker: false,
+            pending: 0,
+            record: false,
+            zombie: false,
+            live: true,
+            ..*t
+        };
+        let call = t.call;
+        let stand_in = self.tasks.insert(stand_in);
+        if call != NONE {
+            let cs = &mut self.calls.items[call as usize];
+            if cs.child == task {
+                cs.child = stand_in;
+            } else if cs.hedge == task {
+                cs.hedge = stand_in;
+            }
+        }
+        if holds {
+            self.release_worker(task);
+        }
+        match &mut self.comps[ci].kind {
+            KindRt::Service { .. } => {
+                let inst = self.tasks.items[task as usize].instance;
+                self.instances[inst as usize].in_system -= 1;
+            }
+            KindRt::Balancer { outstanding, .. } => {
+                let slot = self.tasks.items[task as usize].instance;
+                outstanding[slot as usize] -= 1;
+                let c = &mut self.comps[ci];
+                c.touch(now);
+                c.busy -= 1;
+            }
+            KindRt::External { .. } => {
+                let c = &mut self.comps[ci];
+                c.touch(now);
+                c.busy -= 1;
+            }
+            KindRt::Cache(_) | KindRt::Queue(_) => {}
+        }
+        let t = &mut self.tasks.items[task as usize];
+        t.inside = false;
+        t.zombie = true;
+        t.parent = NONE;
+        t.call = NONE;
+        t.root = NONE;
+        let idle = !t.working && t.pending == 0;
+        if idle {
+            self.free_task(task);
+        }
+        self.answer_later(stand_in);
+    }
+}
