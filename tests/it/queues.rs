@@ -222,3 +222,121 @@ fn few_partitions_cost_throughput_that_causal_ordering_does_not() {
     );
     assert!(p.acked < c.acked);
 }
+
+/// One queue of a random model with several: its ordering, its consumer and what may go
+/// wrong with that consumer.
+#[derive(Debug, Clone)]
+struct OrderedQueueSpec {
+    /// 0: none, 1: per key, 2: causal.
+    ordering: usize,
+    partitions: u32,
+    durable: bool,
+    rate: u32,
+    replicas: u32,
+    workers: u32,
+    create_ms: f64,
+    visibility_ms: u32,
+    /// 0: nothing, 1: the consumer crashes for a while, 2: it fails some messages, 3: its
+    /// link from the broker loses some deliveries, 4: the broker crashes.
+    trouble: usize,
+    trouble_at_ms: u32,
+}
+
+fn ordered_queue() -> impl proptest::strategy::Strategy<Value = OrderedQueueSpec> {
+    use proptest::prelude::*;
+    (
+        (0usize..3, 1u32..5, any::<bool>(), 20u32..250),
+        (1u32..4, 1u32..5, 1.0f64..25.0, 30u32..500),
+        (0usize..5, 200u32..3500),
+    )
+        .prop_map(
+            |(
+                (ordering, partitions, durable, rate),
+                (replicas, workers, create_ms, visibility_ms),
+                (trouble, trouble_at_ms),
+            )| OrderedQueueSpec {
+                ordering,
+                partitions,
+                durable,
+                rate,
+                replicas,
+                workers,
+                create_ms,
+                visibility_ms,
+                trouble,
+                trouble_at_ms,
+            },
+        )
+}
+
+/// Each queue `qI` carries `createI` then `sendI` from its producer `pI` (the second
+/// depends on the first, with the same key) to its consumer `cI`.
+fn ordered_queues_yaml(queues: &[OrderedQueueSpec]) -> String {
+    use std::fmt::Write as _;
+    let mut workloads = String::new();
+    let mut components = String::new();
+    let mut faults = String::new();
+    for (i, q) in queues.iter().enumerate() {
+        let _ = writeln!(
+            workloads,
+            "  - {{ name: w{i}, target: p{i}, rate: {}/s, request: signup{i} }}",
+            q.rate
+        );
+        let ordering = match q.ordering {
+            0 => "none".to_string(),
+            1 => format!("per_key, partitions: {}", q.partitions),
+            _ => "causal".to_string(),
+        };
+        let _ = writeln!(
+            components,
+            "  p{i}: {{ kind: service, workers: 64, handlers: {{ signup{i}: {{ work: exp 1ms, calls: [ {{ to: q{i}, request: create{i} }}, {{ to: q{i}, request: send{i} }} ] }} }} }}
+  q{i}: {{ kind: queue, latency: exp 300us, consumers: c{i}, durable: {}, visibility_timeout: {}ms, depends: {{ send{i}: create{i} }}, ordering: {ordering} }}
+  c{i}: {{ kind: service, replicas: {}, workers: {}, handlers: {{ create{i}: {{ work: exp {:.2}ms }}, send{i}: {{ work: exp 2ms }} }} }}",
+            q.durable, q.visibility_ms, q.replicas, q.workers, q.create_ms
+        );
+        let at = q.trouble_at_ms;
+        let _ = match q.trouble {
+            1 => writeln!(faults, "  - {{ at: {at}ms, for: 400ms, crash: c{i} }}"),
+            2 => writeln!(faults, "  - {{ at: {at}ms, for: 600ms, error: c{i}, fraction: 30% }}"),
+            3 => writeln!(faults, "  - {{ at: {at}ms, for: 500ms, link: [q{i}, c{i}], loss: 20% }}"),
+            4 => writeln!(faults, "  - {{ at: {at}ms, for: 200ms, crash: q{i} }}"),
+            _ => Ok(()),
+        };
+    }
+    let faults = if faults.is_empty() {
+        String::new()
+    } else {
+        format!("faults:\n{faults}")
+    };
+    format!("duration: 5s\nworkloads:\n{workloads}components:\n{components}\n{faults}")
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 40, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Whatever shares the model and whatever goes wrong, a causal queue never lets a
+    /// message be processed before the one it depends on, and neither does a per-key queue
+    /// for messages of one key (the dependent message carries its dependency's key).
+    #[test]
+    fn ordered_queues_keep_their_order_beside_others(
+        queues in proptest::collection::vec(ordered_queue(), 2..5),
+        seed in 1u64..1000,
+    ) {
+        let text = ordered_queues_yaml(&queues);
+        let m = model(&text);
+        let r = run_to(&m, seed, SimTime::from_secs(5));
+        for (i, spec) in queues.iter().enumerate() {
+            let q = queue(&r, &format!("q{i}"));
+            proptest::prop_assert_eq!(
+                q.enqueued,
+                q.acked + q.dead_lettered + q.lost + q.backlog + q.unacked
+            );
+            if spec.ordering > 0 {
+                proptest::prop_assert_eq!(
+                    q.causal_violations, 0,
+                    "queue q{} (seed {}): {:?}\n{}", i, seed, q, text
+                );
+            }
+        }
+    }
+}

@@ -247,7 +247,6 @@ impl Simulation {
                             v
                         },
                         latest: BTreeMap::new(),
-                        next_serial: 0,
                     })),
                     (None, None) => KindRt::External {
                         latency: e.latency.clone(),
@@ -430,6 +429,7 @@ impl Simulation {
             roots: Slab::new(),
             calls: Slab::new(),
             messages: Slab::new(),
+            message_serials: 0,
             deliveries: Slab::new(),
             brokers,
             breakers,

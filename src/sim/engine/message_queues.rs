@@ -35,7 +35,9 @@ pub(super) struct BrokerRt {
     /// Messages delivered and neither acknowledged nor waiting again.
     pub(super) unacked: u32,
     pub(super) ordering: MessageOrdering,
-    /// Per partition (`ordering: per_key`): deliveries out.
+    /// Per partition (`ordering: per_key`): its messages delivered and neither acknowledged
+    /// nor waiting again. A delivery lost on its way, or whose consumer crashed, holds its
+    /// partition until its visibility timeout, as a FIFO queue's message group is held.
     pub(super) partition_busy: Vec<u32>,
     /// Per request type: the type its messages depend on, or `u16::MAX`.
     pub(super) depends_on: Vec<u16>,
@@ -43,7 +45,17 @@ pub(super) struct BrokerRt {
     pub(super) is_dependency: Vec<bool>,
     /// (key, type) → the latest message of that type sent with that key: (id, serial).
     pub(super) latest: BTreeMap<(u64, u16), (u32, u64)>,
-    pub(super) next_serial: u64,
+}
+
+impl BrokerRt {
+    /// A delivered message was acknowledged or waits again: it no longer holds its place
+    /// among the unacknowledged, nor its partition.
+    fn no_longer_delivered(&mut self, partition: u32) {
+        self.unacked -= 1;
+        if let MessageOrdering::PerKey { .. } = self.ordering {
+            self.partition_busy[partition as usize] -= 1;
+        }
+    }
 }
 
 /// How far past the head of the backlog an ordered queue looks for a message it may
@@ -160,7 +172,6 @@ impl Simulation {
         let key = self.message_key(task);
         let (serial, dep, partition) = match &mut self.comps[ci].kind {
             KindRt::Queue(b) => {
-                b.next_serial += 1;
                 let dep = match b.depends_on[request_type as usize] {
                     u16::MAX => None,
                     d => b.latest.get(&(key, d)).copied(),
@@ -171,10 +182,11 @@ impl Simulation {
                     }
                     _ => 0,
                 };
-                (b.next_serial, dep, partition)
+                (self.message_serials + 1, dep, partition)
             }
             _ => return,
         };
+        self.message_serials = serial;
         let m = self.messages.insert_message(Message {
             queue: u32::try_from(ci).unwrap_or(NONE),
             request_type,
@@ -317,7 +329,7 @@ impl Simulation {
             if !first {
                 self.recorder.message_duplicated(ci);
             }
-            if first && dep.is_some_and(|d| self.unapplied(d)) {
+            if first && dep.is_some_and(|d| self.unapplied(d, ci)) {
                 self.recorder.causal_violation(ci);
             }
         }
@@ -325,10 +337,11 @@ impl Simulation {
         let current = msg.generation == generation && msg.state == MessageState::Delivered;
         if current && self.comps[ci].up && failed != Some(Cause::Dropped) {
             msg.generation = msg.generation.wrapping_add(1);
+            let partition = msg.partition;
             let KindRt::Queue(b) = &mut self.comps[ci].kind else {
                 return;
             };
-            b.unacked -= 1;
+            b.no_longer_delivered(partition);
             if failed.is_none() {
                 msg.state = MessageState::Acked;
                 self.recorder.message_acked(ci);
@@ -352,11 +365,20 @@ impl Simulation {
         (u64::from(t.root) << 32) | u64::from(t.root_gen)
     }
 
-    /// Whether the message `(id, serial)` still exists and has not been processed.
-    pub(super) fn unapplied(&self, (id, serial): (u32, u64)) -> bool {
+    /// Whether the message `(id, serial)` of queue `queue` still exists and has not been
+    /// processed. Serials are unique over the run, not per queue: message records are shared
+    /// by every queue, so a record freed by one queue may hold another queue's message next.
+    pub(super) fn unapplied(&self, (id, serial): (u32, u64), queue: usize) -> bool {
         let d = &self.messages.items[id as usize];
-        d.serial == serial
-            && d.processed == 0
+        if d.serial != serial {
+            return false;
+        }
+        assert_eq!(
+            d.queue as usize, queue,
+            "a message depends on another queue's message; reproduce with --seed {}",
+            self.seed
+        );
+        d.processed == 0
             && matches!(d.state, MessageState::Waiting | MessageState::Delivered)
     }
 
@@ -366,7 +388,9 @@ impl Simulation {
         match b.ordering {
             MessageOrdering::None => true,
             MessageOrdering::PerKey { .. } => b.partition_busy[msg.partition as usize] == 0,
-            MessageOrdering::Causal => !msg.dep.is_some_and(|d| self.unapplied(d)),
+            MessageOrdering::Causal => !msg
+                .dep
+                .is_some_and(|d| self.unapplied(d, msg.queue as usize)),
         }
     }
 
@@ -388,12 +412,9 @@ impl Simulation {
         self.deliveries.remove(d);
         let msg = &mut self.messages.items[m as usize];
         msg.outstanding -= 1;
-        let (ci, partition) = (msg.queue as usize, msg.partition);
+        let ci = msg.queue as usize;
         if let KindRt::Queue(b) = &mut self.comps[ci].kind {
             b.slots[slot as usize].outstanding -= 1;
-            if let MessageOrdering::PerKey { .. } = b.ordering {
-                b.partition_busy[partition as usize] -= 1;
-            }
         }
         m
     }
@@ -404,8 +425,9 @@ impl Simulation {
         let ci = msg.queue as usize;
         msg.generation = msg.generation.wrapping_add(1);
         msg.state = MessageState::Waiting;
+        let partition = msg.partition;
         if let KindRt::Queue(b) = &mut self.comps[ci].kind {
-            b.unacked -= 1;
+            b.no_longer_delivered(partition);
             requeue(b, m);
         }
         self.dispatch(ci);
@@ -419,7 +441,9 @@ impl Simulation {
             return;
         };
         let durable = b.durable;
+        // Every message delivered is waiting again or lost: none is out any more.
         b.unacked = 0;
+        b.partition_busy.fill(0);
         let queue = u32::try_from(ci).unwrap_or(NONE);
         // A scan of every message, but only when a broker crashes; in id order, so the
         // order of the requeued messages is deterministic.

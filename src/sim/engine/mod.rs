@@ -156,6 +156,8 @@ pub struct Simulation {
     roots: Slab<Root>,
     calls: Slab<CallState>,
     messages: Slab<Message>,
+    /// Messages enqueued so far, in every queue: the last message's serial.
+    message_serials: u64,
     deliveries: Slab<Delivery>,
     /// Components that are message queues.
     brokers: Vec<u32>,
