@@ -15,6 +15,7 @@ mod conservation;
 mod databases;
 mod determinism;
 mod experiments;
+mod faults;
 mod jobs;
 mod queues;
 mod regressions;

@@ -297,8 +297,14 @@ fn ordered_queues_yaml(queues: &[OrderedQueueSpec]) -> String {
         let at = q.trouble_at_ms;
         let _ = match q.trouble {
             1 => writeln!(faults, "  - {{ at: {at}ms, for: 400ms, crash: c{i} }}"),
-            2 => writeln!(faults, "  - {{ at: {at}ms, for: 600ms, error: c{i}, fraction: 30% }}"),
-            3 => writeln!(faults, "  - {{ at: {at}ms, for: 500ms, link: [q{i}, c{i}], loss: 20% }}"),
+            2 => writeln!(
+                faults,
+                "  - {{ at: {at}ms, for: 600ms, error: c{i}, fraction: 30% }}"
+            ),
+            3 => writeln!(
+                faults,
+                "  - {{ at: {at}ms, for: 500ms, link: [q{i}, c{i}], loss: 20% }}"
+            ),
             4 => writeln!(faults, "  - {{ at: {at}ms, for: 200ms, crash: q{i} }}"),
             _ => Ok(()),
         };

@@ -213,7 +213,11 @@ components:
             &format!("request: signup }}{neighbours}"),
             1,
         )
-        .replacen("components:\n", &format!("components:{neighbour_components}"), 1);
+        .replacen(
+            "components:\n",
+            &format!("components:{neighbour_components}"),
+            1,
+        );
     for seed in 1..4 {
         let alone = crate::support::run(causal_alone, seed);
         let beside = crate::support::run(&crowded, seed);

@@ -229,6 +229,13 @@ impl Simulation {
     /// A balancer probes each backend replica: a probe fails when the replica (or the
     /// component) is down or the link to it is cut.
     pub(super) fn health_check(&mut self, lb: u32) {
+        if self.comps[lb as usize].pauses > 0 {
+            // A paused balancer probes nothing; it probes again as it resumes.
+            self.comps[lb as usize]
+                .parked
+                .push((Ev::HealthCheck(lb), SimTime::ZERO));
+            return;
+        }
         let now = self.now;
         let li = lb as usize;
         let KindRt::Balancer {

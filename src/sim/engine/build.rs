@@ -59,6 +59,7 @@ impl Simulation {
                     for _ in 0..allocated {
                         instances.push(Instance {
                             up: true,
+                            crashes: 0,
                             busy: 0,
                             in_system: 0,
                             queue: VecDeque::new(),
@@ -296,11 +297,16 @@ impl Simulation {
                 route_rng: Stream::derive(seed, &comp.name, "route"),
                 retry_rng: Stream::derive(seed, &comp.name, "retry"),
                 up: true,
+                crashes: 0,
                 slow: None,
                 lost_workers: 0,
-                paused: None,
+                pauses: 0,
+                paused_before: SimTime::ZERO,
+                paused_since: SimTime::ZERO,
+                parked: Vec::new(),
+                parked_timers: Vec::new(),
                 fault_errors: 0.0,
-                fault_error_count: None,
+                error_counts: Vec::new(),
                 next_rr: 0,
                 busy: 0,
                 queued: 0,
@@ -422,8 +428,8 @@ impl Simulation {
             lanes,
             faults: model.faults.clone(),
             fault_active: vec![false; model.faults.len()],
+            fault_left: vec![0; model.faults.len()],
             trace: None,
-            last_pause: vec![SimTime::ZERO; model.components.len()],
             random,
             tasks: Slab::new(),
             roots: Slab::new(),
@@ -480,7 +486,9 @@ impl Simulation {
         }
         for (i, f) in self.faults.iter().enumerate() {
             let i = u16::try_from(i).unwrap_or(u16::MAX);
-            if f.at <= self.end {
+            // A fault that starts as the run ends changes nothing: the run stops at its
+            // duration, and what is in flight then is reported in flight.
+            if f.at < self.end {
                 self.queue.push(f.at, Ev::FaultStart(i));
                 if let Some(d) = f.duration
                     && f.at + d <= self.end

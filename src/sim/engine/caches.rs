@@ -133,11 +133,12 @@ impl Simulation {
             }
             return;
         }
-        let delay = scale(c.work_rng.sample(&cache.latency), c.slow)
-            + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+        let delay = scale(c.work_rng.sample(&cache.latency), c.slow);
+        let mark = c.paused_time(now);
         let t = &mut self.tasks.items[task as usize];
         t.inside = true;
         t.working = true;
+        t.pause_mark = mark;
         t.step = CACHE_LOOKUP;
         self.at(delay, Ev::WorkDone(task));
     }

@@ -14,6 +14,7 @@ use super::autoscale::ScaleRt;
 use super::balancers::{Health, LbTarget, pick, pick_eligible};
 use super::caches::CacheRt;
 use super::message_queues::BrokerRt;
+use super::timers::LaneEntry;
 use super::{Ev, NONE, Simulation, nanos_f64};
 
 pub(super) enum KindRt {
@@ -59,19 +60,32 @@ pub(super) struct CompRt {
     pub(super) work_rng: Stream,
     pub(super) route_rng: Stream,
     pub(super) retry_rng: Stream,
-    /// False while a crash fault holds a balancer or an external down (services go down
-    /// replica by replica, in [`Instance::up`]).
+    /// False while a crash holds a balancer, a cache, a queue or an external down (services
+    /// go down replica by replica, in [`Instance::up`]).
     pub(super) up: bool,
-    /// Work and latency multiplier and added delay of a `slow` fault in progress.
+    /// Crashes holding it down now, scripted and random: it is up again when the last ends.
+    pub(super) crashes: u32,
+    /// Work and latency multiplier and added delay of the `slow` faults in progress,
+    /// combined: factors multiply, delays add.
     pub(super) slow: Option<(f64, SimTime)>,
-    /// Workers each replica has lost to a `capacity` fault.
+    /// Workers each replica has lost to the `capacity` faults in progress, together.
     pub(super) lost_workers: u32,
-    /// While a `pause` fault holds the component: when it ends, and how long it lasts.
-    pub(super) paused: Option<(SimTime, SimTime)>,
-    /// Share of requests failed by an `error` fault.
+    /// Pauses holding the component now: it resumes when the last one ends.
+    pub(super) pauses: u32,
+    /// Time spent paused before the current pause, and when the current one began: a task
+    /// remembers the paused time when its work was timed, and owes what was added since.
+    pub(super) paused_before: SimTime,
+    pub(super) paused_since: SimTime,
+    /// Events of the component held while it is paused (the end of a task's work, with the
+    /// work still owed; an answer for it; its own timers), released in order when it resumes.
+    pub(super) parked: Vec<(Ev, SimTime)>,
+    pub(super) parked_timers: Vec<LaneEntry>,
+    /// Share of requests failed by the `error` faults without a `count` in progress,
+    /// combined as independent chances.
     pub(super) fault_errors: f64,
-    /// For an `error` fault with a `count`: how many more requests it fails.
-    pub(super) fault_error_count: Option<u64>,
+    /// The `error` faults with a `count` in progress (indices into the faults): each fails
+    /// every request until its count is spent.
+    pub(super) error_counts: Vec<u16>,
     pub(super) next_rr: u32,
     pub(super) busy: u32,
     pub(super) queued: u32,
@@ -103,6 +117,16 @@ impl CompRt {
             busy_ns: self.busy_area + f64::from(self.busy) * dt,
             queue_ns: self.queue_area + f64::from(self.queued) * dt,
             capacity_ns: self.capacity_area + f64::from(self.capacity.max(self.busy)) * dt,
+        }
+    }
+
+    /// The time it has spent paused up to `now`.
+    #[inline]
+    pub(super) fn paused_time(&self, now: SimTime) -> SimTime {
+        if self.pauses == 0 {
+            self.paused_before
+        } else {
+            self.paused_before + (now - self.paused_since)
         }
     }
 
@@ -142,7 +166,7 @@ impl Simulation {
                 let instance = &mut self.instances[inst as usize];
                 if !instance.up {
                     self.turn_away(task, Cause::Unavailable);
-                } else if instance.busy < workers && c.paused.is_none() {
+                } else if instance.busy < workers && c.pauses == 0 {
                     instance.in_system += 1;
                     self.tasks.items[task as usize].inside = true;
                     self.start_work(task);
@@ -161,11 +185,12 @@ impl Simulation {
             KindRt::Cache(_) => self.cache_arrived(task),
             _ if !c.up => self.turn_away(task, Cause::Unavailable),
             KindRt::Queue(b) => {
-                let delay = scale(c.work_rng.sample(&b.latency), c.slow)
-                    + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+                let delay = scale(c.work_rng.sample(&b.latency), c.slow);
+                let mark = c.paused_time(now);
                 let t = &mut self.tasks.items[task as usize];
                 t.inside = true;
                 t.working = true;
+                t.pause_mark = mark;
                 self.at(delay, Ev::WorkDone(task));
             }
             KindRt::Balancer {
@@ -200,35 +225,34 @@ impl Simulation {
                 };
                 c.touch(now);
                 c.busy += 1;
+                let mark = c.paused_time(now);
                 let t = &mut self.tasks.items[task as usize];
                 t.instance = slot;
                 t.inside = true;
                 t.working = true;
-                let delay = delay + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+                t.pause_mark = mark;
                 self.now_or_later(delay, Ev::WorkDone(task));
             }
             KindRt::External { latency, .. } => {
-                let delay = scale(c.work_rng.sample(latency), c.slow)
-                    + c.paused.map_or(SimTime::ZERO, |(until, _)| until - now);
+                let delay = scale(c.work_rng.sample(latency), c.slow);
                 c.touch(now);
                 c.busy += 1;
+                let mark = c.paused_time(now);
                 let t = &mut self.tasks.items[task as usize];
                 t.inside = true;
                 t.working = true;
+                t.pause_mark = mark;
                 self.at(delay, Ev::WorkDone(task));
             }
         }
     }
 
     pub(super) fn work_done(&mut self, task: u32) {
-        let t = &mut self.tasks.items[task as usize];
-        if t.frozen {
-            // Frozen for the whole pause: its work ends that much later.
-            t.frozen = false;
-            let length = self.last_pause[t.comp as usize];
-            self.at(length, Ev::WorkDone(task));
+        let t = &self.tasks.items[task as usize];
+        if t.working && !t.zombie && self.work_held_by_pause(task) {
             return;
         }
+        let t = &mut self.tasks.items[task as usize];
         t.working = false;
         if t.zombie {
             if t.pending == 0 {
@@ -240,13 +264,18 @@ impl Simulation {
         let (root, root_gen, request_type) = (t.root, t.root_gen, t.request_type);
         let now = self.now;
         let c = &mut self.comps[ci];
-        let injected = match &mut c.fault_error_count {
-            Some(left) => {
-                let hit = *left > 0;
+        let injected = if c.error_counts.is_empty() {
+            c.fault_errors > 0.0 && c.route_rng.unit() < c.fault_errors
+        } else {
+            // Every counted fault sees the request; the chance of the others is drawn only
+            // when none of them fails it.
+            let mut hit = false;
+            for &f in &c.error_counts {
+                let left = &mut self.fault_left[f as usize];
+                hit |= *left > 0;
                 *left = left.saturating_sub(1);
-                hit
             }
-            None => c.fault_errors > 0.0 && c.route_rng.unit() < c.fault_errors,
+            hit || (c.fault_errors > 0.0 && c.route_rng.unit() < c.fault_errors)
         };
         match &c.kind {
             KindRt::Service { io_async, .. } => {

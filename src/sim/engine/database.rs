@@ -726,7 +726,7 @@ impl Simulation {
     pub(super) fn db_release(&mut self, d: usize) {
         let first = self.dbs[d].first_instance;
         let primary = self.dbs[d].primary;
-        let paused = self.comps[self.dbs[d].comp as usize].paused.is_some();
+        let paused = self.comps[self.dbs[d].comp as usize].pauses > 0;
         // A paused primary answers nothing: the acknowledgements wait with its writes.
         if paused || !self.instances[(first + primary) as usize].up {
             return;

@@ -16,6 +16,14 @@ use super::links::Crossing;
 use super::tasks::Task;
 use super::{Ev, NONE, Simulation};
 
+/// The faults in progress on one component, combined.
+struct CombinedFaults {
+    slow: Option<(f64, SimTime)>,
+    error_fraction: f64,
+    error_counts: Vec<u16>,
+    lost_workers: u32,
+}
+
 pub(super) struct RandomTarget {
     pub(super) comp: usize,
     pub(super) replica: Option<u32>,
@@ -57,42 +65,6 @@ impl Simulation {
             self.faults[index].flap = None;
             let id = u16::try_from(index).unwrap_or(u16::MAX);
             self.queue.push(self.now, Ev::FaultEnd(id));
-        }
-    }
-
-    /// Starts or ends a pause. Starting freezes the work in progress; ending lets queued
-    /// requests start on free workers.
-    pub(super) fn pause(&mut self, comp: usize, window: Option<(SimTime, SimTime)>) {
-        self.comps[comp].paused = window;
-        if let Some((_, length)) = window {
-            self.last_pause[comp] = length;
-            for t in &mut self.tasks.items {
-                if t.live && t.working && !t.zombie && t.comp as usize == comp {
-                    t.frozen = true;
-                }
-            }
-            return;
-        }
-        if let Some(d) = self.db_index(comp) {
-            // Acknowledgements that came in during the pause answer their writes now.
-            self.db_release(d);
-        }
-        let c = &self.comps[comp];
-        if let KindRt::Service {
-            first_instance,
-            allocated,
-            workers,
-            queue_timeout,
-            lifo,
-            ..
-        } = c.kind
-        {
-            let effective = workers.saturating_sub(c.lost_workers);
-            let now = self.now;
-            self.comps[comp].touch(now);
-            for inst in first_instance..first_instance + allocated {
-                self.start_queued(comp, inst as usize, queue_timeout, lifo, effective);
-            }
         }
     }
 
@@ -178,25 +150,68 @@ impl Simulation {
         };
         let kind = if starts { "fault" } else { "recovery" };
         self.recorder.log(self.now, kind, message);
+        // Each fault ends only its own effect: those of one kind on one component combine
+        // while they overlap (see `combined_faults`).
         match f.action {
             FaultAction::Crash => self.set_down(comp, f.replica, starts),
-            FaultAction::Slow { factor, delay } => {
-                self.comps[comp].slow = starts.then_some((factor, delay));
+            FaultAction::Pause => self.pause(comp, starts),
+            FaultAction::Capacity { .. } => {
+                let lost = self.combined_faults(comp).lost_workers;
+                self.lose_capacity(comp, lost);
             }
-            FaultAction::Pause => {
-                let length = f.duration.unwrap_or(SimTime::ZERO);
-                self.pause(comp, starts.then_some((self.now + length, length)));
-            }
-            FaultAction::Capacity { workers } => {
-                self.lose_capacity(comp, if starts { workers } else { 0 });
-            }
-            FaultAction::Error { fraction } => {
+            FaultAction::Slow { .. } | FaultAction::Error { .. } => {
+                if starts && let Some(count) = f.count {
+                    self.fault_left[i] = count;
+                }
+                let combined = self.combined_faults(comp);
                 let c = &mut self.comps[comp];
-                c.fault_errors = if starts { fraction } else { 0.0 };
-                c.fault_error_count = if starts { f.count } else { None };
+                c.slow = combined.slow;
+                c.fault_errors = combined.error_fraction;
+                c.error_counts = combined.error_counts;
             }
             FaultAction::Partition { .. } | FaultAction::Link { .. } => {}
         }
+    }
+
+    /// What the faults in progress on a component do together: `slow` factors multiply and
+    /// their delays add; `error` fractions combine as independent chances, 1 − Π(1 − p),
+    /// while each `error` with a `count` fails requests until its own count is spent;
+    /// `capacity` losses add up, to at most every worker.
+    fn combined_faults(&self, comp: usize) -> CombinedFaults {
+        let mut combined = CombinedFaults {
+            slow: None,
+            error_fraction: 0.0,
+            error_counts: Vec::new(),
+            lost_workers: 0,
+        };
+        for (i, f) in self.faults.iter().enumerate() {
+            if !self.fault_active[i] || f.target.is_none_or(|t| t.0 as usize != comp) {
+                continue;
+            }
+            match f.action {
+                FaultAction::Slow { factor, delay } => {
+                    let (f0, d0) = combined.slow.unwrap_or((1.0, SimTime::ZERO));
+                    combined.slow = Some((f0 * factor, d0 + delay));
+                }
+                FaultAction::Error { fraction } => {
+                    if f.count.is_some() {
+                        combined
+                            .error_counts
+                            .push(u16::try_from(i).unwrap_or(u16::MAX));
+                    } else {
+                        // 1 − (1 − a)(1 − b), written so that one fault's chance is kept
+                        // exactly.
+                        let p = combined.error_fraction;
+                        combined.error_fraction = p + fraction - p * fraction;
+                    }
+                }
+                FaultAction::Capacity { workers } => {
+                    combined.lost_workers = combined.lost_workers.saturating_add(workers);
+                }
+                _ => {}
+            }
+        }
+        combined
     }
 
     /// A random crash (from `mtbf`) or its repair (after `mttr`), then the next one drawn.
@@ -234,11 +249,11 @@ impl Simulation {
         self.queue.push(self.now + next, ev);
     }
 
-    /// Takes a component (or one replica) down or brings it back. Going down loses what is
-    /// inside: queued requests and those in service fail with `dropped`, their callers told
-    /// at once, as by a connection reset.
+    /// One crash of a component (or one replica) begins or ends, scripted or random.
+    /// Crashes that overlap act as their union: a replica is down while any crash holds
+    /// it, and comes back only when the last one ends.
     pub(super) fn set_down(&mut self, comp: usize, replica: Option<u32>, down: bool) {
-        let replicas: Vec<u32> = match self.comps[comp].kind {
+        let held: Vec<u32> = match self.comps[comp].kind {
             KindRt::Service {
                 first_instance,
                 allocated,
@@ -252,10 +267,41 @@ impl Simulation {
             },
             _ => Vec::new(),
         };
-        if replicas.is_empty() {
+        let changes = |crashes: &mut u32| {
+            let was_up = *crashes == 0;
+            *crashes = if down {
+                *crashes + 1
+            } else {
+                crashes.checked_sub(1).unwrap_or_else(|| {
+                    panic!(
+                        "a crash ended that never began; reproduce with --seed {}",
+                        self.seed
+                    )
+                })
+            };
+            was_up != (*crashes == 0)
+        };
+        let replicas: Vec<u32> = held
+            .iter()
+            .copied()
+            .filter(|&i| changes(&mut self.instances[i as usize].crashes))
+            .collect();
+        if held.is_empty() {
+            if !changes(&mut self.comps[comp].crashes) {
+                return;
+            }
             self.comps[comp].up = !down;
+        } else if replicas.is_empty() {
+            return;
         }
-        for &i in &replicas {
+        self.apply_crash(comp, &replicas, down);
+    }
+
+    /// A component (with no replicas) or some replicas of it go down or come back. Going
+    /// down loses what is inside: queued requests and those in service fail with `dropped`,
+    /// their callers told at once, as by a connection reset.
+    fn apply_crash(&mut self, comp: usize, replicas: &[u32], down: bool) {
+        for &i in replicas {
             self.instances[i as usize].up = !down;
         }
         if let Some(d) = self.db_index(comp)
@@ -273,7 +319,7 @@ impl Simulation {
             return;
         }
         let now = self.now;
-        for &i in &replicas {
+        for &i in replicas {
             let queued: Vec<u32> = self.instances[i as usize].queue.drain(..).collect();
             let c = &mut self.comps[comp];
             c.touch(now);

@@ -36,7 +36,8 @@ pub(super) struct LinkRt {
 /// What network faults currently do to a link.
 #[derive(Default)]
 pub(super) struct LinkTrouble {
-    pub(super) extra: Option<Dist>,
+    /// Latency added by each link fault in progress, drawn one after another.
+    pub(super) extra: Vec<Dist>,
     pub(super) loss: f64,
     pub(super) reset: bool,
     /// Black-holed, by a `blackhole` link fault or a partition.
@@ -47,7 +48,7 @@ pub(super) struct LinkTrouble {
 
 impl LinkTrouble {
     pub(super) fn any(&self) -> bool {
-        self.extra.is_some()
+        !self.extra.is_empty()
             || self.loss > 0.0
             || self.reset
             || self.cut
@@ -165,7 +166,7 @@ impl Simulation {
             if t.reset && request {
                 return Crossing::Refused;
             }
-            if let Some(extra) = &t.extra {
+            for extra in &t.extra {
                 delay += l.rng.sample(extra);
             }
             if let Some(bytes_per_s) = t.bandwidth {
@@ -248,7 +249,8 @@ impl Simulation {
     }
 
     /// Starts or ends a partition or a link fault: every link between the named endpoints
-    /// (in either direction) gets the trouble, or loses it.
+    /// (in either direction) gets the trouble, or loses it, while the other faults on it
+    /// stay.
     pub(super) fn network_fault(&mut self, action: &FaultAction, starts: bool) {
         let message = match action {
             FaultAction::Partition { groups } => {
@@ -256,15 +258,6 @@ impl Simulation {
                     .iter()
                     .map(|g| format!("[{}]", g.join(", ")))
                     .collect();
-                for l in &mut self.links {
-                    let group_of =
-                        |name: &str| groups.iter().position(|g| g.iter().any(|m| m == name));
-                    if let (Some(a), Some(b)) = (group_of(&l.from), group_of(&l.to))
-                        && a != b
-                    {
-                        l.trouble.cut = starts;
-                    }
-                }
                 if starts {
                     format!("partition {}", text.join(" | "))
                 } else {
@@ -280,21 +273,6 @@ impl Simulation {
                 blackhole,
                 bandwidth,
             } => {
-                for l in &mut self.links {
-                    if (l.from == *a && l.to == *b) || (l.from == *b && l.to == *a) {
-                        l.trouble = if starts {
-                            LinkTrouble {
-                                extra: latency.clone(),
-                                loss: *loss,
-                                reset: *reset,
-                                cut: *blackhole,
-                                bandwidth: *bandwidth,
-                            }
-                        } else {
-                            LinkTrouble::default()
-                        };
-                    }
-                }
                 let mut what = Vec::new();
                 if let Some(d) = latency {
                     what.push(format!("+{d} latency"));
@@ -319,10 +297,60 @@ impl Simulation {
             }
             _ => return,
         };
+        self.combine_network_faults();
+        let kind = if starts { "fault" } else { "recovery" };
+        self.recorder.log(self.now, kind, message);
+    }
+
+    /// Sets each link's trouble from every network fault in progress, in the order of the
+    /// faults: a link is cut while any partition or black hole cuts it; loss chances combine
+    /// as independent ones, 1 − Π(1 − p); added latencies add (each drawn in turn); a
+    /// connection is refused while any fault resets it; the narrowest bandwidth limit holds.
+    fn combine_network_faults(&mut self) {
+        for l in &mut self.links {
+            l.trouble = LinkTrouble::default();
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            if !self.fault_active[i] || f.target.is_some() {
+                continue;
+            }
+            for l in &mut self.links {
+                match &f.action {
+                    FaultAction::Partition { groups } => {
+                        let group_of =
+                            |name: &str| groups.iter().position(|g| g.iter().any(|m| m == name));
+                        if let (Some(a), Some(b)) = (group_of(&l.from), group_of(&l.to))
+                            && a != b
+                        {
+                            l.trouble.cut = true;
+                        }
+                    }
+                    FaultAction::Link {
+                        a,
+                        b,
+                        latency,
+                        loss,
+                        reset,
+                        blackhole,
+                        bandwidth,
+                    } if (l.from == *a && l.to == *b) || (l.from == *b && l.to == *a) => {
+                        let t = &mut l.trouble;
+                        t.extra.extend(latency.iter().cloned());
+                        // 1 − (1 − a)(1 − b), written so that one fault's chance is kept
+                        // exactly.
+                        t.loss = t.loss + loss - t.loss * loss;
+                        t.reset |= *reset;
+                        t.cut |= *blackhole;
+                        if let Some(bw) = *bandwidth {
+                            t.bandwidth = Some(t.bandwidth.map_or(bw, |old: f64| old.min(bw)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         for l in &mut self.links {
             l.zero = l.latency.is_zero() && !l.trouble.any();
         }
-        let kind = if starts { "fault" } else { "recovery" };
-        self.recorder.log(self.now, kind, message);
     }
 }

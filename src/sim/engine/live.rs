@@ -136,7 +136,7 @@ impl Simulation {
                     queued: c.queued,
                     integrals: c.integrals(now),
                     slow: c.slow.is_some(),
-                    paused: c.paused.is_some(),
+                    paused: c.pauses > 0,
                     failing: c.fault_errors > 0.0,
                     lost_workers: c.lost_workers,
                     replica_lag_s: self.db_live_lags(ci),

@@ -378,8 +378,7 @@ impl Simulation {
             "a message depends on another queue's message; reproduce with --seed {}",
             self.seed
         );
-        d.processed == 0
-            && matches!(d.state, MessageState::Waiting | MessageState::Delivered)
+        d.processed == 0 && matches!(d.state, MessageState::Waiting | MessageState::Delivered)
     }
 
     /// Whether an ordered queue may deliver this waiting message now.

@@ -22,6 +22,7 @@ mod faults;
 mod links;
 mod live;
 mod message_queues;
+mod pauses;
 mod services;
 mod tasks;
 mod timers;
@@ -108,6 +109,9 @@ enum Ev {
     /// A random crash of the replica (or component) in the `random` table, or its repair.
     RandomDown(u32),
     RandomUp(u32),
+    /// A component has resumed: its timers that came due while it was paused go off, after
+    /// the answers that reached it meanwhile.
+    ResumeTimers(u32),
     /// Something happens to a database (an index into the simulation's database events).
     Db(u32),
     BucketEnd,
@@ -148,8 +152,8 @@ pub struct Simulation {
     faults: Vec<Fault>,
     /// Whether each fault is on.
     fault_active: Vec<bool>,
-    /// Per component: the length of its latest pause, for work frozen in it.
-    last_pause: Vec<SimTime>,
+    /// For each `error` fault with a `count` in progress: the requests it has left to fail.
+    fault_left: Vec<u64>,
     /// Replicas (or components) with random crashes, each with its own stream.
     random: Vec<RandomTarget>,
     tasks: Slab<Task>,
@@ -406,7 +410,7 @@ impl Simulation {
             Ev::WorkDone(t) => self.work_done(t),
             Ev::Reply(t) => self.reply_arrived(t),
             Ev::Timers(l) => self.timers(l),
-            Ev::Retry(c) => self.start_attempt(c),
+            Ev::Retry(c) => self.retry_due(c),
             Ev::HealthCheck(c) => self.health_check(c),
             Ev::Autoscale(c) => self.autoscale(c),
             Ev::ReplicaReady(c) => self.replica_ready(c),
@@ -414,6 +418,7 @@ impl Simulation {
             Ev::FaultEnd(i) => self.fault(i, false),
             Ev::RandomDown(i) => self.random_failure(i, true),
             Ev::RandomUp(i) => self.random_failure(i, false),
+            Ev::ResumeTimers(c) => self.resume_timers(c as usize),
             Ev::Db(e) => self.db_event(e),
             Ev::BucketEnd => {
                 self.close_bucket();

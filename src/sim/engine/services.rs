@@ -19,6 +19,8 @@ use super::{Ev, NONE, Simulation};
 
 pub(super) struct Instance {
     pub(super) up: bool,
+    /// Crashes holding it down now, scripted and random: it is up again when the last ends.
+    pub(super) crashes: u32,
     pub(super) busy: u32,
     pub(super) in_system: u32,
     pub(super) queue: VecDeque<u32>,
@@ -68,6 +70,7 @@ impl Simulation {
         c.touch(now);
         c.busy += 1;
         let work = scale(c.work_rng.sample(&self.handlers[handler].work), c.slow);
+        self.tasks.items[task as usize].pause_mark = c.paused_time(now);
         self.at(work, Ev::WorkDone(task));
     }
 

@@ -46,8 +46,9 @@ pub(super) struct Task {
     /// Its replica crashed with it inside: its caller was answered already, and the slot is
     /// freed once its pending events have passed.
     pub(super) zombie: bool,
-    /// Working when its component paused: its work ends later by the pause's length.
-    pub(super) frozen: bool,
+    /// The paused time of its component when its work was timed: a pause since then delays
+    /// the end of its work by as much.
+    pub(super) pause_mark: SimTime,
     pub(super) live: bool,
 }
 
@@ -163,7 +164,7 @@ impl Simulation {
             inside: false,
             working: false,
             zombie: false,
-            frozen: false,
+            pause_mark: SimTime::ZERO,
             live: true,
         })
     }
@@ -222,16 +223,15 @@ impl Simulation {
             let cs = &self.calls.items[c.call as usize];
             cs.child == child || cs.hedge == child
         };
-        if c.parent != NONE
-            && awaited
-            && let Some((until, _)) =
-                self.comps[self.tasks.items[c.parent as usize].comp as usize].paused
-            && until > self.now
-        {
-            // The caller is paused: the answer waits in its inbox until the pause ends.
-            let wait = until - self.now;
-            self.at(wait, Ev::Reply(child));
-            return;
+        if c.parent != NONE && awaited {
+            let caller = self.tasks.items[c.parent as usize].comp as usize;
+            if self.comps[caller].pauses > 0 {
+                // The caller is paused: the answer waits in its inbox until it resumes.
+                self.comps[caller]
+                    .parked
+                    .push((Ev::Reply(child), SimTime::ZERO));
+                return;
+            }
         }
         let c = &self.tasks.items[child as usize];
         let (parent, failed, root, root_gen, call, comp, degraded) = (

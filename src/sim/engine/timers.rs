@@ -118,6 +118,32 @@ impl Simulation {
         if !self.timer_is_current(&due) {
             return;
         }
+        if let Some(owner) = self.timer_owner(&due)
+            && self.comps[owner].pauses > 0
+        {
+            // A paused component's own clock stops with it: its timer goes off when it
+            // resumes.
+            self.comps[owner].parked_timers.push(due);
+            return;
+        }
+        self.timer_due(due);
+    }
+
+    /// The component whose timer this is: the caller of a call, the broker of a delivered
+    /// message; a client's deadline belongs to no component.
+    fn timer_owner(&self, e: &LaneEntry) -> Option<usize> {
+        match e.kind {
+            TimerKind::Deadline => None,
+            TimerKind::CallTimeout | TimerKind::Hedge => {
+                let parent = self.calls.items[e.id as usize].parent;
+                Some(self.tasks.items[parent as usize].comp as usize)
+            }
+            TimerKind::Visibility => Some(self.messages.items[e.id as usize].queue as usize),
+        }
+    }
+
+    /// A timer that still guards something goes off.
+    pub(super) fn timer_due(&mut self, due: LaneEntry) {
         match due.kind {
             // The caller stops waiting for this attempt; the callee's work goes on, wasted.
             TimerKind::CallTimeout => self.attempt_ended(due.id, Some(Cause::Timeout), true, false),
