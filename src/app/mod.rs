@@ -1196,6 +1196,22 @@ impl eframe::App for ArchsimApp {
                 )
                 .show(ui, |ui| self.error_panel(ui));
         }
+        if let Some(why) = self.snapshot.as_ref().and_then(|s| s.error.clone()) {
+            egui::Panel::top("stopped")
+                .frame(
+                    egui::Frame::default()
+                        .fill(Color32::from_rgb(60, 20, 24))
+                        .inner_margin(6.0),
+                )
+                .show(ui, |ui| {
+                    ui.label(
+                        RichText::new("The run stopped before its end. Change the model, or move back in time to look at it before this.")
+                            .color(Color32::from_rgb(240, 120, 120))
+                            .strong(),
+                    );
+                    ui.label(RichText::new(why).color(Color32::from_rgb(240, 170, 170)));
+                });
+        }
         if let Some(s) = self.snapshot.clone() {
             egui::Panel::bottom("plots")
                 .resizable(true)

@@ -302,6 +302,7 @@ impl State {
                 self.applied = 0;
                 self.recent.clear();
                 self.run_to = None;
+                self.error = None;
                 self.seek(now);
             }
         }
@@ -327,23 +328,41 @@ impl State {
         }
     }
 
-    /// Runs to `until`, stopping at each recorded intervention to apply it.
+    /// Runs to `until`, stopping at each recorded intervention to apply it. A run that
+    /// crosses one of the model's limits stops where it is, and says why.
     fn run_until(&mut self, until: SimTime) {
         loop {
             let next = self.interventions.get(self.applied).map(|i| i.at);
             match next {
                 Some(at) if at <= until => {
                     self.sim.run_until(at);
+                    if self.stopped() {
+                        return;
+                    }
                     self.sample();
                     self.apply_due();
                 }
                 _ => {
                     self.sim.run_until(until);
-                    self.sample();
+                    if !self.stopped() {
+                        self.sample();
+                    }
                     return;
                 }
             }
         }
+    }
+
+    /// Whether the run has stopped at a limit; if so, playing stops and the reason is kept
+    /// for the window to show.
+    fn stopped(&mut self) -> bool {
+        let Some(why) = self.sim.stopped() else {
+            return false;
+        };
+        self.error = Some(why.to_string());
+        self.playing = false;
+        self.run_to = None;
+        true
     }
 
     fn step_one(&mut self) {
@@ -351,6 +370,7 @@ impl State {
         if !self.sim.step() {
             self.playing = false;
         }
+        self.stopped();
     }
 
     fn seek(&mut self, t: SimTime) {
@@ -359,13 +379,14 @@ impl State {
             self.sim = new_simulation(&self.model);
             self.applied = 0;
             self.recent.clear();
+            self.error = None;
         }
         // The last stretch in steps, so the recent figures have their samples.
         let window_start = target.saturating_sub(RECENT_WINDOW);
         if self.sim.now() < window_start {
             self.run_until(window_start);
         }
-        while self.sim.now() < target {
+        while self.sim.now() < target && self.error.is_none() {
             let next = (self.sim.now() + self.recent.sample_every()).min(target);
             self.run_until(next);
         }
@@ -398,7 +419,7 @@ impl State {
         let slice = SimTime::from_millis(1);
         let mut now = self.sim.now();
         let mut slice_len = slice;
-        while now < target {
+        while now < target && self.error.is_none() {
             let next = (now + slice_len).min(target);
             self.run_until(next);
             now = self.sim.now();

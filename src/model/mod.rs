@@ -58,6 +58,37 @@ pub struct Model {
     pub scenarios: Vec<Scenario>,
     /// Service level objectives, in the order written.
     pub slos: Vec<Slo>,
+    /// How much a run may hold at once before it stops with an error.
+    pub limits: Limits,
+}
+
+/// Bounds on what a run holds at once. A run that crosses one stops with an error saying
+/// where work piles up, instead of taking the machine's memory: the defaults are far beyond
+/// any sensible model and keep a run well under a gigabyte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Users' requests in flight.
+    pub requests: u64,
+    /// Calls in flight: the work of one component for one request, queued or in progress.
+    pub calls: u64,
+    /// Messages held by the model's queues, waiting or delivered.
+    pub messages: u64,
+}
+
+impl Limits {
+    pub const DEFAULT_REQUESTS: u64 = 2_000_000;
+    pub const DEFAULT_CALLS: u64 = 4_000_000;
+    pub const DEFAULT_MESSAGES: u64 = 4_000_000;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            requests: Self::DEFAULT_REQUESTS,
+            calls: Self::DEFAULT_CALLS,
+            messages: Self::DEFAULT_MESSAGES,
+        }
+    }
 }
 
 impl Model {

@@ -134,6 +134,12 @@ pub static TOP: &[Key] = &[
          overrides, e.g. `{ db_down: { faults: [ { at: 1m, crash: db } ] } }`.",
     ),
     key(
+        "limits",
+        Ty::Ref("limits"),
+        "How much a run may hold at once before it stops with an error naming where work \
+         piles up: `{ requests: 2000000, calls: 4000000, messages: 4000000 }` by default.",
+    ),
+    key(
         "slos",
         Ty::List(&Ty::Ref("slo")),
         "Service level objectives per request type, checked by `archsim check`: \
@@ -1080,6 +1086,25 @@ pub static PARALLEL: &[Key] = &[required(
     "Calls sent at once; the step ends when all have answered.",
 )];
 
+pub static LIMITS: &[Key] = &[
+    key(
+        "requests",
+        Ty::Int { min: 1 },
+        "Users' requests in flight at once. Default 2000000.",
+    ),
+    key(
+        "calls",
+        Ty::Int { min: 1 },
+        "Calls in flight at once (one component's work for one request, queued or in \
+         progress). Default 4000000.",
+    ),
+    key(
+        "messages",
+        Ty::Int { min: 1 },
+        "Messages held by the model's queues at once, waiting or delivered. Default 4000000.",
+    ),
+];
+
 pub static LINKS: &[Key] = &[
     key(
         "default",
@@ -1152,6 +1177,7 @@ static DEFS: &[(&str, Ty)] = &[
     ("fault", Ty::Object(FAULT)),
     ("scenario", Ty::Object(SCENARIO)),
     ("slo", Ty::Object(SLO)),
+    ("limits", Ty::Object(LIMITS)),
     ("links", Ty::Object(LINKS)),
     ("link", Ty::Object(LINK)),
     ("link_override", Ty::Object(LINK_OVERRIDE)),

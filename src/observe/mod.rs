@@ -128,6 +128,9 @@ struct Bucket {
     queues: Vec<QueueState>,
 }
 
+/// Entries of the event log a run keeps; later ones are only counted.
+pub const MAX_LOG: usize = 10_000;
+
 #[derive(Debug)]
 pub struct Recorder {
     warmup: SimTime,
@@ -143,6 +146,8 @@ pub struct Recorder {
     open: Bucket,
     bucket_latency: LatencyHistogram,
     log: Vec<LogEntry>,
+    /// Entries beyond `MAX_LOG` that were counted and not kept.
+    log_not_kept: u64,
     breaker_names: Vec<String>,
     /// Components in a bucket's `cache_lookups`: all of them when the model has a cache,
     /// none otherwise, so models without caches pay nothing per bucket.
@@ -207,6 +212,7 @@ impl Recorder {
             },
             bucket_latency: LatencyHistogram::new(2),
             log: Vec::new(),
+            log_not_kept: 0,
             breaker_names: Vec::new(),
             cache_slots,
         }
@@ -448,6 +454,12 @@ impl Recorder {
     }
 
     pub fn log(&mut self, at: SimTime, kind: &str, message: String) {
+        if self.log.len() >= MAX_LOG {
+            // A fault flapping every millisecond for an hour would log millions of lines:
+            // the first ones tell the story, the rest are counted.
+            self.log_not_kept += 1;
+            return;
+        }
         self.log.push(LogEntry {
             t_s: at.as_secs_f64(),
             kind: kind.to_string(),
@@ -773,6 +785,7 @@ impl Recorder {
             components,
             series,
             events: self.log.clone(),
+            events_not_kept: self.log_not_kept,
             sim_events,
             wall_s: 0.0,
         }

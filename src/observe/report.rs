@@ -20,8 +20,12 @@ pub struct Report {
     pub requests: BTreeMap<String, RequestReport>,
     pub components: BTreeMap<String, ComponentReport>,
     pub series: SeriesReport,
-    /// Faults, failovers and other moments worth a marker, in time order.
+    /// Faults, failovers and other moments worth a marker, in time order: the first
+    /// `observe::MAX_LOG` of them.
     pub events: Vec<LogEntry>,
+    /// Events beyond those kept, counted only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub events_not_kept: u64,
     /// For each fault that ended: how long until requests failed no more than before it.
     pub recoveries: Vec<Recovery>,
     /// Simulation events processed: the engine's unit of work.
@@ -676,4 +680,12 @@ fn table(out: &mut String, rows: &[Vec<String>]) {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

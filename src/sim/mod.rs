@@ -12,7 +12,7 @@ pub mod random;
 pub mod time;
 
 pub use engine::{
-    DatabaseState, LiveComponent, LiveLink, LiveState, MessageKind, RunOptions, SimError,
+    DatabaseState, Held, LiveComponent, LiveLink, LiveState, MessageKind, RunOptions, SimError,
     Simulation, TracedMessage,
 };
 pub use time::SimTime;

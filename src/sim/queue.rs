@@ -43,6 +43,12 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
+    /// Events waiting.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
     /// Takes the next sequence number, for timers kept outside the heap that must still
     /// fall into the same total order.
     #[inline]

@@ -241,3 +241,53 @@ components:
         );
     }
 }
+
+/// A slipped digit in a rate (a billion a second with a 2 s timeout) kept two billion
+/// requests in flight and aborted with an allocation failure after eating several
+/// gigabytes. The run now stops at the in-flight limit, saying where and what to change.
+#[test]
+fn a_rate_far_too_high_stops_at_the_in_flight_limit() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/cache_placement.yaml");
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("rate: 1000/s, request: view_item", "rate: 1000000000/s, request: view_item");
+    assert!(text.contains("1000000000/s"), "the bundled model changed");
+    let err = Simulation::new(model(&text), RunOptions::default())
+        .run()
+        .expect_err("the run must stop");
+    assert_eq!(
+        err.to_string(),
+        "the run stopped: 2000001 requests in flight at 1.919ms, above `limits.requests` \
+         (2000000). Work piles up at `lb`: it holds 1999998 calls, queued, in progress or on \
+         their way to it. Workload `browsers` sends 1000000000/s and waits up to 2s for each: \
+         about 2000000000 would be in flight. Lower the load, add capacity where work piles \
+         up, or shorten the timeouts; or raise `limits.requests` if this machine has the \
+         memory (about 120 bytes each, and more for what each holds)."
+    );
+}
+
+/// Requests that end long before their deadline left their timers in the deadline's
+/// lane until it came due: at 100,000 requests a second with a one-hour timeout, a lane
+/// would have held 360 million timers. Lanes are compacted as they grow.
+#[test]
+fn timers_of_finished_requests_do_not_pile_up() {
+    let text = "
+duration: 60s
+workloads: [ { name: u, target: a, rate: 100000/s, request: x, timeout: 1h } ]
+components:
+  a: { kind: service, workers: 64, handlers: { x: { work: exp 100us } } }
+";
+    let mut sim = Simulation::new(model(text), RunOptions::default());
+    let mut most = 0;
+    for s in 1..=60 {
+        sim.run_until(archsim::sim::SimTime::from_secs(s));
+        let held = sim.held();
+        // Twice the live ones, plus the size at which compaction starts.
+        assert!(
+            held.timers <= 2 * held.requests + 65_536 + 1,
+            "at {s}s: {held:?}"
+        );
+        most = most.max(held.timers);
+    }
+    assert!(most > 60_000, "the lane did fill up before compaction: {most}");
+}

@@ -9,6 +9,7 @@ mod caches;
 mod calls;
 mod databases;
 mod faults;
+mod limits;
 mod links;
 mod queues;
 mod scenarios;
@@ -25,7 +26,7 @@ use super::dist::Dist;
 use super::units::parse_fraction;
 use super::yaml::{Node, NodeKind};
 use super::{
-    Breaker, Component, ComponentKind, External, Links, Model, RandomFailures, RequestTypeId,
+    Breaker, Component, ComponentKind, External, Limits, Links, Model, RandomFailures, RequestTypeId,
     Retry, Scenario, schema, yaml,
 };
 use values::{Fields, entries};
@@ -225,6 +226,9 @@ impl Reader {
             }
             (Some(_), _, _) => None,
         };
+        let limits = top
+            .get("limits")
+            .map_or(Some(Limits::default()), |n| self.limits(n));
         let links = match top.get("links") {
             Some(n) => self.links(n),
             None => Some(Links {
@@ -250,6 +254,7 @@ impl Reader {
             scenarios: scenarios?,
             slos: slos?,
             layout: layout?,
+            limits: limits?,
         })
     }
 

@@ -436,6 +436,7 @@ impl Simulation {
             calls: Slab::new(),
             messages: Slab::new(),
             message_serials: 0,
+            stopped: None,
             deliveries: Slab::new(),
             brokers,
             breakers,

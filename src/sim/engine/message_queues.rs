@@ -14,6 +14,7 @@ use crate::model::{Dist, MessageOrdering};
 use crate::observe::{Cause, QueueState};
 use crate::sim::time::SimTime;
 
+use super::limits::Limit;
 use super::components::KindRt;
 use super::tasks::Slab;
 use super::timers::TimerKind;
@@ -201,6 +202,7 @@ impl Simulation {
             partition,
             dep,
         });
+        self.check_limit(Limit::Messages);
         if let KindRt::Queue(b) = &mut self.comps[ci].kind {
             b.backlog.push_back(m);
             if b.is_dependency[request_type as usize] {

@@ -20,6 +20,7 @@ mod components;
 mod database;
 mod faults;
 mod links;
+mod limits;
 mod live;
 mod message_queues;
 mod pauses;
@@ -29,6 +30,7 @@ mod timers;
 mod workloads;
 
 pub use database::DatabaseState;
+pub use limits::Held;
 pub use live::{LiveComponent, LiveLink, LiveState, MessageKind, TracedMessage};
 
 use std::collections::VecDeque;
@@ -80,6 +82,9 @@ pub enum SimError {
     /// The engine broke one of its own rules: a bug, never the user's fault.
     #[error("internal error (a bug in archsim): {message}; reproduce with --seed {seed}")]
     Invariant { seed: u64, message: String },
+    /// The run crossed one of the model's `limits`; the message says where and what to do.
+    #[error("the run stopped: {message}")]
+    Limit { message: String },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -160,6 +165,8 @@ pub struct Simulation {
     roots: Slab<Root>,
     calls: Slab<CallState>,
     messages: Slab<Message>,
+    /// Why the run stopped before its end: a limit it crossed.
+    stopped: Option<String>,
     /// Messages enqueued so far, in every queue: the last message's serial.
     message_serials: u64,
     deliveries: Slab<Delivery>,
@@ -261,7 +268,9 @@ impl Simulation {
     pub fn run_until(&mut self, until: SimTime) {
         let until = until.min(self.end);
         while self.step_before(until) {}
-        self.now = self.now.max(until);
+        if self.stopped.is_none() {
+            self.now = self.now.max(until);
+        }
     }
 
     /// Processes one event if there is one at or before the end; otherwise moves the clock
@@ -270,12 +279,17 @@ impl Simulation {
         if self.step_before(self.end) {
             return true;
         }
-        self.now = self.end;
+        if self.stopped.is_none() {
+            self.now = self.end;
+        }
         false
     }
 
     #[inline]
     fn step_before(&mut self, until: SimTime) -> bool {
+        if self.stopped.is_some() {
+            return false;
+        }
         if let Some(ev) = self.immediate.pop_front() {
             self.events += 1;
             self.handle(ev);
@@ -314,6 +328,9 @@ impl Simulation {
     /// # Errors
     /// When a request was lost or counted twice (a bug).
     pub fn finish(mut self) -> Result<Report, SimError> {
+        if let Some(message) = self.stopped.take() {
+            return Err(SimError::Limit { message });
+        }
         let (in_flight_by_type, live) = self.in_flight()?;
         if self.buckets_left > 0 {
             self.close_bucket();

@@ -9,6 +9,7 @@
 use crate::observe::{Answer, Cause};
 use crate::sim::time::SimTime;
 
+use super::limits::Limit;
 use super::components::KindRt;
 use super::links::Crossing;
 use super::{Ev, MESSAGE, NONE, Simulation};
@@ -144,7 +145,7 @@ impl Simulation {
         link: u32,
     ) -> u32 {
         let handler = self.handler_of[comp as usize * self.n_types + request_type as usize];
-        self.tasks.insert(Task {
+        let task = self.tasks.insert(Task {
             parent,
             root,
             root_gen,
@@ -166,7 +167,9 @@ impl Simulation {
             zombie: false,
             pause_mark: SimTime::ZERO,
             live: true,
-        })
+        });
+        self.check_limit(Limit::Calls);
+        task
     }
 
     #[inline]

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use crate::observe::Cause;
 use crate::sim::time::SimTime;
 
+use super::limits::FIRST_COMPACTION;
 use super::message_queues::MessageState;
 use super::{Ev, NONE, Simulation};
 
@@ -21,6 +22,8 @@ use super::{Ev, NONE, Simulation};
 pub(super) struct Lane {
     pub(super) timeout: SimTime,
     pub(super) entries: VecDeque<LaneEntry>,
+    /// The length at which the lane is next compacted (see `compact_lane`).
+    pub(super) compact_at: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -50,6 +53,7 @@ pub(super) fn lane_for(lanes: &mut Vec<Lane>, timeout: SimTime) -> u16 {
             lanes.push(Lane {
                 timeout,
                 entries: VecDeque::new(),
+                compact_at: FIRST_COMPACTION,
             });
             lanes.len() - 1
         });
@@ -73,6 +77,11 @@ impl Simulation {
         });
         if was_empty {
             self.queue.push_with_seq(due, seq, Ev::Timers(lane));
+        }
+        if l.entries.len() > l.compact_at {
+            // Requests that end long before their deadline leave their timers behind; at a
+            // high rate with a long timeout they would outnumber the live ones without end.
+            self.compact_lane(lane);
         }
     }
 

@@ -5,6 +5,7 @@ use crate::model::Dist;
 use crate::sim::random::{Stream, ns_to_time};
 use crate::sim::time::SimTime;
 
+use super::limits::Limit;
 use super::tasks::Root;
 use super::timers::TimerKind;
 use super::{Ev, NONE, Simulation};
@@ -99,6 +100,7 @@ impl Simulation {
             request_type,
             start: self.now,
         });
+        self.check_limit(Limit::Requests);
         let generation = self.roots.items[root as usize].generation;
         self.recorder
             .request_started(request_type as usize, counted);
