@@ -2,8 +2,10 @@
 //! and see where it breaks.
 //!
 //! The flow runs one way: [`model`] (read and validate) → [`sim`] (run) → [`observe`]
-//! (measure) → [`experiment`] (many runs) → front ends ([`cli`], [`app`]). See ARCHITECTURE.md.
+//! (measure) → [`experiment`] (many runs) → front ends ([`cli`], and the app behind the
+//! default `gui` feature). See ARCHITECTURE.md.
 
+#[cfg(feature = "gui")]
 pub mod app;
 pub mod cli;
 pub mod experiment;

@@ -5,6 +5,9 @@
 //! Everything it prints is computed by the library; nothing here simulates or measures.
 
 mod experiments;
+mod open;
+
+use open::open;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -192,41 +195,6 @@ fn print_stdout(text: &str) {
     let _ = stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
-}
-
-fn open(
-    model: Option<PathBuf>,
-    screenshot: Option<PathBuf>,
-    at: Option<SimTime>,
-    paused: bool,
-    frame_stats: Option<f64>,
-) -> ExitCode {
-    let source = match model {
-        Some(path) => {
-            if !path.exists() {
-                eprintln!("error: {}: no such file", path.display());
-                return ExitCode::from(1);
-            }
-            crate::app::Source::File(path)
-        }
-        None => crate::app::Source::Embedded,
-    };
-    let options = crate::app::Options {
-        source,
-        screenshot: screenshot.map(|path| crate::app::ScreenshotPlan {
-            path,
-            at: at.unwrap_or(SimTime::from_secs(30)),
-        }),
-        play: !paused,
-        frame_stats,
-    };
-    match crate::app::run(options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
 }
 
 fn print_warnings(file: &str, warnings: &[Diagnostic]) {

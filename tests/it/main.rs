@@ -7,6 +7,7 @@
 // Rates compared with exactly 0.0 stand for counts of zero, which are exact.
 #![allow(clippy::float_cmp)]
 
+#[cfg(feature = "gui")]
 mod app;
 mod bad_models;
 mod bundled;
@@ -24,4 +25,5 @@ mod review;
 mod support;
 mod sweep;
 mod theory;
+#[cfg(feature = "gui")]
 mod window;
