@@ -105,7 +105,14 @@ fn hand_loop(duration_ns: u64, seed: u64) -> u64 {
                 let st = &mut services[service as usize];
                 if let Some(next) = st.waiting.pop_front() {
                     let done = now + ns(work[service as usize].exp(SERVICE_MEAN_NS));
-                    push(&mut heap, done, Ev::ServiceDone { service, request: next });
+                    push(
+                        &mut heap,
+                        done,
+                        Ev::ServiceDone {
+                            service,
+                            request: next,
+                        },
+                    );
                 } else {
                     st.busy -= 1;
                 }

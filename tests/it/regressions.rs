@@ -248,9 +248,10 @@ components:
 #[test]
 fn a_rate_far_too_high_stops_at_the_in_flight_limit() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/cache_placement.yaml");
-    let text = std::fs::read_to_string(path)
-        .unwrap()
-        .replace("rate: 1000/s, request: view_item", "rate: 1000000000/s, request: view_item");
+    let text = std::fs::read_to_string(path).unwrap().replace(
+        "rate: 1000/s, request: view_item",
+        "rate: 1000000000/s, request: view_item",
+    );
     assert!(text.contains("1000000000/s"), "the bundled model changed");
     let err = Simulation::new(model(&text), RunOptions::default())
         .run()
@@ -289,5 +290,8 @@ components:
         );
         most = most.max(held.timers);
     }
-    assert!(most > 60_000, "the lane did fill up before compaction: {most}");
+    assert!(
+        most > 60_000,
+        "the lane did fill up before compaction: {most}"
+    );
 }

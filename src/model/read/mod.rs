@@ -26,8 +26,8 @@ use super::dist::Dist;
 use super::units::parse_fraction;
 use super::yaml::{Node, NodeKind};
 use super::{
-    Breaker, Component, ComponentKind, External, Limits, Links, Model, RandomFailures, RequestTypeId,
-    Retry, Scenario, schema, yaml,
+    Breaker, Component, ComponentKind, External, Limits, Links, Model, RandomFailures,
+    RequestTypeId, Retry, Scenario, schema, yaml,
 };
 use values::{Fields, entries};
 

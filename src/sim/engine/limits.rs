@@ -14,9 +14,9 @@ use std::fmt::Write as _;
 
 use crate::model::Arrivals;
 
+use super::Simulation;
 use super::tasks::{Root, Task};
 use super::timers::LaneEntry;
-use super::Simulation;
 
 /// What a run holds at one instant (see [`Simulation::held`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,7 +75,9 @@ impl Simulation {
         if let Some((name, n)) = piles {
             let held = match limit {
                 Limit::Messages => "messages",
-                Limit::Requests | Limit::Calls => "calls, queued, in progress or on their way to it",
+                Limit::Requests | Limit::Calls => {
+                    "calls, queued, in progress or on their way to it"
+                }
             };
             let _ = write!(text, " Work piles up at `{name}`: it holds {n} {held}.");
         }
@@ -113,19 +115,14 @@ impl Simulation {
         }
         // The first of the busiest, in name order: ties never depend on anything but the
         // model.
-        let (ci, &n) = per
-            .iter()
-            .enumerate()
-            .rev()
-            .max_by_key(|&(_, n)| *n)?;
+        let (ci, &n) = per.iter().enumerate().rev().max_by_key(|&(_, n)| *n)?;
         (n > 0).then(|| (self.model.components[ci].name.clone(), n))
     }
 
     /// The queue holding the most messages, and how many.
     fn fullest_queue(&self) -> Option<(String, u64)> {
         let mut per: BTreeMap<u32, u64> = BTreeMap::new();
-        let free: std::collections::BTreeSet<u32> =
-            self.messages.free.iter().copied().collect();
+        let free: std::collections::BTreeSet<u32> = self.messages.free.iter().copied().collect();
         for (i, m) in self.messages.items.iter().enumerate() {
             if !free.contains(&u32::try_from(i).unwrap_or(u32::MAX)) {
                 *per.entry(m.queue).or_default() += 1;

@@ -14,8 +14,8 @@ use crate::model::{Dist, MessageOrdering};
 use crate::observe::{Cause, QueueState};
 use crate::sim::time::SimTime;
 
-use super::limits::Limit;
 use super::components::KindRt;
+use super::limits::Limit;
 use super::tasks::Slab;
 use super::timers::TimerKind;
 use super::{MESSAGE, NONE, Simulation};

@@ -9,8 +9,8 @@
 use crate::observe::{Answer, Cause};
 use crate::sim::time::SimTime;
 
-use super::limits::Limit;
 use super::components::KindRt;
+use super::limits::Limit;
 use super::links::Crossing;
 use super::{Ev, MESSAGE, NONE, Simulation};
 
