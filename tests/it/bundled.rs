@@ -1,21 +1,13 @@
 //! Each bundled lesson demonstrates its point: the model as shipped against the same model
 //! with its protection removed (or its mistake fixed).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use archsim::model::{self, Model};
 use archsim::observe::Report;
 use archsim::sim::{RunOptions, Simulation};
 
-fn text(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("models")
-            .join(name),
-    )
-    .expect("bundled model")
-}
+use crate::support::bundled_text;
 
 fn parse(text: &str) -> Arc<Model> {
     match model::parse("variant.yaml", text) {
@@ -39,7 +31,7 @@ fn without_line(text: &str, needle: &str) -> String {
 
 #[test]
 fn the_breaker_keeps_pages_up_while_a_dependency_crawls() {
-    let shipped = text("breaker_slow_dependency.yaml");
+    let shipped = bundled_text("breaker_slow_dependency.yaml");
     let with = run(&shipped);
     let without = run(&without_line(&shipped, "breaker:"));
     assert_eq!(with.totals.failed, 0);
@@ -56,8 +48,8 @@ fn the_breaker_keeps_pages_up_while_a_dependency_crawls() {
 
 #[test]
 fn timing_out_within_the_caller_fixes_the_timeouts() {
-    let broken = run(&text("timeout_longer_than_caller.yaml"));
-    let fixed = run(&text("timeout_within_caller.yaml"));
+    let broken = run(&bundled_text("timeout_longer_than_caller.yaml"));
+    let fixed = run(&bundled_text("timeout_within_caller.yaml"));
     assert!(
         broken.requests["pay"].failed_by_cause["timeout"]
             > 4 * fixed.requests["pay"].failed_by_cause["timeout"]
@@ -68,7 +60,7 @@ fn timing_out_within_the_caller_fixes_the_timeouts() {
 
 #[test]
 fn the_fallback_turns_failures_into_degraded_pages() {
-    let shipped = text("flaky_api_fallback.yaml");
+    let shipped = bundled_text("flaky_api_fallback.yaml");
     let with = run(&shipped);
     let without = run(&shipped.replace(", fallback: true", ""));
     assert_eq!(with.totals.failed, 0);
@@ -79,7 +71,7 @@ fn the_fallback_turns_failures_into_degraded_pages() {
 
 #[test]
 fn health_checks_contain_random_crashes() {
-    let shipped = text("crashes_behind_health_checks.yaml");
+    let shipped = bundled_text("crashes_behind_health_checks.yaml");
     let with = run(&shipped);
     let without = run(&without_line(&shipped, "health_check:"));
     assert!(
@@ -100,7 +92,7 @@ fn health_checks_contain_random_crashes() {
 #[test]
 fn validation_warns_when_a_timeout_outlasts_the_caller() {
     let warnings = |name: &str| -> Vec<String> {
-        let (_, w) = model::parse(name, &text(name)).expect("valid");
+        let (_, w) = model::parse(name, &bundled_text(name)).expect("valid");
         w.into_iter().map(|d| d.message).collect()
     };
     let broken = warnings("timeout_longer_than_caller.yaml");
@@ -116,7 +108,7 @@ fn validation_warns_when_a_timeout_outlasts_the_caller() {
 
 #[test]
 fn single_flight_shrinks_the_stampede_of_a_restarted_cache() {
-    let shipped = text("cache_stampede.yaml");
+    let shipped = bundled_text("cache_stampede.yaml");
     let with = run(&shipped);
     let without = run(&shipped.replace("coalesce: true", "coalesce: false"));
     let rejected = |r: &Report| r.requests["read"].failed_by_cause["rejected"];
@@ -144,7 +136,7 @@ fn single_flight_shrinks_the_stampede_of_a_restarted_cache() {
 
 #[test]
 fn a_spike_fills_the_task_queue_and_a_crash_of_a_non_durable_broker_empties_it() {
-    let shipped = text("task_queue.yaml");
+    let shipped = bundled_text("task_queue.yaml");
     let lost = run(&shipped);
     let kept = run(&shipped.replace("durable: false", "durable: true"));
     let backlog = |r: &Report| {
@@ -172,7 +164,7 @@ fn a_spike_fills_the_task_queue_and_a_crash_of_a_non_durable_broker_empties_it()
 
 #[test]
 fn causal_ordering_on_the_bus_prevents_the_violations_that_parallel_consumers_commit() {
-    let shipped = text("message_bus_ordering.yaml");
+    let shipped = bundled_text("message_bus_ordering.yaml");
     let causal = run(&shipped);
     let none = run(&shipped.replace("    ordering: causal", "    ordering: none"));
     let violations = |r: &Report| {
@@ -204,8 +196,8 @@ fn growing_up_a_reverse_proxy_absorbs_the_growth_that_sinks_one_server() {
         let answered: f64 = s.answered_per_s[150..240].iter().sum();
         failed / (failed + answered)
     };
-    let one = run(&text("growing_up_1_one_server.yaml"));
-    let proxied = run(&text("growing_up_2_reverse_proxy.yaml"));
+    let one = run(&bundled_text("growing_up_1_one_server.yaml"));
+    let proxied = run(&bundled_text("growing_up_2_reverse_proxy.yaml"));
     assert!(window(&one) > 0.3, "one server fails {:.3}", window(&one));
     assert_eq!(window(&proxied), 0.0);
     // The reboot: one server takes everything down, the proxy keeps serving files.
@@ -216,7 +208,7 @@ fn growing_up_a_reverse_proxy_absorbs_the_growth_that_sinks_one_server() {
 
 #[test]
 fn growing_up_a_database_lets_the_app_have_replicas_and_a_queue_frees_the_sign_ups() {
-    let step3 = run(&text("growing_up_3_database.yaml"));
+    let step3 = run(&bundled_text("growing_up_3_database.yaml"));
     // One app replica down for 30 s costs a handful of pages (until two failed health
     // checks), not 30 s of them.
     let pages_failed = step3.requests["page"].failed;
@@ -224,7 +216,7 @@ fn growing_up_a_database_lets_the_app_have_replicas_and_a_queue_frees_the_sign_u
     // Sign-ups wait for the slowed e-mail provider inside the request and time out.
     assert!(step3.requests["signup"].failed_by_cause["timeout"] > 30);
 
-    let step4 = run(&text("growing_up_4_task_queue.yaml"));
+    let step4 = run(&bundled_text("growing_up_4_task_queue.yaml"));
     assert_eq!(step4.requests["signup"].failed_by_cause["timeout"], 0);
     let backlog = step4.series.components["tasks"].backlog.as_ref().unwrap();
     assert!(*backlog.iter().max().unwrap() > 50);
@@ -235,7 +227,7 @@ fn growing_up_a_database_lets_the_app_have_replicas_and_a_queue_frees_the_sign_u
 
 #[test]
 fn growing_up_replicas_keep_pages_up_and_failover_restores_writes() {
-    let r = run(&text("growing_up_5_replicas.yaml"));
+    let r = run(&bundled_text("growing_up_5_replicas.yaml"));
     assert_eq!(r.requests["page"].failed, 0);
     let db = r.components["db"].database.as_ref().unwrap();
     assert_eq!(db.failovers.len(), 1);
@@ -251,7 +243,7 @@ fn growing_up_replicas_keep_pages_up_and_failover_restores_writes() {
 
 #[test]
 fn an_async_failover_loses_acknowledged_writes_and_semi_sync_does_not() {
-    let r = run(&text("database_failover.yaml"));
+    let r = run(&bundled_text("database_failover.yaml"));
     let lost = |name: &str| r.components[name].database.as_ref().unwrap().lost_writes;
     assert!(lost("orders_async") > 0);
     assert_eq!(lost("orders_semi"), 0);
@@ -262,7 +254,7 @@ fn an_async_failover_loses_acknowledged_writes_and_semi_sync_does_not() {
 
 #[test]
 fn a_write_burst_makes_the_replica_lag_grow_linearly() {
-    let r = run(&text("replica_lag.yaml"));
+    let r = run(&bundled_text("replica_lag.yaml"));
     let lag = &r.series.components["catalog"]
         .replica_lag_s
         .as_ref()
@@ -287,7 +279,7 @@ fn a_write_burst_makes_the_replica_lag_grow_linearly() {
 /// database, and its crash sends the pages to the database instead of failing them.
 #[test]
 fn a_client_side_and_a_server_side_cache_hit_alike_but_save_different_work() {
-    let shipped = text("cache_placement.yaml");
+    let shipped = bundled_text("cache_placement.yaml");
     let mut calm = without_line(&shipped, "crash:");
     calm = without_line(&calm, "faults:");
     let calm = run(&calm);

@@ -7,27 +7,19 @@
 //! agreement within the 99.9% half-width, a power rule on the 95% half-width); the others
 //! are exact bounds, with the reasoning beside them.
 
-use archsim::experiment::run_replications;
 use archsim::observe::Report;
-use archsim::sim::{RunOptions, SimTime};
 
-use crate::support::{model, run};
+use crate::support::{self, model, run, timed};
 use crate::theory::{check, each};
 
 const R: u32 = 20;
 
 fn replicate(text: &str, seed: u64, warmup_s: u64, measured_s: u64) -> Vec<Report> {
-    let m = model(text);
-    run_replications(
-        &m,
-        RunOptions {
-            seed: Some(seed),
-            duration: Some(SimTime::from_secs(warmup_s + measured_s)),
-            warmup: Some(SimTime::from_secs(warmup_s)),
-        },
+    support::replicate(
+        &model(text),
+        timed(seed, warmup_s, warmup_s + measured_s),
         R,
     )
-    .unwrap_or_else(|e| panic!("the run failed: {e}"))
 }
 
 fn hit_ratio(r: &Report, cache: &str) -> Option<f64> {

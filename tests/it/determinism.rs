@@ -6,33 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use archsim::experiment;
-use archsim::model::{self, Model};
+use archsim::model::Model;
 use archsim::observe::Report;
 use archsim::sim::{RunOptions, SimTime, Simulation};
 
-use crate::support::model as inline_model;
-
-fn bundled(name: &str) -> Arc<Model> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(name);
-    match model::load_file(&path) {
-        Ok((m, _)) => Arc::new(m),
-        Err(d) => panic!("{name} is invalid:\n{}", d.render()),
-    }
-}
+use crate::support::{bundled, model as inline_model, run_model, timed};
 
 fn run(m: &Arc<Model>, seed: u64, duration_s: u64) -> Report {
-    let mut r = Simulation::new(
-        Arc::clone(m),
-        RunOptions {
-            seed: Some(seed),
-            duration: Some(SimTime::from_secs(duration_s)),
-            warmup: Some(SimTime::from_secs(1)),
-        },
-    )
-    .run()
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut r = run_model(m, timed(seed, 1, duration_s));
     r.wall_s = 0.0;
     r
 }

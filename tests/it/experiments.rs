@@ -1,7 +1,6 @@
 //! What-if experiments: scenarios and their overrides, baseline against scenario on common
 //! random numbers, the resiliency matrix, and SLO checks (library and binary).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
@@ -11,18 +10,10 @@ use archsim::experiment::slo::check;
 use archsim::model::{self, Arrivals, ComponentKind, Model, Step};
 use archsim::sim::{RunOptions, SimTime};
 
-use crate::support::model;
-
-fn bundled_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(name)
-}
+use crate::support::{bundled, bundled_path, model};
 
 fn spof() -> Arc<Model> {
-    let text = std::fs::read_to_string(bundled_path("single_point_of_failure.yaml"))
-        .expect("bundled model");
-    model(&text)
+    bundled("single_point_of_failure.yaml")
 }
 
 /// The bundled model with its SLOs replaced (the reader resolves scenario names).

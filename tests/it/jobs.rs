@@ -17,7 +17,7 @@ const MODEL_FILE: &str = "models/single_point_of_failure.yaml";
 
 fn bundled() -> (String, Arc<Model>) {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(MODEL_FILE))
-        .expect("bundled model");
+        .expect("models/single_point_of_failure.yaml is readable");
     let m = model(&text);
     (text, m)
 }

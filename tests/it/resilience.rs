@@ -4,32 +4,15 @@
 
 use std::sync::Arc;
 
-use archsim::experiment::{self, stats::Summary};
+use archsim::experiment::stats::Summary;
 use archsim::model::Model;
 use archsim::observe::Report;
-use archsim::sim::{RunOptions, Simulation};
 
-use crate::support::model;
-
-/// The text of a bundled model, to run as shipped or with a change.
-fn bundled_text(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(name);
-    std::fs::read_to_string(path).expect("bundled model")
-}
+use crate::support::{self, bundled_text, model, run_model, seeded};
 
 /// Eight replications with consecutive seeds, for figures checked against theory.
 fn replicate(m: &Arc<Model>, seed: u64) -> Vec<Report> {
-    experiment::run_replications(
-        m,
-        RunOptions {
-            seed: Some(seed),
-            ..RunOptions::default()
-        },
-        8,
-    )
-    .expect("runs")
+    support::replicate(m, seeded(seed), 8)
 }
 
 /// Answered requests over ended ones.
@@ -38,15 +21,7 @@ fn answered_share(r: &archsim::observe::RequestReport) -> f64 {
 }
 
 fn run(m: &Arc<Model>, seed: u64) -> Report {
-    Simulation::new(
-        Arc::clone(m),
-        RunOptions {
-            seed: Some(seed),
-            ..RunOptions::default()
-        },
-    )
-    .run()
-    .unwrap_or_else(|e| panic!("{e}"))
+    run_model(m, seeded(seed))
 }
 
 /// Independent failures with probability p and n attempts: a call succeeds with probability

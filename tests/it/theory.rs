@@ -27,12 +27,10 @@
 //! Time is scaled so that service takes about a millisecond: what sets the precision is the
 //! number of completed requests (millions per case), not the simulated duration.
 
-use archsim::experiment::run_replications;
 use archsim::experiment::stats::Summary;
 use archsim::observe::Report;
-use archsim::sim::{RunOptions, SimTime};
 
-use crate::support::model;
+use crate::support::{self, model, timed};
 
 /// Replications per case.
 const R: u32 = 20;
@@ -56,19 +54,11 @@ pub(crate) fn t_9995(df: usize) -> f64 {
 /// Runs `R` replications of an inline model, seeds `seed..seed+R`, each `measured_s`
 /// simulated seconds after the warm-up.
 fn replicate(text: &str, seed: u64, measured_s: u64) -> Vec<Report> {
-    let m = model(text);
-    match run_replications(
-        &m,
-        RunOptions {
-            seed: Some(seed),
-            duration: Some(SimTime::from_secs(WARMUP_S + measured_s)),
-            warmup: Some(SimTime::from_secs(WARMUP_S)),
-        },
+    support::replicate(
+        &model(text),
+        timed(seed, WARMUP_S, WARMUP_S + measured_s),
         R,
-    ) {
-        Ok(reports) => reports,
-        Err(e) => panic!("the run failed: {e}"),
-    }
+    )
 }
 
 /// One figure taken from every replication.
