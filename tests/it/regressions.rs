@@ -2,7 +2,7 @@
 
 use archsim::sim::{RunOptions, Simulation};
 
-use crate::support::model;
+use crate::support::{model, within};
 
 fn run_seeds(text: &str, seeds: std::ops::Range<u64>) -> Vec<archsim::observe::Report> {
     let m = model(text);
@@ -120,8 +120,10 @@ faults:
   - { at: 33s, crash: db }
   - { at: 30s, for: 3s, pause: app }
 ";
-    let r = &run_seeds(text, 1..2)[0];
-    assert!(r.totals.failed > 0);
+    let r = within(BOUND, "the paused caller's run", move || {
+        run_seeds(text, 1..2)
+    });
+    assert!(r[0].totals.failed > 0);
     let behind_timeout = "
 duration: 40s
 workloads:
@@ -133,8 +135,14 @@ faults:
   - { at: 33s, crash: db }
   - { at: 30s, for: 3s, pause: db }
 ";
-    run_seeds(behind_timeout, 1..4);
+    within(BOUND, "the paused database's runs", move || {
+        run_seeds(behind_timeout, 1..4)
+    });
 }
+
+/// Far longer than any of these runs takes (well under a second each), short enough that a
+/// run which never ends fails the suite in reasonable time.
+const BOUND: std::time::Duration = std::time::Duration::from_mins(2);
 
 /// A scenario lowering a service's (or a database's) replicas below the one a scripted
 /// crash names: the crash indexed past the replicas and panicked. Now it crashes nothing.

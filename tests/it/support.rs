@@ -76,3 +76,27 @@ pub fn replicate(m: &Arc<Model>, options: RunOptions, n: u32) -> Vec<Report> {
     experiment::run_replications(m, options, n)
         .unwrap_or_else(|e| panic!("the run failed: {e}; seeds from {:?}", options.seed))
 }
+
+/// Runs `f` on its own thread and fails the test if it has not finished within `limit`:
+/// for tests that pin what once never ended, so that a regression fails CI rather than
+/// hanging it. (A thread still looping is left behind; the test binary ends with the run.)
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(value)) => value,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what} did not finish within {limit:?}")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            unreachable!("the thread sends before it ends, whatever f does")
+        }
+    }
+}
