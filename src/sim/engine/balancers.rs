@@ -12,6 +12,7 @@ use crate::sim::random::Stream;
 use crate::sim::time::SimTime;
 
 use super::components::KindRt;
+use super::id32;
 use super::{Ev, NONE, Simulation};
 
 pub(super) struct LbTarget {
@@ -281,7 +282,7 @@ impl Simulation {
             }
         }
         for (i, ejected) in changes {
-            let slot = u32::try_from(i).unwrap_or(NONE);
+            let slot = id32(i);
             let verb = if ejected { "ejects" } else { "re-admits" };
             let message = format!(
                 "{} {verb} {}",

@@ -30,6 +30,7 @@ use super::tasks::Slab;
 use super::timers::{Lane, lane_for};
 use super::workloads::WorkloadRt;
 use super::{Ev, NONE, RunOptions, Simulation};
+use super::{id16, id32};
 
 impl Simulation {
     #[must_use]
@@ -51,7 +52,7 @@ impl Simulation {
         for (ci, comp) in model.components.iter().enumerate() {
             let kind = match &comp.kind {
                 ComponentKind::Service(s) => {
-                    let first_instance = u32::try_from(instances.len()).unwrap_or(NONE);
+                    let first_instance = id32(instances.len());
                     let allocated = s
                         .autoscale
                         .as_ref()
@@ -66,7 +67,7 @@ impl Simulation {
                         });
                     }
                     for h in &s.handlers {
-                        let id = u32::try_from(handlers.len()).unwrap_or(NONE);
+                        let id = id32(handlers.len());
                         handlers.push(HandlerRt {
                             work: h.work.clone(),
                             steps: h
@@ -91,7 +92,7 @@ impl Simulation {
                                             hedge_lane: c.hedge.map(|t| lane_for(&mut lanes, t)),
                                             bulkhead: c.concurrency.map(|limit| {
                                                 bulkheads.push((limit, 0));
-                                                u32::try_from(bulkheads.len() - 1).unwrap_or(NONE)
+                                                id32(bulkheads.len() - 1)
                                             }),
                                             breaker: c.breaker.clone().map(|config| {
                                                 breakers.push(BreakerRt {
@@ -108,12 +109,12 @@ impl Simulation {
                                                     window: [(0, 0); 10],
                                                     window_slot: 0,
                                                 });
-                                                u32::try_from(breakers.len() - 1).unwrap_or(NONE)
+                                                id32(breakers.len() - 1)
                                             }),
                                             budget: c.retry.as_ref().and_then(|r| r.budget).map(
                                                 |b| {
                                                     budgets.push(b.burst);
-                                                    u32::try_from(budgets.len() - 1).unwrap_or(NONE)
+                                                    id32(budgets.len() - 1)
                                                 },
                                             ),
                                         })
@@ -345,7 +346,7 @@ impl Simulation {
             .iter()
             .enumerate()
             .filter(|(_, c)| matches!(c.kind, KindRt::Queue(_)))
-            .map(|(i, _)| u32::try_from(i).unwrap_or(NONE))
+            .map(|(i, _)| id32(i))
             .collect();
 
         let workloads = model
@@ -404,7 +405,7 @@ impl Simulation {
             ) = (comp.kind.database(), &comps[ci].kind)
             {
                 let rt = DbRt::new(&model, ci, db, *first_instance, *allocated, seed);
-                comps[ci].db = u32::try_from(dbs.len()).unwrap_or(NONE);
+                comps[ci].db = id32(dbs.len());
                 dbs.push(rt);
             }
         }
@@ -463,30 +464,23 @@ impl Simulation {
         }
         for (ci, c) in self.comps.iter().enumerate() {
             if let KindRt::Service { scale: Some(s), .. } = &c.kind {
-                self.queue.push(
-                    s.config.window,
-                    Ev::Autoscale(u32::try_from(ci).unwrap_or(NONE)),
-                );
+                self.queue.push(s.config.window, Ev::Autoscale(id32(ci)));
             }
             if let KindRt::Balancer { health, .. } = &c.kind
                 && let Some(check) = &health.check
             {
-                self.queue.push(
-                    check.interval,
-                    Ev::HealthCheck(u32::try_from(ci).unwrap_or(NONE)),
-                );
+                self.queue.push(check.interval, Ev::HealthCheck(id32(ci)));
             }
         }
         for i in 0..self.random.len() {
             let comp = self.random[i].comp;
             if let Some(rf) = &self.model.components[comp].random_failures {
                 let first = self.random[i].stream.sample(&rf.mtbf);
-                self.queue
-                    .push(first, Ev::RandomDown(u32::try_from(i).unwrap_or(NONE)));
+                self.queue.push(first, Ev::RandomDown(id32(i)));
             }
         }
         for (i, f) in self.faults.iter().enumerate() {
-            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            let i = id32(i);
             // A fault that starts as the run ends changes nothing: the run stops at its
             // duration, and what is in flight then is reported in flight.
             if f.at < self.end {
@@ -500,7 +494,7 @@ impl Simulation {
         }
         self.schedule_next_bucket();
         for wi in 0..self.workloads.len() {
-            let w = u16::try_from(wi).unwrap_or(u16::MAX);
+            let w = id16(wi);
             match &self.model.workloads[wi].arrivals {
                 Arrivals::Open { .. } => self.schedule_arrival(w, SimTime::ZERO),
                 Arrivals::Closed { users, .. } => {

@@ -16,6 +16,7 @@ use crate::sim::random::Stream;
 use crate::sim::time::SimTime;
 
 use super::components::{CompRt, KindRt, scale};
+use super::id32;
 use super::links::{Crossing, LinkTable};
 use super::{Ev, NONE, Simulation};
 
@@ -70,7 +71,7 @@ pub(super) fn aside_links(model: &Model, comps: &mut [CompRt], links: &mut LinkT
             continue;
         };
         let store = &model.component(cache.backing).name;
-        let target = u32::try_from(ci).unwrap_or(NONE);
+        let target = id32(ci);
         let mut callers: Vec<&str> = model
             .workloads
             .iter()

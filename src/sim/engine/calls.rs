@@ -12,6 +12,7 @@ use crate::observe::Cause;
 use crate::sim::random::{Stream, ns_to_time};
 use crate::sim::time::SimTime;
 
+use super::id32;
 use super::tasks::Slab;
 use super::timers::TimerKind;
 use super::{Ev, NONE, Simulation, nanos_f64};
@@ -104,7 +105,7 @@ impl Slab<CallState> {
             i
         } else {
             self.items.push(call);
-            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
+            id32(self.items.len() - 1)
         }
     }
 }

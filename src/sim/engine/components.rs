@@ -13,9 +13,10 @@ use crate::sim::time::SimTime;
 use super::autoscale::ScaleRt;
 use super::balancers::{Health, LbTarget, pick, pick_eligible};
 use super::caches::CacheRt;
+use super::id32;
 use super::message_queues::BrokerRt;
 use super::timers::LaneEntry;
-use super::{Ev, NONE, Simulation, nanos_f64};
+use super::{Ev, Simulation, nanos_f64};
 
 pub(super) enum KindRt {
     Service {
@@ -85,7 +86,7 @@ pub(super) struct CompRt {
     pub(super) fault_errors: f64,
     /// The `error` faults with a `count` in progress (indices into the faults): each fails
     /// every request until its count is spent.
-    pub(super) error_counts: Vec<u16>,
+    pub(super) error_counts: Vec<u32>,
     pub(super) next_rr: u32,
     pub(super) busy: u32,
     pub(super) queued: u32,
@@ -200,7 +201,7 @@ impl Simulation {
                 latency,
                 health,
             } => {
-                let n = u32::try_from(targets.len()).unwrap_or(NONE);
+                let n = id32(targets.len());
                 let slot = if health.restricted(now) {
                     pick_eligible(*policy, n, &mut c.next_rr, &mut c.route_rng, |i| {
                         health

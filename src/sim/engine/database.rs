@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use super::balancers::pick_eligible;
 use super::components::{KindRt, scale};
+use super::id32;
 use super::services::Instance;
 use super::{Ev, NONE, Simulation};
 use crate::model::{Backup, Database, Dist, Failover, KeySpace, Model, ReadFrom, Replication};
@@ -214,7 +215,7 @@ impl DbRt {
             writes[t.0 as usize] = true;
         }
         DbRt {
-            comp: u32::try_from(comp).unwrap_or(NONE),
+            comp: id32(comp),
             first_instance,
             nodes,
             primaries: db.primaries,
@@ -529,7 +530,7 @@ impl Simulation {
         n.last_arrival[origin as usize] = arrival;
         let receiver = n.generation;
         let ev = self.db_events.insert(DbEvent::Receive {
-            db: u32::try_from(d).unwrap_or(NONE),
+            db: id32(d),
             node,
             origin,
             upto,
@@ -655,7 +656,7 @@ impl Simulation {
         let db = &mut self.dbs[d];
         let delay = scale(db.rng.sample(&db.ship), slow);
         let ev = self.db_events.insert(DbEvent::Ack {
-            db: u32::try_from(d).unwrap_or(NONE),
+            db: id32(d),
             node,
             upto,
             applied,
@@ -681,7 +682,7 @@ impl Simulation {
             let generation = n.generation;
             let delay = scale(db.rng.sample(&db.apply), slow);
             let ev = self.db_events.insert(DbEvent::Applied {
-                db: u32::try_from(d).unwrap_or(NONE),
+                db: id32(d),
                 node,
                 generation,
             });
@@ -778,7 +779,7 @@ impl Simulation {
                             waiting_apply: false,
                         });
                         let ev = self.db_events.insert(DbEvent::Detect {
-                            db: u32::try_from(d).unwrap_or(NONE),
+                            db: id32(d),
                             attempt: self.dbs[d].attempt,
                         });
                         self.at(failover.detect, Ev::Db(ev));
@@ -865,7 +866,7 @@ impl Simulation {
             Some(node) => {
                 f.candidate = node;
                 let ev = self.db_events.insert(DbEvent::Promoted {
-                    db: u32::try_from(d).unwrap_or(NONE),
+                    db: id32(d),
                     attempt,
                     node,
                 });

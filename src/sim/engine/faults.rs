@@ -12,6 +12,7 @@ use crate::sim::random::Stream;
 use crate::sim::time::SimTime;
 
 use super::components::KindRt;
+use super::id32;
 use super::links::Crossing;
 use super::tasks::Task;
 use super::{Ev, NONE, Simulation};
@@ -20,7 +21,7 @@ use super::{Ev, NONE, Simulation};
 struct CombinedFaults {
     slow: Option<(f64, SimTime)>,
     error_fraction: f64,
-    error_counts: Vec<u16>,
+    error_counts: Vec<u32>,
     lost_workers: u32,
 }
 
@@ -45,7 +46,7 @@ impl Simulation {
     pub fn inject(&mut self, mut fault: Fault) -> usize {
         fault.at = self.now;
         let index = self.faults.len();
-        let id = u16::try_from(index).unwrap_or(u16::MAX);
+        let id = id32(index);
         if let Some(d) = fault.duration
             && self.now + d <= self.end
         {
@@ -63,7 +64,7 @@ impl Simulation {
             // A flapping fault keeps toggling until its window ends; ending it by hand
             // ends the window too.
             self.faults[index].flap = None;
-            let id = u16::try_from(index).unwrap_or(u16::MAX);
+            let id = id32(index);
             self.queue.push(self.now, Ev::FaultEnd(id));
         }
     }
@@ -96,7 +97,7 @@ impl Simulation {
         }
     }
 
-    pub(super) fn fault(&mut self, index: u16, starts: bool) {
+    pub(super) fn fault(&mut self, index: u32, starts: bool) {
         let i = index as usize;
         if self.fault_active[i] == starts {
             // A flapping fault's own toggles and its scheduled end can meet; once is enough.
@@ -195,9 +196,7 @@ impl Simulation {
                 }
                 FaultAction::Error { fraction } => {
                     if f.count.is_some() {
-                        combined
-                            .error_counts
-                            .push(u16::try_from(i).unwrap_or(u16::MAX));
+                        combined.error_counts.push(id32(i));
                     } else {
                         // 1 − (1 − a)(1 − b), written so that one fault's chance is kept
                         // exactly.
@@ -338,7 +337,7 @@ impl Simulation {
                 let t = &self.tasks.items[i];
                 let here = t.comp as usize == comp
                     && (replicas.is_empty() || replicas.contains(&t.instance));
-                (t.live && t.inside && !t.zombie && here).then(|| u32::try_from(i).unwrap_or(NONE))
+                (t.live && t.inside && !t.zombie && here).then(|| id32(i))
             })
             .collect();
         for task in victims {

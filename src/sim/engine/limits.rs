@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use crate::model::Arrivals;
 
 use super::Simulation;
+use super::id32;
 use super::tasks::{Root, Task};
 use super::timers::LaneEntry;
 
@@ -108,7 +109,7 @@ impl Simulation {
         let mut per = vec![0u64; self.comps.len()];
         let free: std::collections::BTreeSet<u32> = self.tasks.free.iter().copied().collect();
         for (i, t) in self.tasks.items.iter().enumerate() {
-            let id = u32::try_from(i).unwrap_or(u32::MAX);
+            let id = id32(i);
             if t.live && !t.zombie && !free.contains(&id) {
                 per[t.comp as usize] += 1;
             }
@@ -124,7 +125,7 @@ impl Simulation {
         let mut per: BTreeMap<u32, u64> = BTreeMap::new();
         let free: std::collections::BTreeSet<u32> = self.messages.free.iter().copied().collect();
         for (i, m) in self.messages.items.iter().enumerate() {
-            if !free.contains(&u32::try_from(i).unwrap_or(u32::MAX)) {
+            if !free.contains(&id32(i)) {
                 *per.entry(m.queue).or_default() += 1;
             }
         }
@@ -138,7 +139,7 @@ impl Simulation {
         let mut per = vec![0u64; self.workloads.len()];
         let free: std::collections::BTreeSet<u32> = self.roots.free.iter().copied().collect();
         for (i, r) in self.roots.items.iter().enumerate() {
-            if r.live && !free.contains(&u32::try_from(i).unwrap_or(u32::MAX)) {
+            if r.live && !free.contains(&id32(i)) {
                 per[r.workload as usize] += 1;
             }
         }

@@ -12,6 +12,7 @@ use crate::observe::Cause;
 use crate::sim::random::{Stream, ns_to_time};
 use crate::sim::time::SimTime;
 
+use super::id32;
 use super::live::{MessageKind, TracedMessage};
 use super::{Ev, LOST, MESSAGE, NONE, Simulation};
 
@@ -97,7 +98,7 @@ impl<'m> LinkTable<'m> {
             return id;
         }
         let latency = self.model.link_latency(from, to).clone();
-        let id = u32::try_from(self.links.len()).unwrap_or(NONE);
+        let id = id32(self.links.len());
         self.links.push(LinkRt {
             zero: latency.is_zero(),
             sent: 0,

@@ -15,6 +15,7 @@ use crate::observe::{Cause, QueueState};
 use crate::sim::time::SimTime;
 
 use super::components::KindRt;
+use super::id32;
 use super::limits::Limit;
 use super::tasks::Slab;
 use super::timers::TimerKind;
@@ -145,7 +146,7 @@ impl Slab<Message> {
             i
         } else {
             self.items.push(message);
-            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
+            id32(self.items.len() - 1)
         }
     }
 }
@@ -189,7 +190,7 @@ impl Simulation {
         };
         self.message_serials = serial;
         let m = self.messages.insert_message(Message {
-            queue: u32::try_from(ci).unwrap_or(NONE),
+            queue: id32(ci),
             request_type,
             enqueued: self.now,
             deliveries: 0,
@@ -303,7 +304,7 @@ impl Simulation {
         let (to, instance, link, lane) = (s.comp, s.instance, s.link, b.visibility_lane);
         let d = self.deliveries.insert(Delivery {
             message: m,
-            slot: u32::try_from(slot).unwrap_or(NONE),
+            slot: id32(slot),
             generation,
         });
         self.recorder.message_delivered(ci, again);
@@ -445,7 +446,7 @@ impl Simulation {
         // Every message delivered is waiting again or lost: none is out any more.
         b.unacked = 0;
         b.partition_busy.fill(0);
-        let queue = u32::try_from(ci).unwrap_or(NONE);
+        let queue = id32(ci);
         // A scan of every message, but only when a broker crashes; in id order, so the
         // order of the requeued messages is deterministic.
         let delivered: Vec<u32> = (0..self.messages.items.len())
@@ -453,7 +454,7 @@ impl Simulation {
                 let msg = &self.messages.items[i];
                 msg.queue == queue && msg.state == MessageState::Delivered
             })
-            .map(|i| u32::try_from(i).unwrap_or(NONE))
+            .map(id32)
             .collect();
         let mut lost = Vec::new();
         if let KindRt::Queue(b) = &mut self.comps[ci].kind {

@@ -56,6 +56,23 @@ use workloads::WorkloadRt;
 
 const NONE: u32 = u32::MAX;
 
+/// An index into one of the engine's tables as the 32-bit id events and tasks carry. The
+/// limits keep every table far below 2^32 entries, so an index that does not fit is a bug:
+/// asserted here, never turned into a sentinel that would alias [`NONE`] or another entry.
+fn id32(index: usize) -> u32 {
+    match u32::try_from(index) {
+        Ok(id) if id != NONE => id,
+        _ => panic!("index {index} does not fit an engine id"),
+    }
+}
+
+/// An index into a table the model bounds to 16 bits (workloads, timer lanes, a handler's
+/// steps and calls), asserted like [`id32`].
+fn id16(index: usize) -> u16 {
+    u16::try_from(index)
+        .unwrap_or_else(|_| panic!("index {index} does not fit a 16-bit engine id"))
+}
+
 /// In a call state: the attempt (or hedged copy) whose message was lost in the network. It
 /// never answers, but the call still waits for it until its timeout.
 const LOST: u32 = u32::MAX - 1;
@@ -109,8 +126,8 @@ enum Ev {
     Autoscale(u32),
     /// A replica started by the autoscaler is ready.
     ReplicaReady(u32),
-    FaultStart(u16),
-    FaultEnd(u16),
+    FaultStart(u32),
+    FaultEnd(u32),
     /// A random crash of the replica (or component) in the `random` table, or its repair.
     RandomDown(u32),
     RandomUp(u32),
@@ -250,7 +267,7 @@ impl Simulation {
         let mut in_flight_by_type = vec![0u64; self.model.request_types.len()];
         let free: std::collections::BTreeSet<u32> = self.roots.free.iter().copied().collect();
         for (i, r) in self.roots.items.iter().enumerate() {
-            let i = u32::try_from(i).unwrap_or(NONE);
+            let i = id32(i);
             if !free.contains(&i) {
                 if !r.live {
                     return Err(self.invariant(format!("root {i} is allocated but not live")));

@@ -15,6 +15,7 @@
 use crate::sim::time::SimTime;
 
 use super::components::KindRt;
+use super::id32;
 use super::{Ev, Simulation};
 
 impl Simulation {
@@ -76,7 +77,7 @@ impl Simulation {
         if !self.comps[comp].parked_timers.is_empty() {
             // After the answers released above: an answer that came in during the pause is
             // seen before the timeout that would have abandoned it.
-            let id = u32::try_from(comp).unwrap_or(u32::MAX);
+            let id = id32(comp);
             self.queue.push(now, Ev::ResumeTimers(id));
         }
     }

@@ -15,6 +15,7 @@ use crate::sim::time::SimTime;
 use super::balancers::pick;
 use super::calls::{CallRt, CallState};
 use super::components::{KindRt, scale};
+use super::id16;
 use super::{Ev, NONE, Simulation};
 
 pub(super) struct Instance {
@@ -147,7 +148,7 @@ impl Simulation {
         t.step += 1;
         let (root, root_gen, incoming, h) = (t.root, t.root_gen, t.request_type, t.handler);
         let n = handler.steps[step].len();
-        t.pending = u16::try_from(n).unwrap_or(u16::MAX);
+        t.pending = id16(n);
         for i in 0..n {
             let call = &self.handlers[h as usize].steps[step][i];
             let request_type = call.request.unwrap_or(incoming);
@@ -161,8 +162,8 @@ impl Simulation {
                 let id = self.calls.insert_call(CallState {
                     parent: task,
                     handler: h,
-                    step: u16::try_from(step).unwrap_or(u16::MAX),
-                    index: u16::try_from(i).unwrap_or(u16::MAX),
+                    step: id16(step),
+                    index: id16(i),
                     request_type,
                     attempts: 0,
                     child: NONE,

@@ -10,6 +10,7 @@ use crate::observe::{Answer, Cause};
 use crate::sim::time::SimTime;
 
 use super::components::KindRt;
+use super::id32;
 use super::limits::Limit;
 use super::links::Crossing;
 use super::{Ev, MESSAGE, NONE, Simulation};
@@ -83,7 +84,7 @@ impl<T> Slab<T> {
             i
         } else {
             self.items.push(item);
-            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
+            id32(self.items.len() - 1)
         }
     }
 
@@ -106,7 +107,7 @@ impl Slab<Root> {
             i
         } else {
             self.items.push(root);
-            u32::try_from(self.items.len() - 1).unwrap_or(NONE)
+            id32(self.items.len() - 1)
         }
     }
 }

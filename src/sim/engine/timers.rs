@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use crate::observe::Cause;
 use crate::sim::time::SimTime;
 
+use super::id16;
 use super::limits::FIRST_COMPACTION;
 use super::message_queues::MessageState;
 use super::{Ev, NONE, Simulation};
@@ -57,7 +58,7 @@ pub(super) fn lane_for(lanes: &mut Vec<Lane>, timeout: SimTime) -> u16 {
             });
             lanes.len() - 1
         });
-    u16::try_from(i).unwrap_or(u16::MAX)
+    id16(i)
 }
 
 impl Simulation {
