@@ -295,3 +295,252 @@ components:
         "the lane did fill up before compaction: {most}"
     );
 }
+
+// Issue 19: replications, writes, inputs
+
+fn bundled_model(name: &str) -> std::sync::Arc<archsim::model::Model> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name);
+    let (m, _) = archsim::model::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render()));
+    std::sync::Arc::new(m)
+}
+
+fn combined(
+    m: &std::sync::Arc<archsim::model::Model>,
+    options: RunOptions,
+    n: u32,
+) -> (Vec<archsim::observe::Report>, serde_json::Value) {
+    let reports = archsim::experiment::run_replications(m, options, n).expect("runs");
+    let combined = archsim::experiment::combine(&reports);
+    (reports, combined)
+}
+
+fn means(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("a series")
+        .iter()
+        .map(|x| x["mean"].as_f64().unwrap_or(0.0))
+        .collect()
+}
+
+/// Causes were taken from the first seed's report and each averaged over the seeds that
+/// had it: on checkout, `error` showed 5.0/s in buckets whose failures were 2.5/s.
+#[test]
+fn combined_causes_count_zero_where_a_seed_had_none() {
+    let m = bundled_model("checkout.yaml");
+    let options = RunOptions {
+        seed: None,
+        duration: Some(archsim::sim::SimTime::from_secs(20)),
+        warmup: Some(archsim::sim::SimTime::from_secs(2)),
+    };
+    let (reports, c) = combined(&m, options, 4);
+    let with_errors: Vec<u64> = reports
+        .iter()
+        .filter(|r| r.series.failed_by_cause.contains_key("error"))
+        .map(|r| r.seed)
+        .collect();
+    assert!(
+        with_errors.len() < 4,
+        "some seed must lack the cause: {with_errors:?}"
+    );
+    let causes = c["series"]["failed_by_cause"].as_object().expect("causes");
+    assert_eq!(causes.keys().collect::<Vec<_>>(), ["error"]);
+    let failed = means(&c["series"]["failed_per_s"]);
+    let error = means(&causes["error"]);
+    assert_eq!(failed.len(), 200);
+    assert_eq!(failed[31], 2.5);
+    assert_eq!(error[31], 2.5);
+    assert_eq!(error, failed);
+}
+
+/// With seeds 1 and 2 both free of failures a report had no cause at all; a seed that
+/// first fails later must still bring its cause in.
+#[test]
+fn combined_causes_are_the_union_over_seeds() {
+    let text = "
+duration: 4s
+warmup: 0s
+series_buckets: 4
+workloads: [ { name: u, target: a, rate: 50/s, request: x } ]
+components:
+  a: { kind: service, workers: 4, handlers: { x: { work: exp 1ms } } }
+  b: { kind: external, latency: 1ms, errors: 0.2% }
+";
+    // `b` is never called: add a call so that failures are rare and seed-dependent.
+    let text = text.replace(
+        "handlers: { x: { work: exp 1ms } }",
+        "handlers: { x: { work: exp 1ms, calls: [ { to: b } ] } }",
+    );
+    let reports = run_seeds(&text, 1..9);
+    let failing: Vec<u64> = reports
+        .iter()
+        .filter(|r| r.totals.failed > 0)
+        .map(|r| r.seed)
+        .collect();
+    let quiet: Vec<u64> = reports
+        .iter()
+        .filter(|r| r.totals.failed == 0)
+        .map(|r| r.seed)
+        .collect();
+    assert!(!failing.is_empty() && !quiet.is_empty(), "{failing:?}");
+    // The first seed fails nothing; a later one does.
+    let first = quiet[0];
+    let ordered: Vec<archsim::observe::Report> = std::iter::once(first)
+        .chain(failing.iter().copied())
+        .map(|s| reports.iter().find(|r| r.seed == s).expect("seed").clone())
+        .collect();
+    let c = archsim::experiment::combine(&ordered);
+    let causes = c["series"]["failed_by_cause"].as_object().expect("causes");
+    assert_eq!(causes.keys().collect::<Vec<_>>(), ["error"]);
+    let n = ordered.len() as f64;
+    for k in 0..4 {
+        let expected: f64 = ordered
+            .iter()
+            .map(|r| r.series.failed_per_s[k])
+            .sum::<f64>()
+            / n;
+        assert!((means(&causes["error"])[k] - expected).abs() < 1e-12);
+        assert!((means(&c["series"]["failed_per_s"])[k] - expected).abs() < 1e-12);
+    }
+}
+
+/// Events were cut to the shortest run and their times averaged index by index, so that a
+/// "repaired" marker averaged a repair with two crashes of other replicas.
+#[test]
+fn combined_events_are_kept_per_seed() {
+    let m = bundled_model("crashes_behind_health_checks.yaml");
+    let options = RunOptions {
+        seed: None,
+        duration: Some(archsim::sim::SimTime::from_secs(60)),
+        warmup: None,
+    };
+    let (reports, c) = combined(&m, options, 3);
+    assert_eq!(c["seeds"], serde_json::json!([2, 3, 4]));
+    let events = c["events"].as_array().expect("events");
+    assert_eq!(
+        reports.iter().map(|r| r.events.len()).collect::<Vec<_>>(),
+        [6, 8, 8]
+    );
+    assert_eq!(events.len(), 22);
+    let mut i = 0;
+    for r in &reports {
+        for e in &r.events {
+            assert_eq!(
+                events[i],
+                serde_json::json!({ "seed": r.seed, "t_s": e.t_s, "kind": e.kind, "message": e.message })
+            );
+            i += 1;
+        }
+    }
+    assert_eq!(
+        events[2],
+        serde_json::json!({ "seed": 2, "t_s": 25.993_499_166, "kind": "recovery", "message": "api replica 2 repaired" })
+    );
+    let recoveries = c["recoveries"].as_array().expect("recoveries");
+    assert_eq!(
+        recoveries.len(),
+        reports.iter().map(|r| r.recoveries.len()).sum::<usize>()
+    );
+    assert_eq!(recoveries[0]["seed"], 2);
+    assert_eq!(recoveries[0]["after"], "api replica 2 repaired");
+    assert_eq!(recoveries[0]["ended_s"], 25.993_499_166);
+}
+
+/// A random small architecture whose failures vary by seed: random crashes, an external's
+/// errors, a small queue and a client deadline, over two request types.
+fn replicated_yaml(
+    (replicas, workers, queue, work_ms, errors, mtbf_s, timeout_ms): (
+        u32,
+        u32,
+        u32,
+        f64,
+        f64,
+        u32,
+        u32,
+    ),
+) -> String {
+    format!(
+        "duration: 3s
+warmup: 0s
+series_buckets: 12
+workloads:
+  - {{ name: u, target: a, rate: 300/s, mix: {{ x: 0.7, y: 0.3 }}, timeout: {timeout_ms}ms }}
+components:
+  a:
+    kind: service
+    replicas: {replicas}
+    workers: {workers}
+    queue: {queue}
+    mtbf: exp {mtbf_s}s
+    mttr: exp 300ms
+    handlers:
+      x: {{ work: exp {work_ms:.2}ms, calls: [ {{ to: b }} ] }}
+      y: {{ work: exp {work_ms:.2}ms }}
+  b: {{ kind: external, latency: exp 2ms, errors: {errors:.1}% }}
+"
+    )
+}
+
+/// Every sum that holds in each report, bucket by bucket: causes to failures, and request
+/// types to the answered and failed totals.
+fn assert_series_sums(series: &serde_json::Value, number: &dyn Fn(&serde_json::Value) -> f64) {
+    let at = |v: &serde_json::Value, k: usize| number(&v[k]);
+    let buckets = series["failed_per_s"].as_array().expect("series").len();
+    for k in 0..buckets {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+        let failed = at(&series["failed_per_s"], k);
+        let causes: f64 = series["failed_by_cause"]
+            .as_object()
+            .expect("causes")
+            .values()
+            .map(|v| at(v, k))
+            .sum();
+        assert!(
+            close(causes, failed),
+            "bucket {k}: causes {causes}, failed {failed}"
+        );
+        let types = series["requests"].as_object().expect("types");
+        let answered: f64 = types.values().map(|t| at(&t["answered_per_s"], k)).sum();
+        let type_failed: f64 = types.values().map(|t| at(&t["failed_per_s"], k)).sum();
+        let throughput = at(&series["throughput_per_s"], k);
+        assert!(
+            close(answered, throughput),
+            "bucket {k}: {answered} vs {throughput}"
+        );
+        assert!(
+            close(type_failed, failed),
+            "bucket {k}: {type_failed} vs {failed}"
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// A combined `--replications` report keeps every sum each single report keeps, per
+    /// bucket, and keeps each seed's events as they were.
+    #[test]
+    fn combined_replications_keep_every_sum(
+        shape in (1u32..3, 1u32..5, 1u32..20, 0.5f64..8.0, 0.0f64..5.0, 1u32..6, 20u32..300),
+        seed in 1u64..1000,
+        n in 2u32..5,
+    ) {
+        let m = model(&replicated_yaml(shape));
+        let options = RunOptions { seed: Some(seed), ..RunOptions::default() };
+        let (reports, c) = combined(&m, options, n);
+        for r in &reports {
+            let v = serde_json::to_value(r).expect("JSON");
+            assert_series_sums(&v["series"], &|x| x.as_f64().unwrap_or(0.0));
+        }
+        assert_series_sums(&c["series"], &|x| x["mean"].as_f64().unwrap_or(0.0));
+        let events = c["events"].as_array().expect("events");
+        let expected: Vec<serde_json::Value> = reports
+            .iter()
+            .flat_map(|r| r.events.iter().map(move |e| serde_json::json!({
+                "seed": r.seed, "t_s": e.t_s, "kind": e.kind, "message": e.message
+            })))
+            .collect();
+        proptest::prop_assert_eq!(events, &expected);
+    }
+}
