@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use super::{duration_arg, load, print_stdout};
+use super::{duration_arg, fail, load, print_stderr, print_stdout};
 use crate::experiment::compare::{self, Comparison};
 use crate::experiment::jobs::{self, Job, JobResult, Merged};
 use crate::experiment::matrix::{self, Cell, Matrix, MatrixFault};
@@ -228,10 +228,7 @@ fn load_checked(path: &Path, run: RunArgs) -> anyhow::Result<Arc<Model>> {
 }
 
 fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
-    result.unwrap_or_else(|e| {
-        eprintln!("{e}");
-        ExitCode::from(1)
-    })
+    result.unwrap_or_else(|e| fail(&e))
 }
 
 /// `archsim compare`.
@@ -241,9 +238,9 @@ pub fn compare_cmd(args: &CompareArgs) -> ExitCode {
         let scenario = scenario_arg(&m, &args.scenario)?;
         let c = compare::compare(&m, &scenario, args.run.options(), args.replications)?;
         if args.json {
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&c)?));
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&c)?))?;
         } else {
-            print_stdout(&comparison_text(&c));
+            print_stdout(&comparison_text(&c))?;
         }
         Ok(ExitCode::SUCCESS)
     })())
@@ -355,12 +352,12 @@ fn write_matrix(mx: &Matrix, json: bool, csv: bool, svg: Option<&Path>) -> anyho
         write_file(file, &mx.to_svg())?;
     }
     if json {
-        print_stdout(&format!("{}\n", serde_json::to_string_pretty(mx)?));
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(mx)?))?;
     } else if csv {
-        print_stdout(&matrix_csv(mx));
+        print_stdout(&matrix_csv(mx))?;
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print_stdout(&matrix_text(mx, colour));
+        print_stdout(&matrix_text(mx, colour))?;
     }
     Ok(())
 }
@@ -458,16 +455,16 @@ pub fn check_cmd(args: &CheckArgs) -> ExitCode {
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
         }
         if args.json {
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&outcome)?));
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&outcome)?))?;
         } else {
-            print_stdout(&check_text(&outcome));
+            print_stdout(&check_text(&outcome))?;
         }
         if outcome.holds() {
             Ok(ExitCode::SUCCESS)
         } else {
             let breaches = outcome.breaches();
-            eprintln!(
-                "{}: {} of {} SLO bounds broken: {}",
+            print_stderr(&format!(
+                "{}: {} of {} SLO bounds broken: {}\n",
                 args.model.display(),
                 breaches.len(),
                 outcome.verdicts.len(),
@@ -476,7 +473,7 @@ pub fn check_cmd(args: &CheckArgs) -> ExitCode {
                     .map(|v| format!("{} under {}", v.objective(), v.under))
                     .collect::<Vec<_>>()
                     .join("; ")
-            );
+            ));
             Ok(ExitCode::from(1))
         }
     })())
@@ -531,7 +528,11 @@ pub fn report_cmd(args: &ReportArgs) -> ExitCode {
             check: check.as_ref(),
         };
         write_file(&args.out, &review.to_html())?;
-        eprintln!("{}: wrote {}", args.model.display(), args.out.display());
+        print_stderr(&format!(
+            "{}: wrote {}\n",
+            args.model.display(),
+            args.out.display()
+        ));
         Ok(ExitCode::SUCCESS)
     })())
 }
@@ -599,9 +600,9 @@ fn write_sweep(
         write_file(file, &sw.to_svg())?;
     }
     if json {
-        print_stdout(&format!("{}\n", serde_json::to_string_pretty(sw)?));
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(sw)?))?;
     } else {
-        print_stdout(&sweep_text(sw));
+        print_stdout(&sweep_text(sw))?;
     }
     Ok(())
 }
@@ -711,7 +712,7 @@ fn sweep_csv(sw: &Sweep) -> String {
 pub fn jobs_cmd(args: &JobsArgs) -> ExitCode {
     exit((|| {
         let Some(dir) = &args.out else {
-            eprintln!("error: where should the jobs go? add `--out DIR`");
+            print_stderr("error: where should the jobs go? add `--out DIR`\n");
             return Ok(ExitCode::from(2));
         };
         let text = std::fs::read_to_string(&args.model)
@@ -752,7 +753,7 @@ pub fn jobs_cmd(args: &JobsArgs) -> ExitCode {
              archsim merge DIR...\n",
             list.len(),
             dir.display()
-        ));
+        ))?;
         Ok(ExitCode::SUCCESS)
     })())
 }
@@ -821,7 +822,7 @@ pub fn merge_cmd(args: &MergeArgs) -> ExitCode {
                     if let Some(file) = &args.svg {
                         write_file(file, &sw.to_svg())?;
                     }
-                    print_stdout(&sweep_csv(&sw));
+                    print_stdout(&sweep_csv(&sw))?;
                 } else {
                     write_sweep(&sw, args.json, None, args.svg.as_deref())?;
                 }

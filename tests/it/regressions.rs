@@ -544,3 +544,122 @@ proptest::proptest! {
         proptest::prop_assert_eq!(events, &expected);
     }
 }
+
+fn bundled_file(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
+        .to_str()
+        .expect("a UTF-8 path")
+        .to_string()
+}
+
+/// The binary with standard output sent to `/dev/full`, a file every write to fails.
+fn archsim_to_full(args: &[&str]) -> std::process::Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    std::process::Command::new(env!("CARGO_BIN_EXE_archsim"))
+        .args(args)
+        .stdout(full)
+        .output()
+        .expect("the binary runs")
+}
+
+/// `archsim run M --json > /dev/full` exited 0: a report that could not be written passed
+/// for a success, and so did every other command's.
+#[test]
+fn a_report_that_cannot_be_written_is_a_failure() {
+    let dir = std::env::temp_dir().join(format!("archsim-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spof = bundled_file("single_point_of_failure.yaml");
+    let mm1 = bundled_file("mm1.yaml");
+    let jobs = dir.join("jobs");
+    let jobs = jobs.to_str().expect("UTF-8");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["run", &mm1, "--duration", "40s", "--json"],
+        vec!["run", &mm1, "--duration", "40s"],
+        vec![
+            "run",
+            &mm1,
+            "--duration",
+            "40s",
+            "--replications",
+            "2",
+            "--json",
+        ],
+        vec!["validate", &mm1],
+        vec!["schema"],
+        vec![
+            "compare",
+            &spof,
+            "--scenario",
+            "db_down",
+            "--replications",
+            "2",
+            "--duration",
+            "40s",
+        ],
+        vec!["matrix", &spof, "--duration", "40s"],
+        vec!["matrix", &spof, "--duration", "40s", "--csv"],
+        vec!["check", &spof, "--duration", "40s"],
+        vec![
+            "sweep",
+            &mm1,
+            "--set",
+            "server.workers=1,2",
+            "--duration",
+            "40s",
+        ],
+        vec![
+            "jobs",
+            &mm1,
+            "--out",
+            jobs,
+            "sweep",
+            "--set",
+            "server.workers=1,2",
+        ],
+    ];
+    for args in &commands {
+        let out = archsim_to_full(args);
+        assert_eq!(out.status.code(), Some(1), "archsim {}", args.join(" "));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.ends_with(
+                "cannot write to standard output: No space left on device (os error 28)\n"
+            ),
+            "archsim {}: {stderr}",
+            args.join(" ")
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A diagnostic written to a standard error whose reader had gone panicked (exit 101).
+#[test]
+fn a_closed_standard_error_does_not_panic() {
+    let dir = std::env::temp_dir().join(format!("archsim-epipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "workloads: [ { name: u, target: a, rate: 10/s, request: x } ]\n\
+         components: { a: { kind: service, wrkers: 3, handlers: { x: {} } } }\n",
+    )
+    .expect("write");
+    let bad = bad.to_str().expect("UTF-8");
+    for args in [vec!["validate", bad], vec!["run", bad]] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_archsim"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(writer)
+            .status()
+            .expect("the binary runs");
+        assert_eq!(status.code(), Some(1), "archsim {}", args.join(" "));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
