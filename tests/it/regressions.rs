@@ -663,3 +663,124 @@ fn a_closed_standard_error_does_not_panic() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn archsim_bin(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_archsim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// `validate /dev/zero` read until memory ran out (4 GB after 10 s), and so did `run`, `job
+/// run` and `merge`: a file above the limit is refused after reading just past it.
+#[test]
+fn a_file_above_the_size_limit_is_refused_without_reading_it_all() {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test checks that the refusal is quick in wall time"
+    )]
+    let started = std::time::Instant::now();
+    let out = archsim_bin(&["validate", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "/dev/zero:1:1: error: the file is larger than 8 MB, the most archsim reads\n  \
+         = hint: a model, scenario, job or result file is a few kilobytes: check the path\n\
+         /dev/zero: 1 error\n"
+    );
+    for args in [
+        vec!["run", "/dev/zero"],
+        vec!["job", "run", "/dev/zero", "--out", "/dev/null"],
+        vec!["merge", "/dev/zero"],
+    ] {
+        let out = archsim_bin(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with(
+                "/dev/zero:1:1: error: the file is larger than 8 MB, the most archsim reads\n"
+            ),
+            "{args:?}"
+        );
+    }
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    assert_eq!(archsim::model::MAX_FILE_BYTES, 8 * 1024 * 1024);
+}
+
+/// A 200,000-character number gave a 400 KB message: it now quotes a line's worth and says
+/// how long the value was, and the excerpt shows a window of the line.
+#[test]
+fn an_error_echoes_at_most_a_line_of_a_huge_value() {
+    let digits = "9".repeat(200_000);
+    let text = format!(
+        "workloads: [ {{ name: u, target: a, rate: 10/s, request: x }} ]\n\
+         components:\n  a: {{ kind: service, workers: {digits}, handlers: {{ x: {{ work: 1ms }} }} }}\n"
+    );
+    let err = archsim::model::parse("big.yaml", &text).expect_err("invalid");
+    let rendered = err.render();
+    let nines = "9".repeat(80);
+    assert_eq!(
+        rendered,
+        format!(
+            "big.yaml:3:32: error: workers: `{nines}…` (200000 characters) is not a whole number\n  \
+             |\n3 | …: service, workers: {}…\n  |                      {}\n",
+            "9".repeat(60),
+            "^".repeat(60)
+        )
+    );
+    assert!(rendered.len() < 400, "{} bytes", rendered.len());
+}
+
+/// A file that is not UTF-8 said `1:1: cannot read the file … check the path`.
+#[test]
+fn a_file_that_is_not_utf8_names_the_first_bad_byte() {
+    let dir = std::env::temp_dir().join(format!("archsim-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("latin1.yaml");
+    std::fs::write(&path, b"duration: 10s\nname: caf\xe9 \xe9\n").expect("write");
+    let err = archsim::model::load_file(&path).expect_err("not UTF-8");
+    assert_eq!(
+        err.render(),
+        format!(
+            "{}:2:10: error: the file is not UTF-8: byte 0xE9 at line 2, column 10\n  |\n\
+             2 | name: caf\u{fffd} \u{fffd}\n  |          ^\n  \
+             = hint: save the file as UTF-8 (in most editors: \"Save with encoding\" → UTF-8)\n",
+            path.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A job file with an unknown key ran as if the key were absent.
+#[test]
+fn a_job_file_with_an_unknown_key_is_refused_with_its_position() {
+    let dir = std::env::temp_dir().join(format!("archsim-jobkey-{}", std::process::id()));
+    let jobs = dir.join("jobs");
+    let jobs_dir = jobs.to_str().expect("UTF-8");
+    let mm1 = bundled_file("mm1.yaml");
+    let out = archsim_bin(&[
+        "jobs",
+        &mm1,
+        "--out",
+        jobs_dir,
+        "sweep",
+        "--set",
+        "server.workers=1,2",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let good = std::fs::read_to_string(jobs.join("job-00000.json")).expect("a job");
+    assert!(good.starts_with("{\n"));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, good.replacen("{\n", "{\n  \"sead\": 7,\n", 1)).expect("write");
+    let bad = bad.to_str().expect("UTF-8");
+    let out = archsim_bin(&["job", "run", bad, "--out", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{bad}:2:3: error: unknown key `sead` in the job file\n  |\n2 |   \"sead\": 7,\n  \
+             |   ^^^^^^\n  = hint: did you mean `seed`? The keys allowed here are: duration_ns, \
+             fail, format, index, model, model_file, of, seed, seeds, set, study, warmup_ns\n"
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
