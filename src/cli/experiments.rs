@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use super::{duration_arg, load, print_stdout};
+use super::{duration_arg, fail, load, print_stderr, print_stdout};
 use crate::experiment::compare::{self, Comparison};
 use crate::experiment::jobs::{self, Job, JobResult, Merged};
 use crate::experiment::matrix::{self, Cell, Matrix, MatrixFault};
@@ -228,10 +228,7 @@ fn load_checked(path: &Path, run: RunArgs) -> anyhow::Result<Arc<Model>> {
 }
 
 fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
-    result.unwrap_or_else(|e| {
-        eprintln!("{e}");
-        ExitCode::from(1)
-    })
+    result.unwrap_or_else(|e| fail(&e))
 }
 
 /// `archsim compare`.
@@ -241,9 +238,9 @@ pub fn compare_cmd(args: &CompareArgs) -> ExitCode {
         let scenario = scenario_arg(&m, &args.scenario)?;
         let c = compare::compare(&m, &scenario, args.run.options(), args.replications)?;
         if args.json {
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&c)?));
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&c)?))?;
         } else {
-            print_stdout(&comparison_text(&c));
+            print_stdout(&comparison_text(&c))?;
         }
         Ok(ExitCode::SUCCESS)
     })())
@@ -262,8 +259,7 @@ fn scenario_arg(m: &Model, arg: &str) -> anyhow::Result<Scenario> {
             model::diag::suggestion(arg, "model's scenarios", &names)
         );
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let text = read_file(path)?;
     let name = path
         .file_stem()
         .map_or_else(|| arg.to_string(), |s| s.to_string_lossy().to_string());
@@ -355,12 +351,12 @@ fn write_matrix(mx: &Matrix, json: bool, csv: bool, svg: Option<&Path>) -> anyho
         write_file(file, &mx.to_svg())?;
     }
     if json {
-        print_stdout(&format!("{}\n", serde_json::to_string_pretty(mx)?));
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(mx)?))?;
     } else if csv {
-        print_stdout(&matrix_csv(mx));
+        print_stdout(&matrix_csv(mx))?;
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print_stdout(&matrix_text(mx, colour));
+        print_stdout(&matrix_text(mx, colour))?;
     }
     Ok(())
 }
@@ -458,16 +454,16 @@ pub fn check_cmd(args: &CheckArgs) -> ExitCode {
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
         }
         if args.json {
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&outcome)?));
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&outcome)?))?;
         } else {
-            print_stdout(&check_text(&outcome));
+            print_stdout(&check_text(&outcome))?;
         }
         if outcome.holds() {
             Ok(ExitCode::SUCCESS)
         } else {
             let breaches = outcome.breaches();
-            eprintln!(
-                "{}: {} of {} SLO bounds broken: {}",
+            print_stderr(&format!(
+                "{}: {} of {} SLO bounds broken: {}\n",
                 args.model.display(),
                 breaches.len(),
                 outcome.verdicts.len(),
@@ -476,7 +472,7 @@ pub fn check_cmd(args: &CheckArgs) -> ExitCode {
                     .map(|v| format!("{} under {}", v.objective(), v.under))
                     .collect::<Vec<_>>()
                     .join("; ")
-            );
+            ));
             Ok(ExitCode::from(1))
         }
     })())
@@ -531,7 +527,11 @@ pub fn report_cmd(args: &ReportArgs) -> ExitCode {
             check: check.as_ref(),
         };
         write_file(&args.out, &review.to_html())?;
-        eprintln!("{}: wrote {}", args.model.display(), args.out.display());
+        print_stderr(&format!(
+            "{}: wrote {}\n",
+            args.model.display(),
+            args.out.display()
+        ));
         Ok(ExitCode::SUCCESS)
     })())
 }
@@ -599,9 +599,9 @@ fn write_sweep(
         write_file(file, &sw.to_svg())?;
     }
     if json {
-        print_stdout(&format!("{}\n", serde_json::to_string_pretty(sw)?));
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(sw)?))?;
     } else {
-        print_stdout(&sweep_text(sw));
+        print_stdout(&sweep_text(sw))?;
     }
     Ok(())
 }
@@ -711,11 +711,10 @@ fn sweep_csv(sw: &Sweep) -> String {
 pub fn jobs_cmd(args: &JobsArgs) -> ExitCode {
     exit((|| {
         let Some(dir) = &args.out else {
-            eprintln!("error: where should the jobs go? add `--out DIR`");
+            print_stderr("error: where should the jobs go? add `--out DIR`\n");
             return Ok(ExitCode::from(2));
         };
-        let text = std::fs::read_to_string(&args.model)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.model.display()))?;
+        let text = read_file(&args.model)?;
         let file = args.model.display().to_string();
         let list = match &args.study {
             StudyArgs::Matrix {
@@ -752,7 +751,7 @@ pub fn jobs_cmd(args: &JobsArgs) -> ExitCode {
              archsim merge DIR...\n",
             list.len(),
             dir.display()
-        ));
+        ))?;
         Ok(ExitCode::SUCCESS)
     })())
 }
@@ -761,10 +760,9 @@ pub fn jobs_cmd(args: &JobsArgs) -> ExitCode {
 pub fn job_cmd(command: &JobCommand) -> ExitCode {
     exit((|| {
         let JobCommand::Run { file, out } = command;
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-        let job: Job = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not a job file: {e}", file.display()))?;
+        let text = read_file(file)?;
+        let job: Job =
+            serde_json::from_str(&text).map_err(|e| json_error(file, &text, &e, "job file"))?;
         let result = job
             .run()
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -774,6 +772,59 @@ pub fn job_cmd(command: &JobCommand) -> ExitCode {
         )?;
         Ok(ExitCode::SUCCESS)
     })())
+}
+
+/// A file's text, refused when too large or not UTF-8, with the error rendered as a model's.
+fn read_file(path: &Path) -> anyhow::Result<String> {
+    model::read_text(path).map_err(|d| anyhow::anyhow!("{}", d.render().trim_end()))
+}
+
+/// A job or result file serde could not read, positioned like a model's errors; an unknown
+/// key is named as one in a model is, with the closest allowed key.
+fn json_error(path: &Path, text: &str, e: &serde_json::Error, what: &str) -> anyhow::Error {
+    let message = e.to_string();
+    // serde appends the position to its message; the diagnostic shows it in front.
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(m, _)| m);
+    let diagnostic = match message.strip_prefix("unknown field `") {
+        Some(rest) => {
+            let (key, allowed) = rest.split_once('`').unwrap_or((rest, ""));
+            let allowed: Vec<&str> = allowed.split('`').skip(1).step_by(2).collect();
+            let col = e.column().saturating_sub(key.chars().count() + 1).max(1);
+            model::Diagnostic::error(
+                model::Span {
+                    line: u32::try_from(e.line()).unwrap_or(u32::MAX),
+                    col: u32::try_from(col).unwrap_or(u32::MAX),
+                    end_line: u32::try_from(e.line()).unwrap_or(u32::MAX),
+                    end_col: u32::try_from(col + key.chars().count() + 2).unwrap_or(u32::MAX),
+                },
+                format!("unknown key `{key}` in the {what}"),
+            )
+            .with_hint(model::diag::suggestion(key, "keys allowed here", &allowed))
+        }
+        None => model::Diagnostic::error(
+            model::Span::point(
+                u32::try_from(e.line().max(1)).unwrap_or(u32::MAX),
+                u32::try_from(e.column().max(1)).unwrap_or(u32::MAX),
+            ),
+            format!("not a {what}: {message}"),
+        )
+        .with_hint(format!(
+            "write the file with `archsim {}`",
+            if what == "job file" {
+                "jobs"
+            } else {
+                "job run"
+            }
+        )),
+    };
+    let d = model::Diagnostics {
+        file: path.display().to_string(),
+        source: text.to_string(),
+        items: vec![diagnostic],
+    };
+    anyhow::anyhow!("{}", d.render().trim_end())
 }
 
 /// The result files among `paths` (directories are read, job files in them skipped), in
@@ -795,16 +846,14 @@ fn result_files(paths: &[PathBuf]) -> anyhow::Result<Vec<JobResult>> {
     }
     let mut results = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+        let text = read_file(&f)?;
         let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", f.display()))?;
         if value.get("figures").is_none() && value.get("study").is_some() {
             continue;
         }
         results.push(
-            serde_json::from_value(value)
-                .map_err(|e| anyhow::anyhow!("{}: not a job result: {e}", f.display()))?,
+            serde_json::from_str(&text).map_err(|e| json_error(&f, &text, &e, "job result"))?,
         );
     }
     Ok(results)
@@ -821,7 +870,7 @@ pub fn merge_cmd(args: &MergeArgs) -> ExitCode {
                     if let Some(file) = &args.svg {
                         write_file(file, &sw.to_svg())?;
                     }
-                    print_stdout(&sweep_csv(&sw));
+                    print_stdout(&sweep_csv(&sw))?;
                 } else {
                     write_sweep(&sw, args.json, None, args.svg.as_deref())?;
                 }

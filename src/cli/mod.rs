@@ -150,8 +150,10 @@ pub fn main() -> ExitCode {
             )]
             let text = serde_json::to_string_pretty(&model::schema::json_schema())
                 .expect("schema serialises");
-            print_stdout(&format!("{text}\n"));
-            ExitCode::SUCCESS
+            match print_stdout(&format!("{text}\n")) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
         }
         Some(Command::Validate { model }) => validate(&model),
         Some(Command::Compare(args)) => experiments::compare_cmd(&args),
@@ -178,31 +180,52 @@ pub fn main() -> ExitCode {
             };
             match run(&model, options, json, out.as_deref(), replications) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("{e}");
-                    ExitCode::from(1)
-                }
+                Err(e) => fail(&e),
             }
         }
     }
 }
 
-/// Writes to standard output, ignoring a closed pipe: `archsim run ... | head` is normal use,
-/// not an error worth a panic.
-fn print_stdout(text: &str) {
+/// Writes to standard output and says when that failed: a report that could not be written
+/// (a full disk, a closed file) must not pass for a success. A reader that has gone (`archsim
+/// run ... | head`) is normal use, not a failure.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout
+    match stdout
         .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            anyhow::bail!("cannot write to standard output: {e}")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes a diagnostic to standard error. Nothing is left to tell when standard error itself
+/// is gone (a pipe whose reader has exited), so its errors are ignored rather than panicking
+/// as `eprintln!` does.
+fn print_stderr(text: &str) {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(text.as_bytes())
+        .and_then(|()| stderr.flush());
+}
+
+/// Prints a failure and gives the exit code for it.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    print_stderr(&format!("{e}\n"));
+    ExitCode::from(1)
 }
 
 fn print_warnings(file: &str, warnings: &[Diagnostic]) {
     for w in warnings.iter().filter(|d| d.severity == Severity::Warning) {
-        eprintln!(
-            "{file}:{}:{}: warning: {}",
+        print_stderr(&format!(
+            "{file}:{}:{}: warning: {}\n",
             w.span.line, w.span.col, w.message
-        );
+        ));
     }
 }
 
@@ -210,23 +233,25 @@ fn validate(path: &Path) -> ExitCode {
     match model::load_file(path) {
         Ok((m, warnings)) => {
             print_warnings(&path.display().to_string(), &warnings);
-            print_stdout(&format!(
+            match print_stdout(&format!(
                 "{}: ok — {} components, {} workloads, {} request types\n",
                 path.display(),
                 m.components.len(),
                 m.workloads.len(),
                 m.request_types.len()
-            ));
-            ExitCode::SUCCESS
+            )) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
         }
         Err(diags) => {
-            eprint!("{}", diags.render());
-            eprintln!(
-                "{}: {} error{}",
+            print_stderr(&format!(
+                "{}{}: {} error{}\n",
+                diags.render(),
                 path.display(),
                 diags.error_count(),
                 if diags.error_count() == 1 { "" } else { "s" }
-            );
+            ));
             ExitCode::from(1)
         }
     }
@@ -282,9 +307,9 @@ fn run(
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
     }
     if json {
-        print_stdout(&format!("{json_text}\n"));
+        print_stdout(&format!("{json_text}\n"))?;
     } else {
-        print_stdout(&summary);
+        print_stdout(&summary)?;
     }
     Ok(())
 }

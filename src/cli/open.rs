@@ -16,7 +16,7 @@ pub(super) fn open(
     let source = match model {
         Some(path) => {
             if !path.exists() {
-                eprintln!("error: {}: no such file", path.display());
+                super::print_stderr(&format!("error: {}: no such file\n", path.display()));
                 return ExitCode::from(1);
             }
             crate::app::Source::File(path)
@@ -35,7 +35,7 @@ pub(super) fn open(
     match crate::app::run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_stderr(&format!("error: {e}\n"));
             ExitCode::from(1)
         }
     }
@@ -50,9 +50,9 @@ pub(super) fn open(
     _paused: bool,
     _frame_stats: Option<f64>,
 ) -> ExitCode {
-    eprintln!(
+    super::print_stderr(
         "error: this archsim was built without the app (the `gui` feature); build it with the \
-         default features (`cargo build --release`) to open a window, or use `archsim run`"
+         default features (`cargo build --release`) to open a window, or use `archsim run`\n",
     );
     ExitCode::from(1)
 }

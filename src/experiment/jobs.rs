@@ -24,7 +24,7 @@ pub const FORMAT: &str = "archsim-job/1";
 
 /// The study a job belongs to: the same in every job of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Study {
     /// A resiliency matrix with this kind of failure (`crash`, `slow:10x`, ...).
     Matrix { fault: String },
@@ -37,13 +37,16 @@ pub enum Study {
 
 /// One override of a sweep's point.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Set {
     pub path: String,
     pub value: String,
 }
 
-/// One run of a study, self-contained.
+/// One run of a study, self-contained. Unknown keys are refused, as in a model: a key
+/// misspelt by hand would otherwise be ignored and the job run as if it were absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Job {
     pub format: String,
     pub study: Study,
@@ -69,6 +72,7 @@ pub struct Job {
 
 /// What running a job gives: the job, and the figures of its run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobResult {
     pub job: Job,
     pub figures: RunFigures,

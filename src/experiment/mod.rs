@@ -118,21 +118,30 @@ pub fn run_jobs_figures(
     results.into_iter().collect()
 }
 
+/// Lists of things that happened (a fault, a recovery, a failover) differ from one seed to
+/// the next in number and in meaning: the third event of one run need not be the third of
+/// another, so they are never averaged. The combined report keeps every replication's
+/// entries, each labelled with its seed.
+const HAPPENINGS: [&str; 3] = ["events", "recoveries", "failovers"];
+
 /// Combines reports of replications: every number becomes `{ mean, half_width }`, the
 /// half-width of its 95% confidence interval (Student's t over the replications).
+///
+/// A key that some reports lack (a cause of failure that did not occur, the count of events
+/// not kept when none was dropped) counts 0 in those, so that figures which add up in each
+/// report (causes to failures, request types to the total, bucket by bucket) add up in the
+/// means too. Events, recoveries and failovers are kept per seed, as [`HAPPENINGS`] says.
 #[must_use]
 pub fn combine(reports: &[Report]) -> Value {
+    let seeds: Vec<u64> = reports.iter().map(|r| r.seed).collect();
     let values: Vec<Value> = reports
         .iter()
         .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
         .collect();
-    let mut combined = combine_values(&values.iter().collect::<Vec<_>>());
+    let mut combined = combine_values(&values.iter().collect::<Vec<_>>(), &seeds);
     if let Value::Object(m) = &mut combined {
         m.insert("replications".into(), json!(reports.len()));
-        m.insert(
-            "seeds".into(),
-            json!(reports.iter().map(|r| r.seed).collect::<Vec<_>>()),
-        );
+        m.insert("seeds".into(), json!(seeds));
         m.insert("confidence".into(), json!(0.95));
         m.remove("seed");
         m.insert(
@@ -143,16 +152,67 @@ pub fn combine(reports: &[Report]) -> Value {
     combined
 }
 
-fn combine_values(values: &[&Value]) -> Value {
+/// The value a report that lacks a key stands for: zero for every number in its shape.
+fn zero_like(v: &Value) -> Value {
+    match v {
+        Value::Number(_) => json!(0),
+        Value::Array(items) => Value::Array(items.iter().map(zero_like).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), zero_like(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The entries of one list of happenings from every replication, each with its seed first.
+fn labelled_by_seed(values: &[&Value], seeds: &[u64]) -> Value {
+    let mut out = Vec::new();
+    for (v, seed) in values.iter().zip(seeds) {
+        for entry in v.as_array().into_iter().flatten() {
+            let mut labelled = Map::new();
+            labelled.insert("seed".into(), json!(seed));
+            match entry {
+                Value::Object(m) => labelled.extend(m.clone()),
+                other => {
+                    labelled.insert("value".into(), other.clone());
+                }
+            }
+            out.push(Value::Object(labelled));
+        }
+    }
+    Value::Array(out)
+}
+
+/// Combines the same place in every replication's report. `values` holds one value per
+/// replication, in the order of `seeds`.
+fn combine_values(values: &[&Value], seeds: &[u64]) -> Value {
     let Some(first) = values.first() else {
         return Value::Null;
     };
     match first {
-        Value::Object(m) => {
+        Value::Object(_) => {
+            let mut keys: Vec<&String> = values
+                .iter()
+                .filter_map(|v| v.as_object())
+                .flat_map(Map::keys)
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
             let mut out = Map::new();
-            for key in m.keys() {
-                let children: Vec<&Value> = values.iter().filter_map(|v| v.get(key)).collect();
-                out.insert(key.clone(), combine_values(&children));
+            for key in keys {
+                let combined = if HAPPENINGS.contains(&key.as_str()) {
+                    let lists: Vec<&Value> = values.iter().map(|v| &v[key]).collect();
+                    labelled_by_seed(&lists, seeds)
+                } else {
+                    let Some(present) = values.iter().find_map(|v| v.get(key)) else {
+                        continue;
+                    };
+                    let zero = zero_like(present);
+                    let children: Vec<&Value> =
+                        values.iter().map(|v| v.get(key).unwrap_or(&zero)).collect();
+                    combine_values(&children, seeds)
+                };
+                out.insert(key.clone(), combined);
             }
             Value::Object(out)
         }
@@ -160,7 +220,7 @@ fn combine_values(values: &[&Value]) -> Value {
             let out = (0..items.len())
                 .map(|i| {
                     let children: Vec<&Value> = values.iter().filter_map(|v| v.get(i)).collect();
-                    combine_values(&children)
+                    combine_values(&children, seeds)
                 })
                 .collect();
             Value::Array(out)

@@ -106,6 +106,36 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// The most characters of a source line an excerpt shows, and of a value a message echoes:
+/// a line's worth.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// Shortens every value quoted in backticks that is longer than a line's worth to its start,
+/// saying how long it was: a 200,000-digit number must not make a 400 KB message.
+#[must_use]
+pub fn shorten_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * EXCERPT_CHARS));
+    // Parts alternate: outside the quotes, inside, outside, ...
+    let mut note = None;
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if let Some(n) = note.take() {
+            let _ = write!(out, " ({n} characters)");
+        }
+        let n = part.chars().count();
+        if i % 2 == 1 && n > EXCERPT_CHARS {
+            out.extend(part.chars().take(EXCERPT_CHARS));
+            out.push('…');
+            note = Some(n);
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     let label = match d.severity {
         Severity::Error => "error",
@@ -125,6 +155,25 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
             (d.span.end_col as usize).min(line_len.max(start + 1))
         } else {
             line_len.max(start + 1)
+        };
+        // A long line is shown as a window of it around the span, so that a huge value
+        // gives a line's worth of excerpt, not a copy of itself.
+        let (text, start, end) = if line_len > EXCERPT_CHARS + 1 {
+            let from = start.saturating_sub(EXCERPT_CHARS / 4 + 1);
+            let to = (from + EXCERPT_CHARS).min(line_len - 1);
+            let mut shown: String = text.chars().skip(from).take(to - from).collect();
+            let lead = usize::from(from > 0);
+            if from > 0 {
+                shown.insert(0, '…');
+            }
+            if to < line_len - 1 {
+                shown.push('…');
+            }
+            let start = start - from + lead;
+            let end = (end - from + lead).min(to - from + lead + 1).max(start + 1);
+            (shown, start, end)
+        } else {
+            (text.to_string(), start, end)
         };
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{number} | {text}");

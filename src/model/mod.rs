@@ -837,6 +837,7 @@ pub fn parse(file: &str, text: &str) -> Result<(Model, Vec<Diagnostic>), Diagnos
     });
     items.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
     items.dedup();
+    shorten_echoes(&mut items);
     let has_errors = items.iter().any(|d| d.severity == Severity::Error);
     match model {
         Some(m) if !has_errors => Ok((m, items)),
@@ -845,6 +846,14 @@ pub fn parse(file: &str, text: &str) -> Result<(Model, Vec<Diagnostic>), Diagnos
             source: text.to_string(),
             items,
         }),
+    }
+}
+
+/// Messages quote the text they are about; a huge value is quoted by its start only.
+fn shorten_echoes(items: &mut [Diagnostic]) {
+    for d in items {
+        d.message = diag::shorten_quotes(&d.message);
+        d.hint = d.hint.as_deref().map(diag::shorten_quotes);
     }
 }
 
@@ -862,6 +871,7 @@ pub fn parse_scenario(
     let (scenario, mut items) = read::read_scenario(name, text, model);
     items.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
     items.dedup();
+    shorten_echoes(&mut items);
     match scenario {
         Some(s) if !items.iter().any(|d| d.severity == Severity::Error) => Ok(s),
         _ => Err(Diagnostics {
@@ -872,21 +882,71 @@ pub fn parse_scenario(
     }
 }
 
+/// The largest model, scenario, job or result file archsim reads: far beyond any real one
+/// (the largest bundled model is a few kilobytes), and small enough that a wrong path such
+/// as `/dev/zero` or a log file is refused at once instead of filling memory.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads a text file of at most [`MAX_FILE_BYTES`], never more than one byte past the
+/// limit, and checks that it is UTF-8.
+///
+/// # Errors
+/// A single diagnostic, at the first byte that is not UTF-8 when that is the problem.
+pub fn read_text(path: &Path) -> Result<String, Diagnostics> {
+    use std::io::Read as _;
+    let file = path.display().to_string();
+    let one = |span: Span, message: String, hint: &str, source: String| Diagnostics {
+        file: file.clone(),
+        source,
+        items: vec![Diagnostic::error(span, message).with_hint(hint)],
+    };
+    let mut bytes = Vec::new();
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
+    if let Err(e) = read {
+        return Err(one(
+            Span::point(1, 1),
+            format!("cannot read the file: {e}"),
+            "check the path and that the file is readable",
+            String::new(),
+        ));
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(one(
+            Span::point(1, 1),
+            format!(
+                "the file is larger than {} MB, the most archsim reads",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+            "a model, scenario, job or result file is a few kilobytes: check the path",
+            String::new(),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        // Valid up to here by construction, so the lossy conversion loses nothing.
+        let before = String::from_utf8_lossy(good);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let bad = e.as_bytes()[good.len()];
+        let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        one(
+            Span::point(
+                u32::try_from(line).unwrap_or(u32::MAX),
+                u32::try_from(col).unwrap_or(u32::MAX),
+            ),
+            format!("the file is not UTF-8: byte 0x{bad:02X} at line {line}, column {col}"),
+            "save the file as UTF-8 (in most editors: \"Save with encoding\" → UTF-8)",
+            shown,
+        )
+    })
+}
+
 /// Reads a model file from disk.
 ///
 /// # Errors
-/// The diagnostics of the model, or a single diagnostic when the file cannot be read.
+/// The diagnostics of the model, or a single diagnostic when the file cannot be read, is
+/// too large or is not UTF-8.
 pub fn load_file(path: &Path) -> Result<(Model, Vec<Diagnostic>), Diagnostics> {
-    let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&file, &text),
-        Err(e) => Err(Diagnostics {
-            file,
-            source: String::new(),
-            items: vec![
-                Diagnostic::error(Span::point(1, 1), format!("cannot read the file: {e}"))
-                    .with_hint("check the path and that the file is readable"),
-            ],
-        }),
-    }
+    parse(&path.display().to_string(), &read_text(path)?)
 }

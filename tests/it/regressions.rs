@@ -303,3 +303,492 @@ components:
         "the lane did fill up before compaction: {most}"
     );
 }
+
+// Issue 19: replications, writes, inputs
+
+fn bundled_model(name: &str) -> std::sync::Arc<archsim::model::Model> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name);
+    let (m, _) = archsim::model::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render()));
+    std::sync::Arc::new(m)
+}
+
+fn combined(
+    m: &std::sync::Arc<archsim::model::Model>,
+    options: RunOptions,
+    n: u32,
+) -> (Vec<archsim::observe::Report>, serde_json::Value) {
+    let reports = archsim::experiment::run_replications(m, options, n).expect("runs");
+    let combined = archsim::experiment::combine(&reports);
+    (reports, combined)
+}
+
+fn means(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("a series")
+        .iter()
+        .map(|x| x["mean"].as_f64().unwrap_or(0.0))
+        .collect()
+}
+
+/// Causes were taken from the first seed's report and each averaged over the seeds that
+/// had it: on checkout, `error` showed 5.0/s in buckets whose failures were 2.5/s.
+#[test]
+fn combined_causes_count_zero_where_a_seed_had_none() {
+    let m = bundled_model("checkout.yaml");
+    let options = RunOptions {
+        seed: None,
+        duration: Some(archsim::sim::SimTime::from_secs(20)),
+        warmup: Some(archsim::sim::SimTime::from_secs(2)),
+    };
+    let (reports, c) = combined(&m, options, 4);
+    let with_errors: Vec<u64> = reports
+        .iter()
+        .filter(|r| r.series.failed_by_cause.contains_key("error"))
+        .map(|r| r.seed)
+        .collect();
+    assert!(
+        with_errors.len() < 4,
+        "some seed must lack the cause: {with_errors:?}"
+    );
+    let causes = c["series"]["failed_by_cause"].as_object().expect("causes");
+    assert_eq!(causes.keys().collect::<Vec<_>>(), ["error"]);
+    let failed = means(&c["series"]["failed_per_s"]);
+    let error = means(&causes["error"]);
+    assert_eq!(failed.len(), 200);
+    assert_eq!(failed[31], 2.5);
+    assert_eq!(error[31], 2.5);
+    assert_eq!(error, failed);
+}
+
+/// With seeds 1 and 2 both free of failures a report had no cause at all; a seed that
+/// first fails later must still bring its cause in.
+#[test]
+fn combined_causes_are_the_union_over_seeds() {
+    let text = "
+duration: 4s
+warmup: 0s
+series_buckets: 4
+workloads: [ { name: u, target: a, rate: 50/s, request: x } ]
+components:
+  a: { kind: service, workers: 4, handlers: { x: { work: exp 1ms } } }
+  b: { kind: external, latency: 1ms, errors: 0.2% }
+";
+    // `b` is never called: add a call so that failures are rare and seed-dependent.
+    let text = text.replace(
+        "handlers: { x: { work: exp 1ms } }",
+        "handlers: { x: { work: exp 1ms, calls: [ { to: b } ] } }",
+    );
+    let reports = run_seeds(&text, 1..9);
+    let failing: Vec<u64> = reports
+        .iter()
+        .filter(|r| r.totals.failed > 0)
+        .map(|r| r.seed)
+        .collect();
+    let quiet: Vec<u64> = reports
+        .iter()
+        .filter(|r| r.totals.failed == 0)
+        .map(|r| r.seed)
+        .collect();
+    assert!(!failing.is_empty() && !quiet.is_empty(), "{failing:?}");
+    // The first seed fails nothing; a later one does.
+    let first = quiet[0];
+    let ordered: Vec<archsim::observe::Report> = std::iter::once(first)
+        .chain(failing.iter().copied())
+        .map(|s| reports.iter().find(|r| r.seed == s).expect("seed").clone())
+        .collect();
+    let c = archsim::experiment::combine(&ordered);
+    let causes = c["series"]["failed_by_cause"].as_object().expect("causes");
+    assert_eq!(causes.keys().collect::<Vec<_>>(), ["error"]);
+    let n = ordered.len() as f64;
+    for k in 0..4 {
+        let expected: f64 = ordered
+            .iter()
+            .map(|r| r.series.failed_per_s[k])
+            .sum::<f64>()
+            / n;
+        assert!((means(&causes["error"])[k] - expected).abs() < 1e-12);
+        assert!((means(&c["series"]["failed_per_s"])[k] - expected).abs() < 1e-12);
+    }
+}
+
+/// Events were cut to the shortest run and their times averaged index by index, so that a
+/// "repaired" marker averaged a repair with two crashes of other replicas.
+#[test]
+fn combined_events_are_kept_per_seed() {
+    let m = bundled_model("crashes_behind_health_checks.yaml");
+    let options = RunOptions {
+        seed: None,
+        duration: Some(archsim::sim::SimTime::from_secs(60)),
+        warmup: None,
+    };
+    let (reports, c) = combined(&m, options, 3);
+    assert_eq!(c["seeds"], serde_json::json!([2, 3, 4]));
+    let events = c["events"].as_array().expect("events");
+    assert_eq!(
+        reports.iter().map(|r| r.events.len()).collect::<Vec<_>>(),
+        [6, 8, 8]
+    );
+    assert_eq!(events.len(), 22);
+    let mut i = 0;
+    for r in &reports {
+        for e in &r.events {
+            assert_eq!(
+                events[i],
+                serde_json::json!({ "seed": r.seed, "t_s": e.t_s, "kind": e.kind, "message": e.message })
+            );
+            i += 1;
+        }
+    }
+    assert_eq!(
+        events[2],
+        serde_json::json!({ "seed": 2, "t_s": 25.993_499_166, "kind": "recovery", "message": "api replica 2 repaired" })
+    );
+    let recoveries = c["recoveries"].as_array().expect("recoveries");
+    assert_eq!(
+        recoveries.len(),
+        reports.iter().map(|r| r.recoveries.len()).sum::<usize>()
+    );
+    assert_eq!(recoveries[0]["seed"], 2);
+    assert_eq!(recoveries[0]["after"], "api replica 2 repaired");
+    assert_eq!(recoveries[0]["ended_s"], 25.993_499_166);
+}
+
+/// A random small architecture whose failures vary by seed: random crashes, an external's
+/// errors, a small queue and a client deadline, over two request types.
+fn replicated_yaml(
+    (replicas, workers, queue, work_ms, errors, mtbf_s, timeout_ms): (
+        u32,
+        u32,
+        u32,
+        f64,
+        f64,
+        u32,
+        u32,
+    ),
+) -> String {
+    format!(
+        "duration: 3s
+warmup: 0s
+series_buckets: 12
+workloads:
+  - {{ name: u, target: a, rate: 300/s, mix: {{ x: 0.7, y: 0.3 }}, timeout: {timeout_ms}ms }}
+components:
+  a:
+    kind: service
+    replicas: {replicas}
+    workers: {workers}
+    queue: {queue}
+    mtbf: exp {mtbf_s}s
+    mttr: exp 300ms
+    handlers:
+      x: {{ work: exp {work_ms:.2}ms, calls: [ {{ to: b }} ] }}
+      y: {{ work: exp {work_ms:.2}ms }}
+  b: {{ kind: external, latency: exp 2ms, errors: {errors:.1}% }}
+"
+    )
+}
+
+/// Every sum that holds in each report, bucket by bucket: causes to failures, and request
+/// types to the answered and failed totals.
+fn assert_series_sums(series: &serde_json::Value, number: &dyn Fn(&serde_json::Value) -> f64) {
+    let at = |v: &serde_json::Value, k: usize| number(&v[k]);
+    let buckets = series["failed_per_s"].as_array().expect("series").len();
+    for k in 0..buckets {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+        let failed = at(&series["failed_per_s"], k);
+        let causes: f64 = series["failed_by_cause"]
+            .as_object()
+            .expect("causes")
+            .values()
+            .map(|v| at(v, k))
+            .sum();
+        assert!(
+            close(causes, failed),
+            "bucket {k}: causes {causes}, failed {failed}"
+        );
+        let types = series["requests"].as_object().expect("types");
+        let answered: f64 = types.values().map(|t| at(&t["answered_per_s"], k)).sum();
+        let type_failed: f64 = types.values().map(|t| at(&t["failed_per_s"], k)).sum();
+        let throughput = at(&series["throughput_per_s"], k);
+        assert!(
+            close(answered, throughput),
+            "bucket {k}: {answered} vs {throughput}"
+        );
+        assert!(
+            close(type_failed, failed),
+            "bucket {k}: {type_failed} vs {failed}"
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// A combined `--replications` report keeps every sum each single report keeps, per
+    /// bucket, and keeps each seed's events as they were.
+    #[test]
+    fn combined_replications_keep_every_sum(
+        shape in (1u32..3, 1u32..5, 1u32..20, 0.5f64..8.0, 0.0f64..5.0, 1u32..6, 20u32..300),
+        seed in 1u64..1000,
+        n in 2u32..5,
+    ) {
+        let m = model(&replicated_yaml(shape));
+        let options = RunOptions { seed: Some(seed), ..RunOptions::default() };
+        let (reports, c) = combined(&m, options, n);
+        for r in &reports {
+            let v = serde_json::to_value(r).expect("JSON");
+            assert_series_sums(&v["series"], &|x| x.as_f64().unwrap_or(0.0));
+        }
+        assert_series_sums(&c["series"], &|x| x["mean"].as_f64().unwrap_or(0.0));
+        let events = c["events"].as_array().expect("events");
+        let expected: Vec<serde_json::Value> = reports
+            .iter()
+            .flat_map(|r| r.events.iter().map(move |e| serde_json::json!({
+                "seed": r.seed, "t_s": e.t_s, "kind": e.kind, "message": e.message
+            })))
+            .collect();
+        proptest::prop_assert_eq!(events, &expected);
+    }
+}
+
+fn bundled_file(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
+        .to_str()
+        .expect("a UTF-8 path")
+        .to_string()
+}
+
+/// The binary with standard output sent to `/dev/full`, a file every write to fails.
+fn archsim_to_full(args: &[&str]) -> std::process::Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    std::process::Command::new(env!("CARGO_BIN_EXE_archsim"))
+        .args(args)
+        .stdout(full)
+        .output()
+        .expect("the binary runs")
+}
+
+/// `archsim run M --json > /dev/full` exited 0: a report that could not be written passed
+/// for a success, and so did every other command's.
+#[test]
+fn a_report_that_cannot_be_written_is_a_failure() {
+    let dir = std::env::temp_dir().join(format!("archsim-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spof = bundled_file("single_point_of_failure.yaml");
+    let mm1 = bundled_file("mm1.yaml");
+    let jobs = dir.join("jobs");
+    let jobs = jobs.to_str().expect("UTF-8");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["run", &mm1, "--duration", "40s", "--json"],
+        vec!["run", &mm1, "--duration", "40s"],
+        vec![
+            "run",
+            &mm1,
+            "--duration",
+            "40s",
+            "--replications",
+            "2",
+            "--json",
+        ],
+        vec!["validate", &mm1],
+        vec!["schema"],
+        vec![
+            "compare",
+            &spof,
+            "--scenario",
+            "db_down",
+            "--replications",
+            "2",
+            "--duration",
+            "40s",
+        ],
+        vec!["matrix", &spof, "--duration", "40s"],
+        vec!["matrix", &spof, "--duration", "40s", "--csv"],
+        vec!["check", &spof, "--duration", "40s"],
+        vec![
+            "sweep",
+            &mm1,
+            "--set",
+            "server.workers=1,2",
+            "--duration",
+            "40s",
+        ],
+        vec![
+            "jobs",
+            &mm1,
+            "--out",
+            jobs,
+            "sweep",
+            "--set",
+            "server.workers=1,2",
+        ],
+    ];
+    for args in &commands {
+        let out = archsim_to_full(args);
+        assert_eq!(out.status.code(), Some(1), "archsim {}", args.join(" "));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.ends_with(
+                "cannot write to standard output: No space left on device (os error 28)\n"
+            ),
+            "archsim {}: {stderr}",
+            args.join(" ")
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A diagnostic written to a standard error whose reader had gone panicked (exit 101).
+#[test]
+fn a_closed_standard_error_does_not_panic() {
+    let dir = std::env::temp_dir().join(format!("archsim-epipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "workloads: [ { name: u, target: a, rate: 10/s, request: x } ]\n\
+         components: { a: { kind: service, wrkers: 3, handlers: { x: {} } } }\n",
+    )
+    .expect("write");
+    let bad = bad.to_str().expect("UTF-8");
+    for args in [vec!["validate", bad], vec!["run", bad]] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_archsim"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(writer)
+            .status()
+            .expect("the binary runs");
+        assert_eq!(status.code(), Some(1), "archsim {}", args.join(" "));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn archsim_bin(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_archsim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// `validate /dev/zero` read until memory ran out (4 GB after 10 s), and so did `run`, `job
+/// run` and `merge`: a file above the limit is refused after reading just past it.
+#[test]
+fn a_file_above_the_size_limit_is_refused_without_reading_it_all() {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test checks that the refusal is quick in wall time"
+    )]
+    let started = std::time::Instant::now();
+    let out = archsim_bin(&["validate", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "/dev/zero:1:1: error: the file is larger than 8 MB, the most archsim reads\n  \
+         = hint: a model, scenario, job or result file is a few kilobytes: check the path\n\
+         /dev/zero: 1 error\n"
+    );
+    for args in [
+        vec!["run", "/dev/zero"],
+        vec!["job", "run", "/dev/zero", "--out", "/dev/null"],
+        vec!["merge", "/dev/zero"],
+    ] {
+        let out = archsim_bin(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with(
+                "/dev/zero:1:1: error: the file is larger than 8 MB, the most archsim reads\n"
+            ),
+            "{args:?}"
+        );
+    }
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    assert_eq!(archsim::model::MAX_FILE_BYTES, 8 * 1024 * 1024);
+}
+
+/// A 200,000-character number gave a 400 KB message: it now quotes a line's worth and says
+/// how long the value was, and the excerpt shows a window of the line.
+#[test]
+fn an_error_echoes_at_most_a_line_of_a_huge_value() {
+    let digits = "9".repeat(200_000);
+    let text = format!(
+        "workloads: [ {{ name: u, target: a, rate: 10/s, request: x }} ]\n\
+         components:\n  a: {{ kind: service, workers: {digits}, handlers: {{ x: {{ work: 1ms }} }} }}\n"
+    );
+    let err = archsim::model::parse("big.yaml", &text).expect_err("invalid");
+    let rendered = err.render();
+    let nines = "9".repeat(80);
+    assert_eq!(
+        rendered,
+        format!(
+            "big.yaml:3:32: error: workers: `{nines}…` (200000 characters) is not a whole number\n  \
+             |\n3 | …: service, workers: {}…\n  |                      {}\n",
+            "9".repeat(60),
+            "^".repeat(60)
+        )
+    );
+    assert!(rendered.len() < 400, "{} bytes", rendered.len());
+}
+
+/// A file that is not UTF-8 said `1:1: cannot read the file … check the path`.
+#[test]
+fn a_file_that_is_not_utf8_names_the_first_bad_byte() {
+    let dir = std::env::temp_dir().join(format!("archsim-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("latin1.yaml");
+    std::fs::write(&path, b"duration: 10s\nname: caf\xe9 \xe9\n").expect("write");
+    let err = archsim::model::load_file(&path).expect_err("not UTF-8");
+    assert_eq!(
+        err.render(),
+        format!(
+            "{}:2:10: error: the file is not UTF-8: byte 0xE9 at line 2, column 10\n  |\n\
+             2 | name: caf\u{fffd} \u{fffd}\n  |          ^\n  \
+             = hint: save the file as UTF-8 (in most editors: \"Save with encoding\" → UTF-8)\n",
+            path.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A job file with an unknown key ran as if the key were absent.
+#[test]
+fn a_job_file_with_an_unknown_key_is_refused_with_its_position() {
+    let dir = std::env::temp_dir().join(format!("archsim-jobkey-{}", std::process::id()));
+    let jobs = dir.join("jobs");
+    let jobs_dir = jobs.to_str().expect("UTF-8");
+    let mm1 = bundled_file("mm1.yaml");
+    let out = archsim_bin(&[
+        "jobs",
+        &mm1,
+        "--out",
+        jobs_dir,
+        "sweep",
+        "--set",
+        "server.workers=1,2",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let good = std::fs::read_to_string(jobs.join("job-00000.json")).expect("a job");
+    assert!(good.starts_with("{\n"));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, good.replacen("{\n", "{\n  \"sead\": 7,\n", 1)).expect("write");
+    let bad = bad.to_str().expect("UTF-8");
+    let out = archsim_bin(&["job", "run", bad, "--out", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{bad}:2:3: error: unknown key `sead` in the job file\n  |\n2 |   \"sead\": 7,\n  \
+             |   ^^^^^^\n  = hint: did you mean `seed`? The keys allowed here are: duration_ns, \
+             fail, format, index, model, model_file, of, seed, seeds, set, study, warmup_ns\n"
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
