@@ -11,4 +11,5 @@ pub mod cli;
 pub mod experiment;
 pub mod model;
 pub mod observe;
+pub mod shared;
 pub mod sim;

@@ -333,8 +333,8 @@ fn describe(model: &Model, n: usize, n_types: usize) -> String {
 /// The longest a caller can wait on a call: every attempt up to its timeout, plus the
 /// longest backoffs between them. `None` when an attempt has no timeout (it may wait for
 /// ever, bounded only by the caller's own deadline).
-fn worst_wait(call: &super::Call) -> Option<crate::sim::time::SimTime> {
-    use crate::sim::time::SimTime;
+fn worst_wait(call: &super::Call) -> Option<crate::shared::time::SimTime> {
+    use crate::shared::time::SimTime;
     let per_attempt = call.timeout?;
     let Some(retry) = &call.retry else {
         return Some(per_attempt);
@@ -360,7 +360,7 @@ fn worst_wait(call: &super::Call) -> Option<crate::sim::time::SimTime> {
 /// client's deadline, or the caller's own call timeout — keeps working (and retrying) for
 /// nobody.
 pub fn timeout_warnings(model: &Model) -> Vec<Diagnostic> {
-    use crate::sim::time::SimTime;
+    use crate::shared::time::SimTime;
     use std::collections::BTreeSet;
     let mut out = Vec::new();
     let mut seen: BTreeSet<(u32, u16, u64)> = BTreeSet::new();

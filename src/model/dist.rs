@@ -6,7 +6,7 @@
 use std::fmt;
 
 use super::units::parse_duration;
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 /// The distributions' names, so that a bare `exp` is reported as an incomplete `exp`.
 const NAMES: &[&str] = &["exp", "uniform", "normal", "lognormal", "erlang", "pareto"];

@@ -27,15 +27,8 @@ pub use scenario::{
     CallSel, Change, LatencyFigure, Override, PathError, Scenario, Slo, SloScope, Target,
 };
 
-use crate::sim::time::SimTime;
-
-/// Index of a component in [`Model::components`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ComponentId(pub u32);
-
-/// Index of a request type in [`Model::request_types`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RequestTypeId(pub u16);
+use crate::shared::time::SimTime;
+pub use crate::shared::{ComponentId, RequestTypeId};
 
 #[derive(Debug, Clone)]
 pub struct Model {

@@ -13,7 +13,7 @@ use super::{
     Arrivals, Backoff, Component, ComponentId, ComponentKind, Dist, Fault, Jitter, Model,
     RequestTypeId, Retry, Span, Step, Workload,
 };
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 /// The name SLOs use for the model as written, which no scenario may take.
 pub const BASELINE: &str = "baseline";

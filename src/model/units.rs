@@ -4,7 +4,7 @@
 //! the position. Numbers without units are refused where a unit is needed: `timeout: 5`
 //! could mean seconds or milliseconds, and guessing wrong silently is worse than asking.
 
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 /// Nanoseconds per unit, longest suffix first so that `ms` is not read as `m`.
 const DURATION_UNITS: &[(&str, f64)] = &[

@@ -18,7 +18,7 @@ pub use report::{
 };
 
 use crate::model::{ComponentKind, Model};
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 pub use crate::model::Cause;
 
@@ -863,7 +863,15 @@ pub struct Finish<'a> {
     /// The message queues' state at the end.
     pub queues: &'a [QueueState],
     /// The databases' figures.
-    pub databases: &'a [crate::sim::DatabaseState],
+    pub databases: &'a [DatabaseState],
+}
+
+/// What the report needs of one database at the end of a run.
+pub struct DatabaseState {
+    pub component: usize,
+    pub report: report::DatabaseReport,
+    /// Per node name: its replication lag at the end of each time bucket.
+    pub lag_series: BTreeMap<String, Vec<f64>>,
 }
 
 /// Hits over lookups; `None` without any.

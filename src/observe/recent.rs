@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 /// Cumulative counters at an instant.
 #[derive(Debug, Clone, Default)]

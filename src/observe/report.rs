@@ -646,7 +646,7 @@ impl Report {
 }
 
 fn secs(s: f64) -> String {
-    crate::sim::time::SimTime::from_secs_f64(s).to_string()
+    crate::shared::time::SimTime::from_secs_f64(s).to_string()
 }
 
 fn dur(v: Option<f64>) -> String {

@@ -9,10 +9,11 @@ pub mod cache;
 mod engine;
 mod queue;
 pub mod random;
-pub mod time;
+/// Simulated time lives below the model and the engine; re-exported where runs are set up.
+pub use crate::shared::time;
 
 pub use engine::{
-    DatabaseState, Held, LiveComponent, LiveLink, LiveState, MessageKind, RunOptions, SimError,
-    Simulation, TracedMessage,
+    Held, LiveComponent, LiveLink, LiveState, MessageKind, RunOptions, SimError, Simulation,
+    TracedMessage,
 };
 pub use time::SimTime;

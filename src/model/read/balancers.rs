@@ -4,7 +4,7 @@
 use crate::model::dist::Dist;
 use crate::model::yaml::{Node, NodeKind};
 use crate::model::{ComponentId, HealthCheck, LoadBalancer, Outlier, schema};
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::Reader;
 use super::values::Fields;

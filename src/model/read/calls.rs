@@ -7,7 +7,7 @@ use crate::model::yaml::{Node, NodeKind};
 use crate::model::{
     Backoff, Breaker, Call, Cause, ErrorRate, Jitter, Retry, RetryBudget, Step, schema,
 };
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::Reader;
 use super::values::entries;

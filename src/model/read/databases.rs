@@ -8,7 +8,7 @@ use crate::model::{
     Backup, Change, ComponentId, Database, Dist, Failover, Io, MAX_CACHE_KEYS, MAX_DATABASE_NODES,
     MAX_PRIMARIES, MULTI_PRIMARY_ROWS, ReadFrom, Replication, Service, schema,
 };
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::Reader;
 use super::values::Fields;

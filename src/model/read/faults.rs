@@ -6,7 +6,7 @@ use crate::model::diag::suggestion;
 use crate::model::units::{parse_bandwidth, parse_fraction};
 use crate::model::yaml::{Node, NodeKind};
 use crate::model::{Component, ComponentKind, Fault, FaultAction, Flap, schema};
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::Reader;
 use super::values::Fields;

@@ -6,7 +6,7 @@ use crate::model::dist::Dist;
 use crate::model::units::parse_size;
 use crate::model::yaml::{Node, NodeKind};
 use crate::model::{DEFAULT_MESSAGE_BYTES, LinkOverride, Links, schema};
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::Reader;
 

@@ -19,7 +19,7 @@ mod workloads;
 
 use std::collections::BTreeSet;
 
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::diag::{Diagnostic, Span, suggestion};
 use super::dist::Dist;

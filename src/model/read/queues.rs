@@ -5,7 +5,7 @@ use crate::model::diag::{Span, suggestion};
 use crate::model::dist::Dist;
 use crate::model::yaml::{Node, NodeKind};
 use crate::model::{Broker, ComponentId, Data, External, MessageOrdering, RequestTypeId, schema};
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::Reader;
 use super::values::Fields;

@@ -7,7 +7,7 @@ use crate::model::dist::Dist;
 use crate::model::units::parse_fraction;
 use crate::model::yaml::{Node, NodeKind};
 use crate::model::{Autoscale, Handler, Io, Policy, Service, schema};
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::Reader;
 use super::values::Fields;

@@ -8,7 +8,7 @@ use crate::model::schema::Key;
 use crate::model::units::parse_duration;
 use crate::model::yaml::{Node, NodeKind};
 use crate::model::{ComponentId, RequestTypeId, schema};
-use crate::sim::time::SimTime;
+use crate::shared::time::SimTime;
 
 use super::Reader;
 

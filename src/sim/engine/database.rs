@@ -11,7 +11,7 @@
 //! Rows are drawn from the database's own key stream, so a database never changes what the
 //! rest of the model draws.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use super::balancers::pick_eligible;
 use super::components::{KindRt, scale};
@@ -19,6 +19,7 @@ use super::id32;
 use super::services::Instance;
 use super::{Ev, NONE, Simulation};
 use crate::model::{Backup, Database, Dist, Failover, KeySpace, Model, ReadFrom, Replication};
+use crate::observe::DatabaseState;
 use crate::observe::report::{BackupReport, DatabaseNode, DatabaseReport, FailoverReport};
 use crate::sim::cache::Popularity;
 use crate::sim::random::Stream;
@@ -188,14 +189,6 @@ impl BackupRt {
         };
         floor(self.config.every).max(floor(self.config.log_shipping))
     }
-}
-
-/// What the report needs of one database.
-pub struct DatabaseState {
-    pub component: usize,
-    pub report: DatabaseReport,
-    /// Per node name: its replication lag at the end of each time bucket.
-    pub lag_series: BTreeMap<String, Vec<f64>>,
 }
 
 impl DbRt {

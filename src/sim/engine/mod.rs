@@ -29,7 +29,6 @@ mod tasks;
 mod timers;
 mod workloads;
 
-pub use database::DatabaseState;
 pub use limits::Held;
 pub use live::{LiveComponent, LiveLink, LiveState, MessageKind, TracedMessage};
 
@@ -69,8 +68,7 @@ fn id32(index: usize) -> u32 {
 /// An index into a table the model bounds to 16 bits (workloads, timer lanes, a handler's
 /// steps and calls), asserted like [`id32`].
 fn id16(index: usize) -> u16 {
-    u16::try_from(index)
-        .unwrap_or_else(|_| panic!("index {index} does not fit a 16-bit engine id"))
+    u16::try_from(index).unwrap_or_else(|_| panic!("index {index} does not fit a 16-bit engine id"))
 }
 
 /// In a call state: the attempt (or hedged copy) whose message was lost in the network. It
