@@ -51,9 +51,14 @@ impl Source {
     fn read(&self) -> Result<(Model, Vec<Diagnostic>), Vec<String>> {
         let (name, text) = match self {
             Source::Embedded => (DEFAULT_MODEL_NAME.to_string(), DEFAULT_MODEL.to_string()),
-            Source::File(p) => match std::fs::read_to_string(p) {
+            // The same bounds as the command line: a file too large or not UTF-8 is refused
+            // with the same positioned error.
+            Source::File(p) => match model::read_text(p) {
                 Ok(t) => (p.display().to_string(), t),
-                Err(e) => return Err(vec![format!("{}: cannot read: {e}", p.display())]),
+                Err(d) => {
+                    let name = p.display().to_string();
+                    return Err(d.items.iter().map(|d| describe(&name, d)).collect());
+                }
             },
         };
         model::parse(&name, &text).map_err(|d| {

@@ -216,3 +216,23 @@ pub fn suggestion(word: &str, what: &str, candidates: &[&str]) -> String {
         None => format!("the {what} are: {list}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_long_quotes_are_shortened() {
+        assert_eq!(shorten_quotes("`abc` is not `x`"), "`abc` is not `x`");
+        let long = "a".repeat(81);
+        assert_eq!(
+            shorten_quotes(&format!("rate: `{long}` is wrong; `b`")),
+            format!("rate: `{}…` (81 characters) is wrong; `b`", "a".repeat(80))
+        );
+        // An unclosed quote is shortened all the same.
+        assert_eq!(
+            shorten_quotes(&format!("`{long}")),
+            format!("`{}…", "a".repeat(80))
+        );
+    }
+}
