@@ -942,7 +942,7 @@ impl ArchsimApp {
         };
         let positions = d.positions();
         let result = std::fs::read_to_string(path).and_then(|text| {
-            let new = model::layout_text::with_layout(&text, &positions);
+            let new = model::write::with_layout(&text, &positions);
             // Write beside it and rename over it, so a crash mid-write never leaves half a
             // model.
             let tmp = path.with_extension("yaml.archsim-tmp");
@@ -986,7 +986,7 @@ impl ArchsimApp {
             self.source.label()
         );
         if let Some(d) = self.diagram.as_ref().filter(|d| d.positions_edited) {
-            text = model::layout_text::with_layout(&text, &d.positions());
+            text = model::write::with_layout(&text, &d.positions());
         }
         if let Some(s) = &self.snapshot
             && !s.interventions.is_empty()

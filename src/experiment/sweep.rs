@@ -200,10 +200,7 @@ pub fn variant(model: &Model, set: &[(String, String)]) -> Result<Model, String>
     if set.is_empty() {
         return Ok(model.clone());
     }
-    let mut text = String::from("set:\n");
-    for (path, value) in set {
-        let _ = writeln!(text, "  {path}: {value}");
-    }
+    let text = model::write::set_block(set);
     match model::parse_scenario("--set", "sweep", &text, model) {
         Ok(s) => Ok(model.with_scenario(&s)),
         Err(d) => {

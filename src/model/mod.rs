@@ -12,11 +12,11 @@ mod check;
 pub mod diag;
 pub mod dist;
 pub mod layout;
-pub mod layout_text;
 mod read;
 pub mod scenario;
 pub mod schema;
 pub mod units;
+pub mod write;
 pub mod yaml;
 
 use std::path::Path;

@@ -27,3 +27,4 @@ mod sweep;
 mod theory;
 #[cfg(feature = "gui")]
 mod window;
+mod write;
