@@ -65,6 +65,10 @@ pub fn parse_duration(text: &str) -> Result<SimTime, String> {
 
 pub const RATE_HELP: &str = "write a rate as a number per unit of time: 250/s, 30/min, 1000/h";
 
+/// One arrival a nanosecond: simulated time cannot tell arrivals apart any closer, and no
+/// real workload comes near it.
+pub const MAX_RATE_PER_S: f64 = 1e9;
+
 /// Parses `250/s`, `30/min`, `1000/h` into events per second.
 ///
 /// # Errors
@@ -91,6 +95,12 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     let rate = value * per_s;
     if !rate.is_finite() {
         return Err(format!("`{t}` is not a finite rate"));
+    }
+    if rate > MAX_RATE_PER_S {
+        return Err(format!(
+            "`{t}` is more than one arrival a nanosecond, the finest step of simulated time \
+             (at most 1000000000/s); check the digits"
+        ));
     }
     Ok(rate)
 }
@@ -239,6 +249,12 @@ mod tests {
         assert_eq!(parse_rate("3600/h"), Ok(1.0));
         assert!(parse_rate("250").is_err());
         assert!(parse_rate("x/s").is_err());
+        assert_eq!(parse_rate("1000000000/s"), Ok(1e9));
+        assert!(
+            parse_rate("99999999999999999999999/s")
+                .unwrap_err()
+                .contains("more than one arrival a nanosecond")
+        );
         assert!(parse_rate("5/fortnight").is_err());
     }
 

@@ -37,9 +37,9 @@ impl Reader {
             Some(n) => self
                 .fields(n, "a health check", schema::HEALTH_CHECK)
                 .and_then(|h| {
-                    let interval = h.get("interval").map_or(Some(SimTime::from_secs(5)), |n| {
-                        self.positive_duration(n, "interval")
-                    });
+                    let interval = h
+                        .get("interval")
+                        .map_or(Some(SimTime::from_secs(5)), |n| self.period(n, "interval"));
                     let unhealthy = h
                         .get("unhealthy")
                         .map_or(Some(3), |n| self.int_u32(n, "unhealthy", 1));

@@ -68,10 +68,8 @@ impl Reader {
         let flap = match f.get("flap") {
             None => Some(None),
             Some(n) => self.fields(n, "`flap`", schema::FLAP).and_then(|fl| {
-                let down = fl
-                    .get("down")
-                    .and_then(|n| self.positive_duration(n, "down"));
-                let up = fl.get("up").and_then(|n| self.positive_duration(n, "up"));
+                let down = fl.get("down").and_then(|n| self.period(n, "down"));
+                let up = fl.get("up").and_then(|n| self.period(n, "up"));
                 Some(Some(Flap {
                     down: down?,
                     up: up?,

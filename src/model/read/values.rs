@@ -18,6 +18,9 @@ pub(super) struct Fields<'n> {
     pub(super) span: Span,
 }
 
+/// The shortest period a repeating fault or check may have.
+pub const MIN_PERIOD: SimTime = SimTime::from_millis(1);
+
 impl<'n> Fields<'n> {
     pub(super) fn get(&self, name: &str) -> Option<&'n Node> {
         self.entries
@@ -284,6 +287,24 @@ impl Reader {
         let t = self.duration(node, what)?;
         if t == SimTime::ZERO {
             self.error(node.span, format!("{what}: must be more than 0"));
+            return None;
+        }
+        Some(t)
+    }
+
+    /// The length of something that repeats (a flap's phases, a health check's interval):
+    /// at least [`MIN_PERIOD`], since a shorter one would fill the run with its own events
+    /// (a health check every nanosecond is a billion probes a simulated second).
+    pub(super) fn period(&mut self, node: &Node, what: &str) -> Option<SimTime> {
+        let t = self.duration(node, what)?;
+        if t < MIN_PERIOD {
+            self.error(
+                node.span,
+                format!(
+                    "{what}: `{t}` repeats too often to simulate; a period is at least \
+                     {MIN_PERIOD}"
+                ),
+            );
             return None;
         }
         Some(t)
