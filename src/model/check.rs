@@ -25,6 +25,7 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
     diags.extend(balanced_caches(model));
     if !diags.iter().any(|d| d.severity == Severity::Error) {
         diags.extend(timeout_warnings(model));
+        diags.extend(super::effort::effort_warnings(model));
     }
     diags
 }

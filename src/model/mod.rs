@@ -11,6 +11,7 @@
 mod check;
 pub mod diag;
 pub mod dist;
+pub mod effort;
 pub mod layout;
 mod read;
 pub mod scenario;

@@ -792,3 +792,26 @@ fn a_job_file_with_an_unknown_key_is_refused_with_its_position() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Five hundred years with a balancer probing every 5 s ran for tens of minutes without a
+/// word. The reader now says what the run would cost before it starts.
+#[test]
+fn a_run_of_centuries_is_warned_about_before_it_starts() {
+    let text = "
+duration: 4380000h
+workloads:
+  - { name: v, target: lb, rate: 1/d, request: x }
+components:
+  lb: { kind: load_balancer, backends: [a], health_check: { interval: 5s } }
+  a: { kind: service, handlers: { x: { work: 1ms } } }
+";
+    let (_, warnings) = archsim::model::parse("century.yaml", text).expect("valid");
+    let messages: Vec<&str> = warnings.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "this run would simulate at least 6.3e9 events over its 4380000h00m00s — about 21 \
+             minutes of computing — mostly from `lb` probing its backends every 5s"
+        ]
+    );
+}
