@@ -306,13 +306,7 @@ components:
 
 // Issue 19: replications, writes, inputs
 
-fn bundled_model(name: &str) -> std::sync::Arc<archsim::model::Model> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(name);
-    let (m, _) = archsim::model::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render()));
-    std::sync::Arc::new(m)
-}
+use crate::support::bundled as bundled_model;
 
 fn combined(
     m: &std::sync::Arc<archsim::model::Model>,
@@ -554,9 +548,7 @@ proptest::proptest! {
 }
 
 fn bundled_file(name: &str) -> String {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(name)
+    crate::support::bundled_path(name)
         .to_str()
         .expect("a UTF-8 path")
         .to_string()
