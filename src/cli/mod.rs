@@ -288,6 +288,19 @@ fn run(
     {
         anyhow::bail!("the warm-up ({w}) must be shorter than the run ({d})");
     }
+    if let Some(d) = options.duration
+        && d != m.duration
+    {
+        // The model's own duration was checked when it was read; a longer one given here
+        // must not slip past the same estimate.
+        let mut longer = (*m).clone();
+        longer.duration = d;
+        let effort = model::effort::effort_warnings(&longer);
+        if let Some(e) = effort.iter().find(|e| e.severity == Severity::Error) {
+            anyhow::bail!("--duration {d}: {}; nothing was run", e.message);
+        }
+        print_warnings(&path.display().to_string(), &effort);
+    }
     let (json_text, summary) = match replications {
         None | Some(1) => {
             let report = experiment::run_once(&m, options)?;

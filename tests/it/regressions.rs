@@ -807,3 +807,21 @@ components:
         ]
     );
 }
+
+/// A duration given on the command line is held to the same estimate as one in the file.
+#[test]
+fn a_duration_on_the_command_line_cannot_slip_past_the_estimate() {
+    let out = archsim_bin(&[
+        "run",
+        &bundled_file("lb_async_db.yaml"),
+        "--duration",
+        "5000000h",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "--duration 5000000h00m00s: this run would simulate at least 5.8e13 events over its \
+         5000000h00m00s — about 133 days of computing — mostly from workload `clients` at up \
+         to 800/s; nothing was run"
+    );
+}
