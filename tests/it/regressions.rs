@@ -825,3 +825,25 @@ fn a_duration_on_the_command_line_cannot_slip_past_the_estimate() {
          to 800/s; nothing was run"
     );
 }
+
+/// Workloads are numbered in 16 bits inside a run: the 65,536th once aliased the last one
+/// and would now trip the engine's id assertion, so the reader refuses such a model.
+#[test]
+fn more_workloads_than_a_run_can_number_are_refused() {
+    use std::fmt::Write as _;
+    let mut text = String::from("workloads:\n");
+    for i in 0..=u32::from(u16::MAX) {
+        writeln!(
+            text,
+            "  - {{ name: w{i}, target: a, rate: 1/s, request: x }}"
+        )
+        .unwrap();
+    }
+    text.push_str("components:\n  a: { kind: service, handlers: { x: { work: 1ms } } }\n");
+    let err = archsim::model::parse("many.yaml", &text).expect_err("refused");
+    let messages: Vec<&str> = err.items.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["65536 workloads, more than the 65535 a model may have"]
+    );
+}

@@ -25,6 +25,15 @@ impl Reader {
             );
             return None;
         };
+        if items.len() > usize::from(u16::MAX) {
+            // Workloads are numbered in 16 bits inside a run.
+            self.error_hint(
+                node.span,
+                format!("{} workloads, more than the 65535 a model may have", items.len()),
+                "merge workloads that send to the same target: a `mix` gives one several request types",
+            );
+            return None;
+        }
         if items.is_empty() {
             self.error_hint(
                 node.span,
