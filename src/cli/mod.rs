@@ -301,6 +301,11 @@ fn run(
         }
         print_warnings(&path.display().to_string(), &effort);
     }
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "how long the run took is said beside the report, never part of it"
+    )]
+    let started = std::time::Instant::now();
     let (json_text, summary) = match replications {
         None | Some(1) => {
             let report = experiment::run_once(&m, options)?;
@@ -322,7 +327,10 @@ fn run(
     if json {
         print_stdout(&format!("{json_text}\n"))?;
     } else {
-        print_stdout(&summary)?;
+        print_stdout(&format!(
+            "{summary}\n(simulated in {:.2}s)\n",
+            started.elapsed().as_secs_f64()
+        ))?;
     }
     Ok(())
 }

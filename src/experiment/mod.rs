@@ -16,7 +16,6 @@ pub mod stats;
 pub mod sweep;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
@@ -26,19 +25,13 @@ use crate::model::Model;
 use crate::observe::Report;
 use crate::sim::{RunOptions, SimError, Simulation};
 
-/// Runs the model once and stamps the wall-clock time it took.
+/// Runs the model once. The report holds only simulated figures, so equal runs give equal
+/// reports; how long a run took is the caller's to measure.
 ///
 /// # Errors
 /// When the engine breaks an invariant (a bug).
 pub fn run_once(model: &Arc<Model>, options: RunOptions) -> Result<Report, SimError> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "wall time is reported beside the simulated figures, never used in them"
-    )]
-    let started = Instant::now();
-    let mut report = Simulation::new(Arc::clone(model), options).run()?;
-    report.wall_s = started.elapsed().as_secs_f64();
-    Ok(report)
+    Simulation::new(Arc::clone(model), options).run()
 }
 
 /// The seeds of `n` replications: the base seed and the ones after it.
@@ -144,10 +137,6 @@ pub fn combine(reports: &[Report]) -> Value {
         m.insert("seeds".into(), json!(seeds));
         m.insert("confidence".into(), json!(0.95));
         m.remove("seed");
-        m.insert(
-            "wall_s".into(),
-            json!(reports.iter().map(|r| r.wall_s).sum::<f64>()),
-        );
     }
     combined
 }

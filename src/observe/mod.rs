@@ -787,7 +787,6 @@ impl Recorder {
             events: self.log.clone(),
             events_not_kept: self.log_not_kept,
             sim_events,
-            wall_s: 0.0,
         }
     }
 }

@@ -30,8 +30,6 @@ pub struct Report {
     pub recoveries: Vec<Recovery>,
     /// Simulation events processed: the engine's unit of work.
     pub sim_events: u64,
-    /// Wall-clock seconds the run took; the only figure that differs between equal runs.
-    pub wall_s: f64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -320,7 +318,7 @@ pub struct LogEntry {
 }
 
 impl Report {
-    /// JSON with every figure; `wall_s` is the only field that varies between equal runs.
+    /// JSON with every figure: byte-identical for equal runs.
     ///
     /// # Panics
     /// Never: every field serialises.
@@ -340,12 +338,11 @@ impl Report {
         let title = self.model.as_deref().unwrap_or("model");
         let _ = writeln!(
             out,
-            "{title} — {} simulated (warm-up {}), seed {}, {} events in {:.2}s",
+            "{title} — {} simulated (warm-up {}), seed {}, {} events",
             secs(self.duration_s),
             secs(self.warmup_s),
             self.seed,
             self.sim_events,
-            self.wall_s
         );
         let t = &self.totals;
         let _ = writeln!(
