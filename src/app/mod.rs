@@ -11,10 +11,12 @@
 #![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 pub mod diagram;
+pub mod editor;
 mod files;
 mod inspector;
 pub mod layout;
 mod menus;
+pub mod palette;
 pub mod plots;
 pub mod worker;
 

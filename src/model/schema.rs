@@ -1183,6 +1183,105 @@ static DEFS: &[(&str, Ty)] = &[
     ("link_override", Ty::Object(LINK_OVERRIDE)),
 ];
 
+/// The keys a mapping at `path` (dotted keys and list positions from the top of a model)
+/// may hold, for the app's editor to offer; `kind_at` gives the `kind` of the component at
+/// a prefix of the path, which selects its keys. `None` where the path leads to no mapping
+/// the format describes.
+#[must_use]
+pub fn keys_at<'p>(
+    path: &[&'p str],
+    kind_at: impl Fn(&[&'p str]) -> Option<String>,
+) -> Option<&'static [Key]> {
+    let mut keys: &'static [Key] = TOP;
+    let mut depth = 0;
+    while depth < path.len() {
+        let key = keys.iter().find(|k| k.name == path[depth])?;
+        depth += 1;
+        let mut ty = &key.ty;
+        // Steps into lists, maps and references until the next mapping's keys.
+        loop {
+            match ty {
+                Ty::Ref(name) => ty = &DEFS.iter().find(|(n, _)| n == name)?.1,
+                Ty::AnyOf(options) => {
+                    ty = options
+                        .iter()
+                        .find(|t| !matches!(t, Ty::Null | Ty::Rate | Ty::Str))?;
+                }
+                Ty::List(inner) | Ty::MapOf(inner) if depth < path.len() => {
+                    ty = inner;
+                    depth += 1;
+                }
+                Ty::Object(k) => {
+                    keys = k;
+                    break;
+                }
+                Ty::Tagged(kinds) => {
+                    let kind = kind_at(&path[..depth])?;
+                    keys = kinds.iter().find(|(n, _)| *n == kind)?.1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    Some(keys)
+}
+
+impl Ty {
+    /// How a value of this shape is written, for the editor's hints.
+    #[must_use]
+    pub fn hint(&self) -> String {
+        match self {
+            Ty::Str => "text".into(),
+            Ty::Bool => "true or false".into(),
+            Ty::Positive => "a number above 0".into(),
+            Ty::Number => "a number".into(),
+            Ty::Null => "empty".into(),
+            Ty::Int { min } => format!("a whole number ≥ {min}"),
+            Ty::Duration => "a duration, e.g. 250ms".into(),
+            Ty::Rate => "a rate, e.g. 100/s".into(),
+            Ty::Dist => "a distribution, e.g. exp 5ms".into(),
+            Ty::Fraction => "a fraction, e.g. 1% or 0.01".into(),
+            Ty::Enum(values) => values.join(", "),
+            Ty::Ref(name) => format!("a {}", name.replace('_', " ")),
+            Ty::List(inner) => format!("a list of {}", inner.hint()),
+            Ty::MapOf(_) | Ty::Object(_) | Ty::Tagged(_) => "a mapping".into(),
+            Ty::AnyOf(options) => options
+                .iter()
+                .map(Ty::hint)
+                .collect::<Vec<_>>()
+                .join(", or "),
+        }
+    }
+
+    /// A value that reads, to fill in when the key is added.
+    #[must_use]
+    pub fn example(&self) -> String {
+        match self {
+            Ty::Str => "\"\"".into(),
+            Ty::Bool => "true".into(),
+            Ty::Positive | Ty::Number => "1".into(),
+            Ty::Null => String::new(),
+            Ty::Int { min } => (*min).max(1).to_string(),
+            Ty::Duration => "1s".into(),
+            Ty::Rate => "10/s".into(),
+            Ty::Dist => "exp 5ms".into(),
+            Ty::Fraction => "1%".into(),
+            Ty::Enum(values) => values.first().map_or(String::new(), |v| (*v).to_string()),
+            Ty::List(_) => "[]".into(),
+            Ty::AnyOf(options) => options.first().map_or(String::new(), Ty::example),
+            Ty::Ref(name) => match *name {
+                "retry" => "{ attempts: 3 }".into(),
+                "breaker" => "{ failures: 5, open_for: 10s }".into(),
+                "autoscale" => "{ min: 1, max: 4 }".into(),
+                "health_check" => "{ interval: 5s }".into(),
+                _ => "{}".into(),
+            },
+            Ty::MapOf(_) | Ty::Object(_) | Ty::Tagged(_) => "{}".into(),
+        }
+    }
+}
+
 /// The JSON Schema (draft-07, which the YAML language server reads) of the model format.
 #[must_use]
 pub fn json_schema() -> Value {

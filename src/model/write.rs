@@ -103,6 +103,24 @@ impl Document {
         })
     }
 
+    /// The parsed node at a dotted path (`components.api.handlers`), if there is one.
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.node(&self.resolve(path).ok()?)
+    }
+
+    /// The keys of the mapping at `path`, in the order of the file (empty for anything else).
+    #[must_use]
+    pub fn keys(&self, path: &str) -> Vec<String> {
+        match self.get(path).map(|n| &n.kind) {
+            Some(NodeKind::Map(entries)) => entries
+                .iter()
+                .filter_map(|(k, _)| k.as_scalar().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     #[must_use]
     pub fn text(&self) -> &str {
         &self.text
