@@ -11,7 +11,8 @@ use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui::{self, Color32, RichText};
 
-use super::{ArchsimApp, Pending, Source, interventions_yaml};
+use super::changes::interventions_yaml;
+use super::{ArchsimApp, Pending, Source};
 use crate::model;
 
 impl ArchsimApp {
