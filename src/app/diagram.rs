@@ -21,6 +21,8 @@ use crate::sim::{LiveState, MessageKind, SimTime};
 use super::layout;
 
 pub const NODE_SIZE: Vec2 = Vec2::new(168.0, 70.0);
+/// The connect handle on a node's right edge, in screen points.
+const PORT_SIZE: f32 = 14.0;
 /// Wall-clock seconds a dot takes to cross its edge.
 pub const DOT_TRAVEL_S: f64 = 0.9;
 /// At most this many dots start per link and direction per second of wall time, so that
@@ -136,6 +138,10 @@ pub struct Diagram {
     /// When each link and direction last started a dot (egui time).
     last_dot_at: Vec<[f64; 2]>,
     pub positions_edited: bool,
+    /// The node a connection is being drawn from.
+    connecting: Option<usize>,
+    /// Where the diagram was last drawn, to place new nodes in view.
+    view: Rect,
     /// Per component: the queue length that fills its bar.
     queue_limits: Vec<f64>,
 }
@@ -220,6 +226,8 @@ impl Diagram {
             last_message: vec![live.now; n_links],
             last_dot_at: vec![[f64::NEG_INFINITY; 2]; n_links],
             positions_edited: false,
+            connecting: None,
+            view: Rect::NOTHING,
             queue_limits: model.components.iter().map(queue_limit).collect(),
         }
     }
@@ -378,6 +386,7 @@ impl Diagram {
             self.fit(rect);
         }
         let origin = rect.min;
+        self.view = rect;
         let mut out = DiagramResponse {
             background: Some(background.clone()),
             ..DiagramResponse::default()
@@ -482,16 +491,48 @@ impl Diagram {
             painter.circle_filled(p, radius, color);
         }
 
+        // The middle of each edge is a small target of its own, named for tests and screen
+        // readers; a click anywhere near the line selects it too (below).
+        for (i, edge) in self.edges.iter().enumerate() {
+            let middle = bezier(&curves[i], 0.5);
+            let id = ui.scope_id().with(("edge", edge.link));
+            let response = ui.interact(
+                Rect::from_center_size(middle, Vec2::splat(12.0)),
+                id,
+                Sense::click(),
+            );
+            let name = format!(
+                "link {} → {}",
+                self.nodes[edge.from].name, self.nodes[edge.to].name
+            );
+            response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+            if response.clicked() {
+                out.clicked = Some(Target::Edge(edge.link));
+            }
+            if response.secondary_clicked() {
+                out.right_clicked = Some(Target::Edge(edge.link));
+            }
+            out.edge_responses.push((edge.link, response));
+        }
+
         // Nodes, each an interactive area named for tests and screen readers.
+        let mut ports = Vec::with_capacity(self.nodes.len());
         for node in 0..self.nodes.len() {
             let r = self.node_rect(origin, node);
             let id = ui.scope_id().with(("node", node));
             let response = ui.interact(r, id, Sense::click_and_drag());
             let name = self.nodes[node].name.clone();
             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
-            if response.dragged() {
+            let shift = ui.input(|i| i.modifiers.shift);
+            if response.drag_started() && shift {
+                self.connecting = Some(node);
+            }
+            if response.dragged() && self.connecting.is_none() {
                 self.nodes[node].pos += response.drag_delta() / self.zoom;
                 self.positions_edited = true;
+            }
+            if response.drag_stopped() && self.connecting.is_none() {
+                out.moved = true;
             }
             if response.clicked() {
                 out.clicked = Some(Target::Node(node));
@@ -510,6 +551,52 @@ impl Diagram {
                 live,
                 selected == Some(&Target::Node(node)),
             );
+        }
+        // The handles to connect from: a dot on each node's right edge, dragged onto another
+        // node. Above every node, so that a neighbour drawn later never covers one.
+        for node in 0..self.nodes.len() {
+            let r = self.node_rect(origin, node);
+            let id = ui.scope_id().with(("node", node));
+            let port = Rect::from_center_size(r.right_center(), Vec2::splat(PORT_SIZE));
+            let port_response = ui.interact(port, id.with("port"), Sense::drag());
+            let name = &self.nodes[node].name;
+            port_response.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::Button, true, format!("connect {name}"))
+            });
+            if port_response.drag_started() {
+                self.connecting = Some(node);
+            }
+            ports.push((port, port_response.hovered() || port_response.dragged()));
+        }
+        for (port, hot) in ports {
+            let color = if hot {
+                Color32::from_rgb(120, 200, 255)
+            } else {
+                Color32::from_rgb(90, 100, 120)
+            };
+            painter.circle_filled(port.center(), PORT_SIZE * 0.3, color);
+        }
+        // A connection being drawn: a line to the pointer, made when released on a node.
+        if let Some(from) = self.connecting {
+            let pointer = ui.input(|i| i.pointer.latest_pos());
+            if let Some(p) = pointer {
+                let start = self.node_rect(origin, from).right_center();
+                painter.line_segment(
+                    [start, p],
+                    Stroke::new(2.0, Color32::from_rgb(120, 200, 255)),
+                );
+            }
+            if ui.input(|i| i.pointer.any_down()) {
+                ui.ctx().request_repaint();
+            } else {
+                self.connecting = None;
+                let onto = pointer.and_then(|p| {
+                    (0..self.nodes.len()).find(|&n| self.node_rect(origin, n).contains(p))
+                });
+                if let Some(to) = onto.filter(|&to| to != from) {
+                    out.connected = Some((from, to));
+                }
+            }
         }
 
         // Clicks on the background select the nearest edge, if near enough.
@@ -693,6 +780,48 @@ impl Diagram {
         );
     }
 
+    /// The diagram position at a point of the screen (the middle of the view when `None`).
+    #[must_use]
+    pub fn position_at(&self, screen: Option<Pos2>) -> [f64; 2] {
+        let at = screen.unwrap_or_else(|| self.view.center());
+        let world = (at - self.view.min - self.pan) / self.zoom;
+        [f64::from(world.x), f64::from(world.y)]
+    }
+
+    /// The place nearest `near` (diagram units) where a new node overlaps none: rings of
+    /// places around it, one node apart, tried from the inside out.
+    #[must_use]
+    pub fn free_spot(&self, near: [f64; 2]) -> [f64; 2] {
+        let (w, h) = (f64::from(NODE_SIZE.x) * 1.25, f64::from(NODE_SIZE.y) * 1.6);
+        let free = |[x, y]: [f64; 2]| {
+            self.nodes
+                .iter()
+                .all(|n| (f64::from(n.pos.x) - x).abs() >= w || (f64::from(n.pos.y) - y).abs() >= h)
+        };
+        for ring in 0..40_i32 {
+            for dy in -ring..=ring {
+                for dx in -ring..=ring {
+                    if dx.abs() != ring && dy.abs() != ring {
+                        continue;
+                    }
+                    let spot = [near[0] + f64::from(dx) * w, near[1] + f64::from(dy) * h];
+                    if free(spot) {
+                        return spot;
+                    }
+                }
+            }
+        }
+        near
+    }
+
+    /// Shows what `old` showed: its pan, zoom and whether it follows the automatic fit.
+    pub fn keep_view_of(&mut self, old: &Diagram) {
+        self.pan = old.pan;
+        self.zoom = old.zoom;
+        self.fitted = old.fitted;
+        self.view = old.view;
+    }
+
     /// Every node's position, for saving in the model.
     #[must_use]
     pub fn positions(&self) -> Vec<(String, [f64; 2])> {
@@ -725,6 +854,12 @@ pub struct DiagramResponse {
     pub hovered: Option<Target>,
     pub background: Option<egui::Response>,
     pub node_responses: Vec<egui::Response>,
+    /// The middle of each edge, by link: its context menu opens there.
+    pub edge_responses: Vec<(usize, egui::Response)>,
+    /// A node's drag ended: its new place is to be kept.
+    pub moved: bool,
+    /// A connection drawn from one node onto another.
+    pub connected: Option<(usize, usize)>,
 }
 
 /// A small drawn icon per kind (fonts may lack symbol glyphs): a person for clients, a

@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::worker::{Action, Intervention};
 use crate::model::write::{Document, EditError};
+use crate::model::{ComponentId, FaultAction, Model};
 
 /// One state of the text in the history, with what the edit that left it did.
 #[derive(Debug, Clone)]
@@ -177,6 +179,82 @@ pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
 pub fn only_layout_differs(a: &str, b: &str) -> bool {
     use crate::model::write::with_layout;
     with_layout(a, &[]) == with_layout(b, &[])
+}
+
+/// The live changes of a run, renumbered for an edited model: components are found by name
+/// (the reader numbers them by name, so adding one moves others), ended faults by their new
+/// place. A change to a component that is gone, or is now of another kind, is dropped, and
+/// so is the end of a dropped fault. Returns the changes kept and how many were dropped.
+#[must_use]
+pub fn renumber(
+    old: &Model,
+    new: &Model,
+    interventions: &[Intervention],
+) -> (Vec<Intervention>, usize) {
+    let same_faults = old.faults.len() == new.faults.len();
+    let map_component = |id: ComponentId| -> Option<ComponentId> {
+        let was = old.components.get(id.0 as usize)?;
+        let (i, now) = new
+            .components
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == was.name)?;
+        if now.kind.label() != was.kind.label() {
+            return None;
+        }
+        Some(ComponentId(u32::try_from(i).ok()?))
+    };
+    let names_exist = |names: &[&String]| {
+        names.iter().all(|n| {
+            new.components.iter().any(|c| &c.name == *n)
+                || new.workloads.iter().any(|w| &w.name == *n)
+        })
+    };
+    // Where each injected fault of the old run is among the new run's faults.
+    let mut injected: Vec<Option<usize>> = Vec::new();
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    for i in interventions {
+        let action = match &i.action {
+            Action::Start(f) => {
+                let mut f = f.clone();
+                let target_ok = match f.target {
+                    Some(t) => map_component(t).map(|n| f.target = Some(n)).is_some(),
+                    None => true,
+                };
+                let names_ok = match &f.action {
+                    FaultAction::Partition { groups } => {
+                        names_exist(&groups.iter().flatten().collect::<Vec<_>>())
+                    }
+                    FaultAction::Link { a, b, .. } => names_exist(&[a, b]),
+                    _ => true,
+                };
+                if target_ok && names_ok {
+                    injected.push(Some(new.faults.len() + injected.iter().flatten().count()));
+                    Some(Action::Start(f))
+                } else {
+                    injected.push(None);
+                    None
+                }
+            }
+            Action::End(index) => {
+                if *index < old.faults.len() {
+                    same_faults.then_some(Action::End(*index))
+                } else {
+                    injected
+                        .get(index - old.faults.len())
+                        .copied()
+                        .flatten()
+                        .map(Action::End)
+                }
+            }
+        };
+        match action {
+            Some(action) => kept.push(Intervention { at: i.at, action }),
+            None => dropped += 1,
+        }
+    }
+    (kept, dropped)
 }
 
 #[cfg(test)]

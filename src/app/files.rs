@@ -1,19 +1,28 @@
-//! The app's files: opening a model, watching it for changes made in an editor, saving the
-//! layout into it, and keeping unsaved changes in a recovery file so that a crash or a kill
+//! The app's files: opening a model, watching it for changes made in an editor, the
+//! recent files, and keeping unsaved edits in a recovery file so that a crash or a kill
 //! loses nothing.
 //!
-//! Owns every read and write of the file system the app does. Must never: write the model
-//! file other than atomically (a temporary file renamed over it), or drop a change the user
-//! has not saved or discarded.
+//! Owns every read and write of the file system the app does besides saving (the
+//! editor's). Must never: write other than atomically (a temporary file renamed over the
+//! old one), or drop a change the user has not saved or discarded.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui::{self, Color32, RichText};
 
 use super::changes::interventions_yaml;
+use super::editor::write_atomic;
 use super::{ArchsimApp, Pending, Source};
-use crate::model;
+
+/// The line after which a recovery file holds the run's live changes, as comments: what
+/// is above it is the model's text as it was being edited.
+const LIVE_CHANGES_MARKER: &str =
+    "# archsim: the live changes of this run, to paste under `faults:` to replay them:";
+
+/// How many recent files the Open dialog lists.
+const RECENT_KEPT: usize = 10;
 
 impl ArchsimApp {
     pub(super) fn poll_files(&mut self, ctx: &egui::Context, time: f64) {
@@ -22,131 +31,68 @@ impl ArchsimApp {
         {
             self.reload_at = Some(time + 0.2);
         }
-        if let Some(at) = self.reload_at {
-            if time >= at {
-                self.reload_at = None;
-                let own_save = match (&self.source, &self.written) {
-                    (Source::File(p), Some(w)) => std::fs::read_to_string(p).is_ok_and(|t| t == *w),
-                    _ => false,
-                };
-                if !own_save {
-                    self.load(ctx);
-                }
-            } else {
-                ctx.request_repaint_after(std::time::Duration::from_millis(50));
-            }
-        }
-    }
-
-    pub(super) fn open_window(&mut self, ctx: &egui::Context) {
-        let Some(mut path) = self.open_dialog.take() else {
+        let Some(at) = self.reload_at else {
             return;
         };
-        let mut keep = true;
-        let mut chosen: Option<PathBuf> = None;
-        egui::Window::new("Open a model")
-            .collapsible(false)
-            .resizable(false)
-            .show(ctx, |ui| {
-                ui.label("Path of a model file (YAML):");
-                let field = ui.text_edit_singleline(&mut path);
-                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                    chosen = Some(PathBuf::from(path.trim()));
-                }
-                let bundled = bundled_models();
-                if !bundled.is_empty() {
-                    ui.label("Bundled models:");
-                    for p in bundled {
-                        if ui.link(p.display().to_string()).clicked() {
-                            chosen = Some(p);
-                        }
-                    }
-                }
-                ui.horizontal(|ui| {
-                    if ui.button("Open").clicked() {
-                        chosen = Some(PathBuf::from(path.trim()));
-                    }
-                    if ui.button("Built-in example").clicked() {
-                        keep = false;
-                        self.request_open(ui.ctx(), Source::Embedded);
-                    }
-                    if ui.button("Cancel").clicked() {
-                        keep = false;
-                    }
-                });
-            });
-        if let Some(p) = chosen {
-            self.request_open(ctx, Source::File(p));
-            keep = false;
+        if time < at {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+            return;
         }
-        if keep {
-            self.open_dialog = Some(path);
-        }
-    }
-
-    pub(super) fn save_layout(&mut self, path: &Path) {
-        let Some(d) = &self.diagram else {
+        self.reload_at = None;
+        let Some(path) = self.source.path().map(Path::to_path_buf) else {
             return;
         };
-        let positions = d.positions();
-        let result = std::fs::read_to_string(path).and_then(|text| {
-            let new = model::write::with_layout(&text, &positions);
-            // Write beside it and rename over it, so a crash mid-write never leaves half a
-            // model.
-            let tmp = path.with_extension("yaml.archsim-tmp");
-            std::fs::write(&tmp, &new)?;
-            std::fs::rename(&tmp, path)?;
-            Ok(new)
-        });
-        match result {
-            Ok(new) => {
-                self.written = Some(new);
-                if let Some(d) = &mut self.diagram {
-                    d.positions_edited = false;
-                }
-                self.status = Some(format!("Layout saved to {}", path.display()));
-                self.write_recovery(true);
-            }
-            Err(e) => {
-                self.status = Some(format!(
-                    "Could not save the layout: {}: {e}",
-                    path.display()
-                ));
-            }
-        }
-    }
-
-    /// Keeps a copy of unsaved changes (moved nodes, live changes) outside the model, so
-    /// that a crash or a kill loses nothing; removed once nothing is unsaved.
-    pub(super) fn write_recovery(&mut self, saved: bool) {
-        let Some(path) = recovery_path(&self.source) else {
+        let Ok(on_disk) = std::fs::read_to_string(&path) else {
             return;
         };
-        let unsaved = !saved && self.has_unsaved_changes();
-        if !unsaved {
+        let own_save = self.written.as_deref() == Some(on_disk.as_str());
+        let same = self.editor.as_ref().is_some_and(|e| e.text() == on_disk);
+        if own_save || same {
+            return;
+        }
+        if self.has_unsaved_edits() {
+            self.disk_conflict = Some(on_disk);
+            return;
+        }
+        if let Some(e) = &mut self.editor {
+            e.changed_on_disk(on_disk);
+        }
+        self.after_text_change(false);
+    }
+
+    /// Keeps a copy of unsaved edits (the model's text as edited, and the run's live
+    /// changes) outside the model, so that a crash or a kill loses nothing; removed once
+    /// nothing is unsaved, or when `discard`.
+    pub(super) fn write_recovery(&mut self, discard: bool) {
+        let Some(path) = recovery_path(self.state_dir.as_deref(), &self.source) else {
+            return;
+        };
+        if discard || !self.has_unsaved_changes() {
             if self.recovered.take().is_some() {
                 let _ = std::fs::remove_file(&path);
             }
             return;
         }
-        let mut text = format!(
-            "# Unsaved changes to {} kept by archsim.\n# The layout can be restored in the app; the faults are the live changes, to paste under `faults:`.\n",
-            self.source.label()
-        );
-        if let Some(d) = self.diagram.as_ref().filter(|d| d.positions_edited) {
-            text = model::write::with_layout(&text, &d.positions());
+        let mut text = self
+            .editor
+            .as_ref()
+            .map_or_else(String::new, |e| e.text().to_string());
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
         }
         if let Some(s) = &self.snapshot
             && !s.interventions.is_empty()
         {
-            text.push_str("faults:\n");
-            text.push_str(&interventions_yaml(s));
+            let _ = writeln!(text, "{LIVE_CHANGES_MARKER}");
+            for line in interventions_yaml(s).lines() {
+                let _ = writeln!(text, "#{line}");
+            }
         }
         if self.recovered.as_deref() != Some(text.as_str()) {
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            if std::fs::write(&path, &text).is_ok() {
+            if write_atomic(&path, &text).is_ok() {
                 self.recovered = Some(text);
             }
         }
@@ -159,20 +105,32 @@ impl ArchsimApp {
         let mut decided: Option<bool> = None;
         egui::Modal::new(egui::Id::unique("unsaved-changes")).show(ctx, |ui| {
             ui.heading("Unsaved changes");
-            let moved = self.diagram.as_ref().is_some_and(|d| d.positions_edited);
+            let edited = self.has_unsaved_edits();
             let changes = self.snapshot.as_ref().map_or(0, |s| s.interventions.len());
-            if moved {
-                ui.label("You moved nodes of the diagram.");
+            if edited {
+                ui.label(format!(
+                    "{} has edits that are not saved.",
+                    self.source.label()
+                ));
             }
             if changes > 0 {
-                ui.label(format!("You made {changes} change(s) to this run."));
+                ui.label(format!("You made {changes} live change(s) to this run."));
             }
             ui.horizontal(|ui| {
-                if let Source::File(path) = self.source.clone()
-                    && moved
-                    && ui.button("Save layout").clicked()
-                {
-                    self.save_layout(&path);
+                if edited {
+                    let label = if self.source.path().is_some() {
+                        "Save"
+                    } else {
+                        "Save as…"
+                    };
+                    if ui.button(label).clicked() {
+                        if self.save() {
+                            decided = Some(!self.has_unsaved_changes());
+                        } else {
+                            // The Save as dialog takes over; the user asks again after.
+                            decided = Some(false);
+                        }
+                    }
                 }
                 if changes > 0
                     && let Some(s) = &self.snapshot
@@ -191,9 +149,6 @@ impl ArchsimApp {
         match decided {
             Some(true) => {
                 self.pending = None;
-                if let Some(d) = &mut self.diagram {
-                    d.positions_edited = false;
-                }
                 self.write_recovery(true);
                 match pending {
                     Pending::Open(source) => self.open(ctx, source),
@@ -209,23 +164,37 @@ impl ArchsimApp {
     }
 
     pub(super) fn recovery_banner(&mut self, ui: &mut egui::Ui) {
-        let Some((path, positions)) = self.recovery_offer.clone() else {
+        let Some((path, kept)) = self.recovery_offer.clone() else {
             return;
         };
+        let differs = self.editor.as_ref().is_some_and(|e| e.text() != kept);
         ui.horizontal(|ui| {
             ui.label(
-                RichText::new(format!(
-                    "Unsaved changes from an earlier session are kept in {}",
-                    path.display()
-                ))
+                RichText::new(if differs {
+                    format!(
+                        "Edits from an earlier session that were not saved are kept in {}",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "Live changes of an earlier run are kept in {} (as faults to paste)",
+                        path.display()
+                    )
+                })
                 .color(Color32::from_rgb(235, 170, 40)),
             );
-            if !positions.is_empty() && ui.button("Restore layout").clicked() {
-                if let Some(d) = &mut self.diagram {
-                    d.place(&positions);
-                    d.positions_edited = true;
+            if differs
+                && ui
+                    .button("Restore the edits")
+                    .on_hover_text("Undo (Ctrl+Z) goes back to the file as saved")
+                    .clicked()
+            {
+                if let Some(e) = &mut self.editor {
+                    e.replace("restore the unsaved edits", kept);
                 }
                 self.recovery_offer = None;
+                self.after_text_change(false);
+                self.write_recovery(false);
             }
             if ui.button("Dismiss").clicked() {
                 self.recovery_offer = None;
@@ -270,15 +239,23 @@ pub(super) fn watch(path: &Path, ctx: &egui::Context) -> Option<Watch> {
     })
 }
 
-/// Where unsaved changes to a model file are kept: the user's state directory, one file per
-/// model path. `None` for the built-in model, or with no home directory.
-pub(super) fn recovery_path(source: &Source) -> Option<PathBuf> {
-    let Source::File(path) = source else {
-        return None;
-    };
+/// Where the app keeps its state: `$XDG_STATE_HOME/archsim`, or `~/.local/state/archsim`.
+pub(super) fn default_state_dir() -> Option<PathBuf> {
     let state = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(state.join("archsim"))
+}
+
+/// Where unsaved edits of a model are kept: one file per model path in the state
+/// directory, and one each for the built-in model and a new sketch.
+pub(super) fn recovery_path(state: Option<&Path>, source: &Source) -> Option<PathBuf> {
+    let dir = state?.join("recovery");
+    let path = match source {
+        Source::Embedded => return Some(dir.join("built-in-default.yaml")),
+        Source::Sketch => return Some(dir.join("untitled-sketch.yaml")),
+        Source::File(p) => p,
+    };
     let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
     // FNV-1a of the full path: stable across runs and platforms, unlike std's hasher.
     let hash = full
@@ -290,54 +267,47 @@ pub(super) fn recovery_path(source: &Source) -> Option<PathBuf> {
     let stem = path
         .file_stem()
         .map_or("model".into(), |s| s.to_string_lossy().into_owned());
-    Some(
-        state
-            .join("archsim")
-            .join("recovery")
-            .join(format!("{stem}-{hash:016x}.yaml")),
-    )
+    Some(dir.join(format!("{stem}-{hash:016x}.yaml")))
 }
 
-/// The `layout:` positions in a recovery file (empty when it has none or is unreadable).
-pub(super) fn recovered_layout(text: &str) -> Vec<(String, [f64; 2])> {
-    let Ok(root) = model::yaml::parse(text) else {
+/// The model's text kept in a recovery file: everything above the live changes.
+pub(super) fn recovered_text(file: &str) -> String {
+    match file.find(LIVE_CHANGES_MARKER) {
+        Some(at) => file[..at].to_string(),
+        None => file.to_string(),
+    }
+}
+
+fn recent_path(state: Option<&Path>) -> Option<PathBuf> {
+    Some(state?.join("recent.txt"))
+}
+
+/// The recently opened models that still exist, newest first.
+pub(super) fn read_recent(state: Option<&Path>) -> Vec<PathBuf> {
+    let Some(text) = recent_path(state).and_then(|p| std::fs::read_to_string(p).ok()) else {
         return Vec::new();
     };
-    let model::yaml::NodeKind::Map(top) = &root.kind else {
-        return Vec::new();
-    };
-    let Some((_, layout)) = top.iter().find(|(k, _)| k.as_scalar() == Some("layout")) else {
-        return Vec::new();
-    };
-    let model::yaml::NodeKind::Map(entries) = &layout.kind else {
-        return Vec::new();
-    };
-    entries
-        .iter()
-        .filter_map(|(k, v)| {
-            let model::yaml::NodeKind::Seq(xy) = &v.kind else {
-                return None;
-            };
-            let n: Vec<f64> = xy
-                .iter()
-                .filter_map(|i| i.as_scalar()?.parse().ok())
-                .collect();
-            let name = k.as_scalar()?.to_string();
-            (n.len() == 2).then(|| (name, [n[0], n[1]]))
-        })
+    text.lines()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .take(RECENT_KEPT)
         .collect()
 }
 
-/// The bundled models beside the working directory, if there are any.
-pub(super) fn bundled_models() -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("models")
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
+/// Puts `path` first among the recent files, and keeps the list.
+pub(super) fn remember_recent(recent: &mut Vec<PathBuf>, state: Option<&Path>, path: &Path) {
+    let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    recent.retain(|p| *p != full);
+    recent.insert(0, full);
+    recent.truncate(RECENT_KEPT);
+    if let Some(file) = recent_path(state) {
+        let mut text = String::new();
+        for p in recent.iter() {
+            let _ = writeln!(text, "{}", p.display());
+        }
+        if let Some(dir) = file.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = write_atomic(&file, &text);
+    }
 }

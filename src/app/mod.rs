@@ -12,26 +12,29 @@
 
 mod changes;
 pub mod diagram;
+mod editing;
 pub mod editor;
+mod file_dialog;
 mod files;
 mod inspector;
 pub mod layout;
 mod menus;
 pub mod palette;
 pub mod plots;
+mod properties;
 pub mod worker;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use eframe::egui::{self, Color32, RichText};
 
-use crate::model::{self, Diagnostic, Model, Severity};
+use crate::model::{self, Diagnostic, Model};
 use crate::sim::SimTime;
 
 use diagram::{Diagram, Target};
-use files::{Watch, recovered_layout, recovery_path, watch};
+use files::{Watch, watch};
 use inspector::{inspect_edge, inspect_node, legend};
 use worker::{Command, Snapshot, Speed, Worker};
 
@@ -43,6 +46,8 @@ const DEFAULT_MODEL_NAME: &str = "default.yaml (built in)";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Embedded,
+    /// A new model drawn in the app, not saved yet.
+    Sketch,
     File(PathBuf),
 }
 
@@ -50,30 +55,29 @@ impl Source {
     fn label(&self) -> String {
         match self {
             Source::Embedded => DEFAULT_MODEL_NAME.to_string(),
+            Source::Sketch => "new sketch (unsaved)".to_string(),
             Source::File(p) => p.display().to_string(),
         }
     }
 
-    fn read(&self) -> Result<(Model, Vec<Diagnostic>), Vec<String>> {
-        let (name, text) = match self {
-            Source::Embedded => (DEFAULT_MODEL_NAME.to_string(), DEFAULT_MODEL.to_string()),
-            // The same bounds as the command line: a file too large or not UTF-8 is refused
-            // with the same positioned error.
-            Source::File(p) => match model::read_text(p) {
-                Ok(t) => (p.display().to_string(), t),
-                Err(d) => {
-                    let name = p.display().to_string();
-                    return Err(d.items.iter().map(|d| describe(&name, d)).collect());
-                }
-            },
-        };
-        model::parse(&name, &text).map_err(|d| {
-            d.items
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .map(|d| describe(&name, d))
-                .collect()
-        })
+    fn path(&self) -> Option<&Path> {
+        match self {
+            Source::File(p) => Some(p),
+            Source::Embedded | Source::Sketch => None,
+        }
+    }
+
+    /// The model's text. A file too large or not UTF-8 is refused with the same positioned
+    /// error as on the command line.
+    fn text(&self) -> Result<String, Vec<String>> {
+        match self {
+            Source::Embedded => Ok(DEFAULT_MODEL.to_string()),
+            Source::Sketch => Ok(palette::NEW_SKETCH.to_string()),
+            Source::File(p) => model::read_text(p).map_err(|d| {
+                let name = p.display().to_string();
+                d.items.iter().map(|d| describe(&name, d)).collect()
+            }),
+        }
     }
 }
 
@@ -103,6 +107,9 @@ pub struct Options {
     /// Run this many seconds of wall time, then print the frame rate and the CPU time per
     /// frame to standard error and close.
     pub frame_stats: Option<f64>,
+    /// Where recovery files and the recent files live; `None` for the user's state
+    /// directory (`$XDG_STATE_HOME/archsim`, or `~/.local/state/archsim`).
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Frames drawn and the CPU time they took, for `--frame-stats`.
@@ -158,6 +165,8 @@ const SPEEDS: [(Speed, &str); 8] = [
 ];
 
 pub struct ArchsimApp {
+    /// The window's context, to wake the UI from the simulation thread.
+    ctx: egui::Context,
     source: Source,
     worker: Option<Worker>,
     snapshot: Option<Arc<Snapshot>>,
@@ -171,7 +180,29 @@ pub struct ArchsimApp {
     watch: Option<Watch>,
     /// When a change on disk was noticed (egui time), to let a burst of writes settle.
     reload_at: Option<f64>,
-    open_dialog: Option<String>,
+    file_dialog: Option<file_dialog::FileDialog>,
+    /// Recently opened or saved models, newest first.
+    recent: Vec<PathBuf>,
+    state_dir: Option<PathBuf>,
+    /// The open model's text, its edits and their history.
+    editor: Option<editor::Editor>,
+    /// The text of the model the simulation runs (its last valid state).
+    running_text: Option<String>,
+    /// The reader's errors for the text in the editor, for the inspector's fields.
+    error_items: Vec<Diagnostic>,
+    /// What to select once the diagram is rebuilt after an edit.
+    reselect: Option<Reselect>,
+    /// The next diagram keeps this one's view and places (an edit, not another model).
+    carry_view: bool,
+    /// A delete waiting for confirmation: the component and what else would go.
+    confirm_delete: Option<(String, Vec<String>)>,
+    /// The inspector's field buffers and its rename field.
+    fields: properties::Fields,
+    /// The file changed on disk while the app held unsaved edits: its text, to reload or
+    /// keep the app's.
+    disk_conflict: Option<String>,
+    /// The window title last set, to set it only on change.
+    title: String,
     screenshot: Option<ScreenshotPlan>,
     /// Frames drawn since the screenshot instant was reached.
     settled_frames: u32,
@@ -190,8 +221,9 @@ pub struct ArchsimApp {
     closing: bool,
     /// What was last written to the recovery file, to write only on change.
     recovered: Option<String>,
-    /// A recovery file from an earlier session, offered for restoring.
-    recovery_offer: Option<(PathBuf, Positions)>,
+    /// A recovery file from an earlier session, offered for restoring: its path and the
+    /// model text it keeps.
+    recovery_offer: Option<(PathBuf, String)>,
     recovery_checked_at: f64,
     /// The model as read from its source; parameter what-ifs apply to a copy of it.
     base_model: Option<Arc<Model>>,
@@ -202,8 +234,12 @@ pub struct ArchsimApp {
     frame_stats: Option<FrameStats>,
 }
 
-/// Diagram positions by node name.
-type Positions = Vec<(String, [f64; 2])>;
+/// A selection to restore by name, since an edit renumbers nodes and links.
+#[derive(Debug, Clone)]
+enum Reselect {
+    Node(String),
+    Edge(String, String),
+}
 
 /// An action held back by the unsaved-changes question.
 #[derive(Debug, Clone)]
@@ -212,12 +248,52 @@ enum Pending {
     Close,
 }
 
+/// The window's title: the model, a mark when it has unsaved edits, and the program.
+fn window_title(source: &Source, unsaved: bool) -> String {
+    let name = match source {
+        Source::File(p) => p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        other => other.label(),
+    };
+    let folder = source
+        .path()
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(|d| format!(" — {}", d.display()))
+        .unwrap_or_default();
+    format!(
+        "{}{name}{folder} — archsim",
+        if unsaved { "● " } else { "" }
+    )
+}
+
 impl ArchsimApp {
     /// Builds the app; the simulation thread starts at once.
     #[must_use]
     pub fn new(ctx: &egui::Context, options: Options, outcome: Arc<Mutex<Option<String>>>) -> Self {
         ctx.set_visuals(egui::Visuals::dark());
+        // Arrows, bullets and symbols the default font lacks, so that they never show as
+        // boxes on a machine without system fonts.
+        ctx.add_font(egui::epaint::text::FontInsert::new(
+            "DejaVuSans-symbols",
+            egui::FontData::from_static(include_bytes!(
+                "../../assets/fonts/DejaVuSans-symbols.ttf"
+            )),
+            vec![
+                egui::epaint::text::InsertFontFamily {
+                    family: egui::FontFamily::Proportional,
+                    priority: egui::epaint::text::FontPriority::Lowest,
+                },
+                egui::epaint::text::InsertFontFamily {
+                    family: egui::FontFamily::Monospace,
+                    priority: egui::epaint::text::FontPriority::Lowest,
+                },
+            ],
+        ));
         let mut app = ArchsimApp {
+            ctx: ctx.clone(),
             source: options.source.clone(),
             worker: None,
             snapshot: None,
@@ -229,7 +305,18 @@ impl ArchsimApp {
             warnings: Vec::new(),
             watch: None,
             reload_at: None,
-            open_dialog: None,
+            file_dialog: None,
+            recent: Vec::new(),
+            state_dir: options.state_dir.clone().or_else(files::default_state_dir),
+            editor: None,
+            running_text: None,
+            error_items: Vec::new(),
+            reselect: None,
+            carry_view: false,
+            confirm_delete: None,
+            fields: properties::Fields::default(),
+            disk_conflict: None,
+            title: String::new(),
             screenshot: options.screenshot.clone(),
             settled_frames: 0,
             screenshot_taken: Arc::new(AtomicBool::new(false)),
@@ -251,6 +338,7 @@ impl ArchsimApp {
                 ..FrameStats::default()
             }),
         };
+        app.recent = files::read_recent(app.state_dir.as_deref());
         app.open(ctx, options.source);
         if let Some(w) = &app.worker {
             if let Some(plan) = &app.screenshot {
@@ -262,10 +350,11 @@ impl ArchsimApp {
         app
     }
 
-    /// Whether there is something the user would lose: moved nodes or live changes.
+    /// Whether there is something the user would lose: edits of the model not saved, or
+    /// live changes of the run.
     #[must_use]
     pub fn has_unsaved_changes(&self) -> bool {
-        self.diagram.as_ref().is_some_and(|d| d.positions_edited)
+        self.has_unsaved_edits()
             || self
                 .snapshot
                 .as_ref()
@@ -285,41 +374,33 @@ impl ArchsimApp {
     /// Opens a model: on success it replaces the running one; on failure the errors show
     /// and whatever ran before keeps running.
     fn open(&mut self, ctx: &egui::Context, source: Source) {
-        self.recovery_offer = recovery_path(&source).and_then(|p| {
-            let text = std::fs::read_to_string(&p).ok()?;
-            Some((p, recovered_layout(&text)))
-        });
-        self.watch = match &source {
-            Source::File(p) => watch(p, ctx),
-            Source::Embedded => None,
-        };
-        self.source = source;
-        self.load(ctx);
-    }
-
-    fn load(&mut self, ctx: &egui::Context) {
-        match self.source.read() {
-            Ok((model, warnings)) => {
-                self.errors.clear();
-                let label = self.source.label();
-                self.warnings = warnings.iter().map(|d| describe(&label, d)).collect();
-                let model = Arc::new(model);
-                self.base_model = Some(Arc::clone(&model));
-                self.overrides.clear();
-                self.param_edit = None;
-                if let Some(w) = &self.worker {
-                    w.send(Command::Load(model));
-                } else {
-                    let ctx = ctx.clone();
-                    self.worker = Some(Worker::start(
-                        model,
-                        Box::new(move || ctx.request_repaint()),
-                    ));
-                }
-                self.selected = None;
+        let text = match source.text() {
+            Ok(t) => t,
+            Err(errors) => {
+                self.errors = errors;
+                return;
             }
-            Err(errors) => self.errors = errors,
+        };
+        self.recovery_offer =
+            files::recovery_path(self.state_dir.as_deref(), &source).and_then(|p| {
+                let kept = files::recovered_text(&std::fs::read_to_string(&p).ok()?);
+                (!kept.is_empty() && kept != text).then_some((p, kept))
+            });
+        self.watch = source.path().and_then(|p| watch(p, ctx));
+        if let Some(p) = source.path() {
+            files::remember_recent(&mut self.recent, self.state_dir.as_deref(), p);
         }
+        let saved = !matches!(source, Source::Sketch);
+        self.editor = Some(editor::Editor::new(
+            source.path().map(Path::to_path_buf),
+            text,
+            saved,
+        ));
+        self.source = source;
+        self.disk_conflict = None;
+        self.confirm_delete = None;
+        self.fields = properties::Fields::default();
+        self.after_text_change(true);
     }
 
     /// The simulated clock as the UI last saw it.
@@ -334,6 +415,12 @@ impl ArchsimApp {
         self.snapshot.as_ref()
     }
 
+    /// The status line: what the last edit did, or why it could not be made.
+    #[must_use]
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+
     /// Errors shown in the error panel.
     #[must_use]
     pub fn errors(&self) -> &[String] {
@@ -343,6 +430,12 @@ impl ArchsimApp {
     /// Opens another model (what the Open dialog does).
     pub fn open_path(&mut self, ctx: &egui::Context, path: PathBuf) {
         self.open(ctx, Source::File(path));
+    }
+
+    /// The open model's text as the app holds it, edits included.
+    #[must_use]
+    pub fn model_text(&self) -> Option<&str> {
+        self.editor.as_ref().map(editor::Editor::text)
     }
 
     fn send(&self, command: Command) {
@@ -367,19 +460,32 @@ impl ArchsimApp {
             return;
         }
         if self.diagram.is_none() || self.diagram_generation != snap.model_generation {
-            // Nodes the user moved stay where they were put, across a reload.
-            let moved = self
-                .diagram
-                .as_ref()
-                .filter(|d| d.positions_edited)
-                .map(Diagram::positions);
             let mut d = Diagram::new(&snap.model, &snap.live);
-            if let Some(p) = moved {
-                d.place(&p);
-                d.positions_edited = true;
+            // After an edit, what was on screen stays there: the view, and the places of
+            // nodes the model gives none.
+            if let Some(old) = self.diagram.as_ref().filter(|_| self.carry_view) {
+                let unplaced: Vec<(String, [f64; 2])> = old
+                    .positions()
+                    .into_iter()
+                    .filter(|(name, _)| !snap.model.layout.iter().any(|(n, _)| n == name))
+                    .collect();
+                d.place(&unplaced);
+                d.keep_view_of(old);
             }
+            self.carry_view = false;
             self.diagram = Some(d);
             self.diagram_generation = snap.model_generation;
+            if let (Some(again), Some(d)) = (self.reselect.take(), &self.diagram) {
+                self.selected = match again {
+                    Reselect::Node(name) => d.by_name.get(&name).map(|&n| Target::Node(n)),
+                    Reselect::Edge(from, to) => snap
+                        .live
+                        .links
+                        .iter()
+                        .position(|l| l.from == from && l.to == to)
+                        .map(Target::Edge),
+                };
+            }
         }
         if let Some(d) = &mut self.diagram {
             d.observe(&snap.live, &snap.recent, time);
@@ -392,7 +498,7 @@ impl ArchsimApp {
             ui.horizontal(|ui| {
                 ui.label("No model is running.");
                 if ui.button("Open…").clicked() {
-                    self.open_dialog = Some(String::new());
+                    self.show_file_dialog(file_dialog::Mode::Open);
                 }
             });
             return;
@@ -450,21 +556,7 @@ impl ArchsimApp {
                 ui.label(format!("×{}", diagram::short(snap.sim_rate)));
             }
             ui.separator();
-            let edited = self.diagram.as_ref().is_some_and(|d| d.positions_edited);
-            if let Source::File(path) = self.source.clone()
-                && ui
-                    .add_enabled(edited, egui::Button::new("Save layout"))
-                    .on_hover_text("Write the nodes' positions into the model file (its `layout:`)")
-                    .clicked()
-            {
-                self.save_layout(&path);
-            }
-            if ui.button("Open…").clicked() {
-                self.open_dialog = Some(match &self.source {
-                    Source::File(p) => p.display().to_string(),
-                    Source::Embedded => String::new(),
-                });
-            }
+            self.file_buttons(ui);
             ui.label(RichText::new(self.source.label()).weak());
             if !self.warnings.is_empty() {
                 ui.label(
@@ -506,7 +598,7 @@ impl ArchsimApp {
         let diagram = &held;
         egui::ScrollArea::vertical()
             .id_salt("inspector")
-            .max_height(ui.available_height() * 0.55)
+            .max_height(ui.available_height() * 0.4)
             .show(ui, |ui| match self.selected.clone() {
                 Some(Target::Node(n)) if n < diagram.nodes.len() => {
                     inspect_node(ui, diagram, n, &snap);
@@ -541,6 +633,13 @@ impl ArchsimApp {
                 }
             });
         self.diagram = Some(held);
+        if self.selected.is_some() {
+            ui.separator();
+            egui::ScrollArea::vertical()
+                .id_salt("properties")
+                .max_height(ui.available_height() * 0.6)
+                .show(ui, |ui| self.property_editor(ui));
+        }
         ui.separator();
         self.changes(ui, &snap);
         ui.separator();
@@ -659,18 +758,8 @@ impl eframe::App for ArchsimApp {
         }
         self.poll_files(&ctx, time);
         self.refresh(time);
-        if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
-            self.open_dialog = Some(String::new());
-        }
-        if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Space))
-            && let Some(s) = &self.snapshot
-        {
-            self.send(if s.playing {
-                Command::Pause
-            } else {
-                Command::Play
-            });
-        }
+        self.shortcuts(&ctx);
+        self.update_title(&ctx);
 
         if ui.input(|i| i.viewport().close_requested())
             && !self.closing
@@ -687,6 +776,7 @@ impl eframe::App for ArchsimApp {
         egui::Panel::top("timeline").show(ui, |ui| {
             self.top_bar(ui);
             self.recovery_banner(ui);
+            self.disk_conflict_banner(ui);
         });
         if !self.errors.is_empty() {
             egui::Panel::top("errors")
@@ -734,11 +824,18 @@ impl eframe::App for ArchsimApp {
                 .default_size(330.0)
                 .show(ui, |ui| self.inspector(ui));
         }
+        if self.snapshot.is_some() {
+            egui::Panel::left("palette")
+                .resizable(false)
+                .default_size(120.0)
+                .show(ui, |ui| self.palette(ui));
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             let (Some(snap), Some(diagram)) = (self.snapshot.clone(), self.diagram.as_mut()) else {
                 ui.centered_and_justified(|ui| ui.label("No model is running. Open one (Ctrl+O)."));
                 return;
             };
+            let view = ui.max_rect();
             let response = diagram.show(ui, &snap.live, self.selected.as_ref(), time, snap.playing);
             if let Some(t) = response.clicked {
                 self.selected = match t {
@@ -751,11 +848,23 @@ impl eframe::App for ArchsimApp {
             }
             let menu_on = match &self.context_target {
                 Some(Target::Node(n)) => response.node_responses.get(*n).cloned(),
-                Some(Target::Edge(_)) => response.background.clone(),
+                Some(Target::Edge(link)) => response
+                    .edge_responses
+                    .iter()
+                    .find(|(l, r)| l == link && (r.secondary_clicked() || r.context_menu_opened()))
+                    .map(|(_, r)| r.clone())
+                    .or_else(|| response.background.clone()),
                 None => None,
             };
             if let (Some(r), Some(target)) = (menu_on, self.context_target.clone()) {
                 r.context_menu(|ui| self.context_menu(ui, &target));
+            }
+            if response.moved {
+                self.keep_moved_nodes();
+            }
+            self.take_dropped_part(view);
+            if let Some((from, to)) = response.connected {
+                self.connect_nodes(from, to);
             }
             if let Some(d) = self.diagram.as_mut() {
                 let fit = egui::Button::new("Fit");
@@ -771,7 +880,8 @@ impl eframe::App for ArchsimApp {
                 ui.label(status);
             }
         });
-        self.open_window(&ctx);
+        self.file_dialog_window(&ctx);
+        self.delete_dialog(&ctx);
         self.unsaved_dialog(&ctx);
         if self.diagram.as_ref().is_some_and(|d| !d.dots.is_empty())
             || self.snapshot.as_ref().is_some_and(|s| s.playing)

@@ -319,6 +319,48 @@ pub fn connect(document: &mut Document, from: &str, to: &str) -> Result<String, 
     }
 }
 
+/// Where the model says `from` reaches `to`, as dotted paths for the inspector: a
+/// workload's entry, each call (in a parallel group too) of a service's handlers, a cache's
+/// `on_miss`, a balancer's or queue's own entry.
+#[must_use]
+pub fn calls_between(document: &Document, from: &str, to: &str) -> Vec<String> {
+    if let Some(i) = workload_index(document, from) {
+        return vec![format!("workloads.{i}")];
+    }
+    let base = format!("components.{from}");
+    let mut places = Vec::new();
+    match kind_of(document, from).as_deref() {
+        Some("service") => {
+            for h in document.keys(&format!("{base}.handlers")) {
+                let calls = format!("{base}.handlers.{h}.calls");
+                for (i, call) in (0..10_000)
+                    .map_while(|i| document.get(&format!("{calls}.{i}")))
+                    .enumerate()
+                {
+                    if child_scalar(call, "to") == Some(to) {
+                        places.push(format!("{calls}.{i}"));
+                    }
+                    let group = format!("{calls}.{i}.parallel");
+                    for (j, member) in (0..10_000)
+                        .map_while(|j| document.get(&format!("{group}.{j}")))
+                        .enumerate()
+                    {
+                        if child_scalar(member, "to") == Some(to) {
+                            places.push(format!("{group}.{j}"));
+                        }
+                    }
+                }
+            }
+        }
+        Some("cache") if document.get(&format!("{base}.on_miss")).is_some() => {
+            places.push(format!("{base}.on_miss"));
+        }
+        Some(_) => places.push(base),
+        None => {}
+    }
+    places
+}
+
 fn child_scalar<'a>(node: &'a crate::model::yaml::Node, key: &str) -> Option<&'a str> {
     match &node.kind {
         crate::model::yaml::NodeKind::Map(entries) => entries

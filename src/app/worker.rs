@@ -57,6 +57,9 @@ pub enum Command {
     /// Recomputes the run from its start with this model (the same one with parameters
     /// changed) up to the current instant, keeping the interventions.
     Reconfigure(Arc<Model>),
+    /// As `Reconfigure`, for a model edited in the app: its components may have moved, so
+    /// the interventions come along, renumbered for it.
+    Rebase(Arc<Model>, Vec<Intervention>),
     Quit,
 }
 
@@ -293,6 +296,10 @@ impl State {
             Command::Load(model) => {
                 let generation = self.model_generation + 1;
                 *self = State::new(model, generation);
+            }
+            Command::Rebase(model, interventions) => {
+                self.interventions = interventions;
+                return self.apply(Command::Reconfigure(model));
             }
             Command::Reconfigure(model) => {
                 let now = self.sim.now();

@@ -31,6 +31,7 @@ pub(super) fn open(
         }),
         play: !paused,
         frame_stats,
+        state_dir: None,
     };
     match crate::app::run(options) {
         Ok(()) => ExitCode::SUCCESS,

@@ -121,6 +121,13 @@ impl Document {
         }
     }
 
+    /// The value at `path` as it is written in the file (`{ to: db, timeout: 1s }`, `5ms`).
+    #[must_use]
+    pub fn source(&self, path: &str) -> Option<&str> {
+        let node = self.get(path)?;
+        Some(&self.text[self.start(node)..self.end(node)])
+    }
+
     #[must_use]
     pub fn text(&self) -> &str {
         &self.text

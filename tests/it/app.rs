@@ -16,7 +16,21 @@ use egui_kittest::kittest::Queryable;
 
 use crate::support;
 
-fn app(source: Source) -> Harness<'static, ArchsimApp> {
+pub(crate) fn app(source: Source) -> Harness<'static, ArchsimApp> {
+    app_with_state(source, fresh_state_dir())
+}
+
+/// A state directory of its own per test, so that recovery files and recent files of one
+/// test never reach another (or the user's).
+pub(crate) fn fresh_state_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("archsim-state-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+pub(crate) fn app_with_state(source: Source, state_dir: PathBuf) -> Harness<'static, ArchsimApp> {
     Harness::builder()
         .with_size([1280.0, 800.0])
         .build_eframe(move |cc| {
@@ -27,6 +41,7 @@ fn app(source: Source) -> Harness<'static, ArchsimApp> {
                     screenshot: None,
                     play: false,
                     frame_stats: None,
+                    state_dir: Some(state_dir),
                 },
                 Arc::new(Mutex::new(None)),
             )
@@ -35,7 +50,11 @@ fn app(source: Source) -> Harness<'static, ArchsimApp> {
 
 /// Runs frames until `done` holds; the simulation thread needs wall time, so this sleeps
 /// between frames. Ten seconds is far beyond what any of these needs on a loaded machine.
-fn frames_until(h: &mut Harness<'_, ArchsimApp>, what: &str, done: impl Fn(&ArchsimApp) -> bool) {
+pub(crate) fn frames_until(
+    h: &mut Harness<'_, ArchsimApp>,
+    what: &str,
+    done: impl Fn(&ArchsimApp) -> bool,
+) {
     #[expect(
         clippy::disallowed_methods,
         reason = "a deadline for a test that waits on a thread"
@@ -51,7 +70,7 @@ fn frames_until(h: &mut Harness<'_, ArchsimApp>, what: &str, done: impl Fn(&Arch
     panic!("timed out waiting until {what}");
 }
 
-fn temp_model(name: &str, text: &str) -> PathBuf {
+pub(crate) fn temp_model(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("archsim-app-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.yaml");
@@ -300,7 +319,12 @@ fn a_dragged_node_is_saved_into_the_model_without_restarting_the_run() {
         h.state().has_unsaved_changes(),
         "the drag did not move the node"
     );
-    h.get_by_label("Save layout").click();
+    assert_eq!(
+        h.state().snapshot().unwrap().model_generation,
+        generation,
+        "a move restarted the run"
+    );
+    h.get_by_label("Save").click();
     h.run_steps(2);
     let saved = std::fs::read_to_string(&path).unwrap();
     assert!(saved.starts_with("# kept as written\n"), "{saved}");

@@ -15,6 +15,8 @@ mod caches;
 mod conservation;
 mod databases;
 mod determinism;
+#[cfg(feature = "gui")]
+mod editor;
 mod experiments;
 mod faults;
 mod jobs;

@@ -1,0 +1,349 @@
+//! The app as an editor of models, driven as a person uses it: a three-tier model drawn
+//! from an empty sketch, run, saved and undone; property edits that leave the rest of a file
+//! byte-identical; an invalid value shown beside its field while the last good model runs;
+//! and a recovery file that outlives a killed app.
+
+use std::time::Duration;
+
+use archsim::app::ArchsimApp;
+use archsim::app::Source;
+use archsim::app::editor::Editor;
+use archsim::app::palette::NEW_SKETCH;
+use archsim::model::{self, ComponentKind, Step};
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+use crate::app::{app, app_with_state, frames_until, fresh_state_dir, temp_model};
+
+/// Drags from the node `from`'s connect handle onto the node `to`.
+fn connect(h: &mut Harness<'_, ArchsimApp>, from: &str, to: &str) {
+    let start = h.get_by_label(&format!("connect {from}")).rect().center();
+    let end = h.get_by_label(to).rect().center();
+    h.hover_at(start);
+    h.step();
+    h.drag_at(start);
+    h.step();
+    for k in 1..=6 {
+        h.hover_at(start + (end - start) * (k as f32 / 6.0));
+        h.step();
+    }
+    h.drop_at(end);
+    h.run_steps(2);
+}
+
+/// Selects everything in the focused field and types `text` over it, then Enter.
+fn retype(h: &mut Harness<'_, ArchsimApp>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.get_by_label(label).type_text(text);
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+}
+
+fn has_component(a: &ArchsimApp, name: &str) -> bool {
+    a.snapshot()
+        .is_some_and(|s| s.model.components.iter().any(|c| c.name == name))
+}
+
+/// The first call of `from`'s handlers to `to` in the running model.
+fn call_to(a: &ArchsimApp, from: &str, to: &str) -> Option<model::Call> {
+    let s = a.snapshot()?;
+    let m = &s.model;
+    let ComponentKind::Service(svc) = &m.components.iter().find(|c| c.name == from)?.kind else {
+        return None;
+    };
+    svc.handlers
+        .iter()
+        .flat_map(|h| &h.steps)
+        .find_map(|step| match step {
+            Step::Call(c) if m.component(c.to).name == to => Some(c.clone()),
+            _ => None,
+        })
+}
+
+#[test]
+fn a_three_tier_model_is_drawn_from_an_empty_sketch_run_saved_and_undone() {
+    let mut h = app_with_state(Source::Sketch, fresh_state_dir());
+    frames_until(&mut h, "the sketch runs", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    assert!(h.state().has_unsaved_changes(), "a new sketch is not saved");
+
+    h.get_by_label("Load balancer").click();
+    h.run_steps(2);
+    frames_until(&mut h, "the balancer runs", |a| has_component(a, "lb"));
+    h.run_steps(2);
+    h.get_by_label("Database").click();
+    frames_until(&mut h, "the database runs", |a| has_component(a, "db"));
+    h.run_steps(2);
+    connect(&mut h, "users", "lb");
+    frames_until(&mut h, "the users send to the balancer", |a| {
+        a.snapshot().is_some_and(|s| {
+            let w = &s.model.workloads[0];
+            s.model.component(w.target).name == "lb"
+        })
+    });
+    h.run_steps(2);
+    connect(&mut h, "app", "db");
+    frames_until(&mut h, "app calls db", |a| {
+        call_to(a, "app", "db").is_some()
+    });
+    h.run_steps(2);
+
+    // The link's call shows in the inspector: give it a timeout.
+    h.get_by_label("link app → db").click();
+    h.run_steps(3);
+    h.get_by_label("add a property…").click();
+    h.run_steps(2);
+    h.get_by_label("timeout").click();
+    h.run_steps(3);
+    retype(&mut h, "timeout", "250ms");
+    frames_until(&mut h, "the call has the timeout", |a| {
+        call_to(a, "app", "db").and_then(|c| c.timeout)
+            == Some(archsim::sim::SimTime::from_millis(250))
+    });
+
+    // Run: requests go through the balancer and the service to the database, answered.
+    h.get_by_label("Play").click();
+    frames_until(&mut h, "requests are answered", |a| {
+        a.snapshot().is_some_and(|s| {
+            s.report.totals.ok > 50
+                && s.live
+                    .links
+                    .iter()
+                    .any(|l| l.from == "app" && l.to == "db" && l.sent > 0)
+        })
+    });
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+
+    // Save (a sketch has no file: Save asks where).
+    let dir = std::env::temp_dir().join(format!("archsim-sketch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("three-tier.yaml");
+    let _ = std::fs::remove_file(&path);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run_steps(2);
+    retype(&mut h, "Save as:", &path.display().to_string());
+    h.run_steps(2);
+    let saved = std::fs::read_to_string(&path).expect("the model was saved");
+    assert_eq!(Some(saved.as_str()), h.state().model_text());
+    assert!(
+        !h.state().has_unsaved_changes()
+            || h.state()
+                .snapshot()
+                .is_some_and(|s| !s.interventions.is_empty())
+    );
+    // It reads back to the model that ran.
+    let (read, _) = model::load_file(&path).unwrap();
+    let running = h.state().snapshot().unwrap().model.clone();
+    assert_eq!(
+        read.components.iter().map(|c| &c.name).collect::<Vec<_>>(),
+        running
+            .components
+            .iter()
+            .map(|c| &c.name)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        format!("{:?}", read.components),
+        format!("{:?}", running.components)
+    );
+    assert_eq!(
+        format!("{:?}", read.workloads),
+        format!("{:?}", running.workloads)
+    );
+
+    // Undo every edit back to the empty sketch, then redo them all.
+    let mut undone = 0;
+    while h.state().model_text() != Some(NEW_SKETCH) {
+        assert!(undone < 20, "undo did not reach the empty sketch");
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+        h.run_steps(2);
+        undone += 1;
+    }
+    assert!(undone >= 6, "six edits were made, {undone} undone");
+    frames_until(&mut h, "the sketch runs again", |a| {
+        !has_component(a, "lb") && !has_component(a, "db")
+    });
+    for _ in 0..undone {
+        h.key_press_modifiers(
+            egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+            egui::Key::Z,
+        );
+        h.run_steps(2);
+    }
+    assert_eq!(h.state().model_text(), Some(saved.as_str()));
+    frames_until(&mut h, "the three tiers run again", |a| {
+        has_component(a, "lb") && call_to(a, "app", "db").is_some()
+    });
+}
+
+/// The line numbers (1-based) where two texts differ, for texts of the same line count.
+fn differing_lines(a: &str, b: &str) -> Vec<usize> {
+    assert_eq!(
+        a.lines().count(),
+        b.lines().count(),
+        "lines were added or removed:\n{b}"
+    );
+    a.lines()
+        .zip(b.lines())
+        .enumerate()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+#[test]
+fn one_property_edit_of_every_bundled_model_changes_only_its_line() {
+    let dir = std::env::temp_dir().join(format!("archsim-bundled-edit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut edited = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/models")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (m, _) = model::parse(&path.display().to_string(), &text).unwrap();
+        // The workers of the first component that sets them, one more.
+        let mut editor = Editor::new(Some(path.clone()), text.clone(), true);
+        let doc = editor.document().unwrap().clone();
+        let Some((name, workers)) = doc.keys("components").into_iter().find_map(|c| {
+            let n: u32 = doc
+                .get(&format!("components.{c}.workers"))?
+                .as_scalar()?
+                .parse()
+                .ok()?;
+            Some((c, n))
+        }) else {
+            panic!("{}: no component sets its workers", path.display());
+        };
+        let value_path = format!("components.{name}.workers");
+        let changed = editor
+            .edit("set workers", |d| {
+                d.set(&value_path, &(workers + 1).to_string())
+            })
+            .unwrap();
+        assert!(changed);
+        let out = dir.join(path.file_name().unwrap());
+        editor.save_to(&out).unwrap();
+        let after = std::fs::read_to_string(&out).unwrap();
+        let lines = differing_lines(&text, &after);
+        assert_eq!(
+            lines.len(),
+            1,
+            "{}: lines {lines:?} changed",
+            path.display()
+        );
+        let line = lines[0] - 1;
+        let (was, now) = (
+            text.lines().nth(line).unwrap(),
+            after.lines().nth(line).unwrap(),
+        );
+        assert_eq!(
+            was.replacen(&workers.to_string(), "", 1).len(),
+            now.replacen(&(workers + 1).to_string(), "", 1).len(),
+            "{}: more than the value changed:\n{was}\n{now}",
+            path.display()
+        );
+        // The saved file reads back with exactly that change.
+        let (back, _) = model::load_file(&out).unwrap();
+        let c = back.components.iter().position(|c| c.name == name).unwrap();
+        let workers_of = |k: &ComponentKind| match k {
+            ComponentKind::Service(s) => s.workers,
+            _ => 0,
+        };
+        assert_eq!(workers_of(&back.components[c].kind), workers + 1);
+        assert_eq!(workers_of(&m.components[c].kind), workers);
+        edited += 1;
+    }
+    assert!(edited >= 20, "only {edited} bundled models were edited");
+}
+
+const SMALL: &str = "duration: 60s\nseed: 3\nworkloads: [ { name: users, target: api, rate: 50/s, request: get } ]\ncomponents:\n  api: { kind: service, workers: 2, handlers: { \"*\": { work: exp 5ms } } }\n";
+
+#[test]
+fn an_invalid_value_shows_the_readers_message_while_the_last_good_model_runs() {
+    let path = temp_model("invalid-value", SMALL);
+    let mut h = app(Source::File(path.clone()));
+    frames_until(&mut h, "the model runs", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    let generation = h.state().snapshot().unwrap().model_generation;
+    h.get_by_label("api").click();
+    h.run_steps(3);
+    retype(&mut h, "workers", "-3");
+    h.run_steps(3);
+    let edited = h.state().model_text().unwrap().to_string();
+    assert!(edited.contains("workers: -3"), "{edited}");
+    // The message shown is the reader's, for the same text.
+    let expected = model::parse("model", &edited).expect_err("the reader refuses it");
+    let message = &expected.items[0].message;
+    // Once in the error panel above the diagram, once beside the field.
+    assert_eq!(
+        h.query_all_by_label_contains(message).count(),
+        2,
+        "the reader's message `{message}` is not shown beside the field"
+    );
+    assert!(!h.state().errors().is_empty());
+    // The last good model keeps running, untouched.
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let snap = h.state().snapshot().unwrap();
+    assert_eq!(snap.model_generation, generation);
+    let ComponentKind::Service(s) = &snap.model.components[0].kind else {
+        panic!("api is a service");
+    };
+    assert_eq!(s.workers, 2);
+    // Fixing the value runs the model with it.
+    retype(&mut h, "workers", "3");
+    frames_until(&mut h, "the fixed model runs", |a| {
+        a.errors().is_empty()
+            && a.snapshot()
+                .is_some_and(|s| match &s.model.components[0].kind {
+                    ComponentKind::Service(s) => s.workers == 3,
+                    _ => false,
+                })
+    });
+}
+
+#[test]
+fn an_edit_survives_a_killed_app_in_its_recovery_file() {
+    let path = temp_model("recovery", SMALL);
+    let state = fresh_state_dir();
+    let mut h = app_with_state(Source::File(path.clone()), state.clone());
+    frames_until(&mut h, "the model runs", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    h.get_by_label("api").click();
+    h.run_steps(3);
+    retype(&mut h, "workers", "7");
+    assert!(h.state().model_text().unwrap().contains("workers: 7"));
+    // Killed: nothing of the app runs after this, no destructor, no exit handler.
+    std::mem::forget(h);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        SMALL,
+        "the file was written"
+    );
+
+    let mut h = app_with_state(Source::File(path.clone()), state);
+    frames_until(&mut h, "the model runs again", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    h.get_by_label("Restore the edits").click();
+    h.run_steps(2);
+    let restored = h.state().model_text().unwrap().to_string();
+    assert_eq!(restored, SMALL.replace("workers: 2", "workers: 7"));
+    assert!(h.state().has_unsaved_changes());
+    frames_until(&mut h, "the restored model runs", |a| {
+        a.snapshot()
+            .is_some_and(|s| match &s.model.components[0].kind {
+                ComponentKind::Service(s) => s.workers == 7,
+                _ => false,
+            })
+    });
+}
