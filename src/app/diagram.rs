@@ -137,7 +137,6 @@ pub struct Diagram {
     last_message: Vec<SimTime>,
     /// When each link and direction last started a dot (egui time).
     last_dot_at: Vec<[f64; 2]>,
-    pub positions_edited: bool,
     /// The node a connection is being drawn from.
     connecting: Option<usize>,
     /// Where the diagram was last drawn, to place new nodes in view.
@@ -225,7 +224,6 @@ impl Diagram {
             last_now: None,
             last_message: vec![live.now; n_links],
             last_dot_at: vec![[f64::NEG_INFINITY; 2]; n_links],
-            positions_edited: false,
             connecting: None,
             view: Rect::NOTHING,
             queue_limits: model.components.iter().map(queue_limit).collect(),
@@ -529,7 +527,6 @@ impl Diagram {
             }
             if response.dragged() && self.connecting.is_none() {
                 self.nodes[node].pos += response.drag_delta() / self.zoom;
-                self.positions_edited = true;
             }
             if response.drag_stopped() && self.connecting.is_none() {
                 out.moved = true;
