@@ -348,6 +348,12 @@ impl ArchsimApp {
     pub(super) fn save(&mut self) -> bool {
         if let Some(p) = self.source.path().map(Path::to_path_buf) {
             self.save_to(&p)
+        } else if let Source::Sketch(Some(p)) = &self.source
+            && !p.exists()
+        {
+            // `archsim new FILE` named the file; one made since is not overwritten unasked.
+            let p = p.clone();
+            self.save_to(&p)
         } else {
             self.show_file_dialog(Mode::SaveAs);
             false
@@ -378,7 +384,11 @@ impl ArchsimApp {
     }
 
     pub(super) fn show_file_dialog(&mut self, mode: Mode) {
-        self.file_dialog = Some(FileDialog::new(mode, self.source.path()));
+        let current = match &self.source {
+            Source::Sketch(Some(p)) => Some(p.as_path()),
+            other => other.path(),
+        };
+        self.file_dialog = Some(FileDialog::new(mode, current));
     }
 
     pub(super) fn file_dialog_window(&mut self, ctx: &egui::Context) {
@@ -395,7 +405,7 @@ impl ArchsimApp {
                 }
             },
             Some(Choice::BuiltIn) => self.request_open(ctx, Source::Embedded),
-            Some(Choice::NewSketch) => self.request_open(ctx, Source::Sketch),
+            Some(Choice::NewSketch) => self.request_open(ctx, Source::Sketch(None)),
         }
     }
 
@@ -406,7 +416,7 @@ impl ArchsimApp {
             .on_hover_text("A new sketch to draw (Ctrl+N)")
             .clicked()
         {
-            self.request_open(&self.ctx.clone(), Source::Sketch);
+            self.request_open(&self.ctx.clone(), Source::Sketch(None));
         }
         if ui.button("Open…").on_hover_text("Ctrl+O").clicked() {
             self.show_file_dialog(Mode::Open);
@@ -579,7 +589,7 @@ impl ArchsimApp {
             self.show_file_dialog(Mode::Open);
         }
         if pressed(Modifiers::COMMAND, Key::N) {
-            self.request_open(ctx, Source::Sketch);
+            self.request_open(ctx, Source::Sketch(None));
         }
         if typing {
             return;

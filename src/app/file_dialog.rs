@@ -31,6 +31,10 @@ pub struct FileDialog {
     folder: PathBuf,
     /// The path typed (or the file name, to save).
     typed: String,
+    /// The model's own file, which Save as may write without asking.
+    current: Option<PathBuf>,
+    /// Another file chosen to save over, waiting for "Replace".
+    replace: Option<PathBuf>,
 }
 
 impl FileDialog {
@@ -53,11 +57,16 @@ impl FileDialog {
             mode,
             folder,
             typed,
+            current: current.map(Path::to_path_buf),
+            replace: None,
         }
     }
 
     /// Draws the dialog; `Some` when the user has chosen.
     pub fn show(&mut self, ctx: &egui::Context, recent: &[PathBuf]) -> Option<Choice> {
+        if let Some(target) = self.replace.clone() {
+            return self.confirm_replace(ctx, target);
+        }
         let mut choice = None;
         let title = match self.mode {
             Mode::Open => "Open a model",
@@ -157,6 +166,37 @@ impl FileDialog {
                     }
                 });
             });
+        match choice {
+            Some(Choice::Path(p))
+                if self.mode == Mode::SaveAs
+                    && p.exists()
+                    && self.current.as_deref() != Some(p.as_path()) =>
+            {
+                self.replace = Some(p);
+                None
+            }
+            other => other,
+        }
+    }
+
+    /// Saving over another file asks first: it may be someone's model, and it has no undo.
+    fn confirm_replace(&mut self, ctx: &egui::Context, target: PathBuf) -> Option<Choice> {
+        let mut choice = None;
+        egui::Modal::new(egui::Id::unique("replace-a-file")).show(ctx, |ui| {
+            ui.heading("Replace the file?");
+            ui.label(format!(
+                "{} already exists. Saving replaces what it holds.",
+                target.display()
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Replace").clicked() {
+                    choice = Some(Choice::Path(target.clone()));
+                }
+                if ui.button("Choose another name").clicked() {
+                    self.replace = None;
+                }
+            });
+        });
         choice
     }
 

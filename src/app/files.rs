@@ -253,7 +253,7 @@ pub(super) fn recovery_path(state: Option<&Path>, source: &Source) -> Option<Pat
     let dir = state?.join("recovery");
     let path = match source {
         Source::Embedded => return Some(dir.join("built-in-default.yaml")),
-        Source::Sketch => return Some(dir.join("untitled-sketch.yaml")),
+        Source::Sketch(_) => return Some(dir.join("untitled-sketch.yaml")),
         Source::File(p) => p,
     };
     let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());

@@ -46,8 +46,9 @@ const DEFAULT_MODEL_NAME: &str = "default.yaml (built in)";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Embedded,
-    /// A new model drawn in the app, not saved yet.
-    Sketch,
+    /// A new model drawn in the app, not saved yet; with the file Save writes it to
+    /// (`archsim new FILE`).
+    Sketch(Option<PathBuf>),
     File(PathBuf),
 }
 
@@ -55,7 +56,8 @@ impl Source {
     fn label(&self) -> String {
         match self {
             Source::Embedded => DEFAULT_MODEL_NAME.to_string(),
-            Source::Sketch => "new sketch (unsaved)".to_string(),
+            Source::Sketch(None) => "new sketch (unsaved)".to_string(),
+            Source::Sketch(Some(p)) => format!("{} (new, unsaved)", p.display()),
             Source::File(p) => p.display().to_string(),
         }
     }
@@ -63,7 +65,7 @@ impl Source {
     fn path(&self) -> Option<&Path> {
         match self {
             Source::File(p) => Some(p),
-            Source::Embedded | Source::Sketch => None,
+            Source::Embedded | Source::Sketch(_) => None,
         }
     }
 
@@ -72,7 +74,7 @@ impl Source {
     fn text(&self) -> Result<String, Vec<String>> {
         match self {
             Source::Embedded => Ok(DEFAULT_MODEL.to_string()),
-            Source::Sketch => Ok(palette::NEW_SKETCH.to_string()),
+            Source::Sketch(_) => Ok(palette::NEW_SKETCH.to_string()),
             Source::File(p) => model::read_text(p).map_err(|d| {
                 let name = p.display().to_string();
                 d.items.iter().map(|d| describe(&name, d)).collect()
@@ -390,7 +392,7 @@ impl ArchsimApp {
         if let Some(p) = source.path() {
             files::remember_recent(&mut self.recent, self.state_dir.as_deref(), p);
         }
-        let saved = !matches!(source, Source::Sketch);
+        let saved = !matches!(source, Source::Sketch(_));
         self.editor = Some(editor::Editor::new(
             source.path().map(Path::to_path_buf),
             text,

@@ -94,6 +94,11 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         frame_stats: Option<f64>,
     },
+    /// Open the app on a new sketch to draw (users calling one service), run as you draw.
+    New {
+        /// Where Save writes the sketch; it must not exist yet [default: Save asks].
+        file: Option<PathBuf>,
+    },
     /// Compare a scenario with the baseline on common random numbers, with 95% intervals.
     Compare(experiments::CompareArgs),
     /// The resiliency matrix: one run per failed component, cells per user flow.
@@ -143,6 +148,7 @@ pub fn main() -> ExitCode {
             paused,
             frame_stats,
         }) => open(model, screenshot, at, paused, frame_stats),
+        Some(Command::New { file }) => open::new_sketch(file),
         Some(Command::Schema) => {
             #[expect(
                 clippy::expect_used,

@@ -16,14 +16,18 @@ pub(super) fn open(
     let source = match model {
         Some(path) => {
             if !path.exists() {
-                super::print_stderr(&format!("error: {}: no such file\n", path.display()));
+                super::print_stderr(&format!(
+                    "error: {}: no such file; `archsim new {}` starts a model there\n",
+                    path.display(),
+                    path.display()
+                ));
                 return ExitCode::from(1);
             }
             crate::app::Source::File(path)
         }
         None => crate::app::Source::Embedded,
     };
-    let options = crate::app::Options {
+    launch(crate::app::Options {
         source,
         screenshot: screenshot.map(|path| crate::app::ScreenshotPlan {
             path,
@@ -32,7 +36,34 @@ pub(super) fn open(
         play: !paused,
         frame_stats,
         state_dir: None,
-    };
+    })
+}
+
+/// `archsim new [FILE]`: a sketch that Save writes to FILE. An existing FILE is refused
+/// rather than replaced: the user may have meant `open`.
+#[cfg(feature = "gui")]
+pub(super) fn new_sketch(file: Option<PathBuf>) -> ExitCode {
+    if let Some(path) = &file
+        && path.exists()
+    {
+        super::print_stderr(&format!(
+            "error: {}: already exists; open it with `archsim open {}`, or name a new file\n",
+            path.display(),
+            path.display()
+        ));
+        return ExitCode::from(1);
+    }
+    launch(crate::app::Options {
+        source: crate::app::Source::Sketch(file),
+        screenshot: None,
+        play: true,
+        frame_stats: None,
+        state_dir: None,
+    })
+}
+
+#[cfg(feature = "gui")]
+fn launch(options: crate::app::Options) -> ExitCode {
     match crate::app::run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -51,6 +82,16 @@ pub(super) fn open(
     _paused: bool,
     _frame_stats: Option<f64>,
 ) -> ExitCode {
+    no_window()
+}
+
+#[cfg(not(feature = "gui"))]
+pub(super) fn new_sketch(_file: Option<PathBuf>) -> ExitCode {
+    no_window()
+}
+
+#[cfg(not(feature = "gui"))]
+fn no_window() -> ExitCode {
     super::print_stderr(
         "error: this archsim was built without the app (the `gui` feature); build it with the \
          default features (`cargo build --release`) to open a window, or use `archsim run`\n",

@@ -67,7 +67,7 @@ fn call_to(a: &ArchsimApp, from: &str, to: &str) -> Option<model::Call> {
 
 #[test]
 fn a_three_tier_model_is_drawn_from_an_empty_sketch_run_saved_and_undone() {
-    let mut h = app_with_state(Source::Sketch, fresh_state_dir());
+    let mut h = app_with_state(Source::Sketch(None), fresh_state_dir());
     frames_until(&mut h, "the sketch runs", |a| a.snapshot().is_some());
     h.run_steps(2);
     assert!(h.state().has_unsaved_changes(), "a new sketch is not saved");
@@ -346,4 +346,65 @@ fn an_edit_survives_a_killed_app_in_its_recovery_file() {
                 _ => false,
             })
     });
+}
+
+#[test]
+fn a_sketch_named_on_the_command_line_saves_there_and_save_as_asks_before_replacing() {
+    let dir = std::env::temp_dir().join(format!("archsim-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let named = dir.join("shop.yaml");
+    let mut h = app_with_state(Source::Sketch(Some(named.clone())), fresh_state_dir());
+    frames_until(&mut h, "the sketch runs", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    h.get_by_label("Cache").click();
+    frames_until(&mut h, "the cache runs", |a| has_component(a, "cache"));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run_steps(2);
+    let saved = std::fs::read_to_string(&named).expect("Save wrote the named file");
+    assert_eq!(Some(saved.as_str()), h.state().model_text());
+    assert!(!h.state().has_unsaved_changes());
+
+    // Save as onto someone else's file: nothing is written until "Replace".
+    let other = dir.join("other.yaml");
+    std::fs::write(&other, SMALL).unwrap();
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::S,
+    );
+    h.run_steps(2);
+    retype(&mut h, "Save as:", &other.display().to_string());
+    assert!(
+        h.query_by_label("Replace").is_some(),
+        "asks before replacing"
+    );
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), SMALL);
+    h.get_by_label("Choose another name").click();
+    h.run_steps(2);
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), SMALL);
+    retype(&mut h, "Save as:", &other.display().to_string());
+    h.get_by_label("Replace").click();
+    h.run_steps(2);
+    assert_eq!(
+        Some(std::fs::read_to_string(&other).unwrap().as_str()),
+        h.state().model_text()
+    );
+    assert!(h.state().status().is_some_and(|s| s.contains("other.yaml")));
+}
+
+#[test]
+fn archsim_new_refuses_a_file_that_exists() {
+    let path = temp_model("new-exists", SMALL);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_archsim"))
+        .arg("new")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("already exists") && stderr.contains("archsim open"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), SMALL);
 }
