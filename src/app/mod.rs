@@ -38,6 +38,9 @@ use files::{Watch, watch};
 use inspector::{inspect_edge, inspect_node, legend};
 use worker::{Command, Snapshot, Speed, Worker};
 
+/// The window's icon, 128 pixels square.
+pub const APP_ICON: &[u8] = include_bytes!("../../assets/icon.png");
+
 /// The model the app opens with when given no file.
 pub const DEFAULT_MODEL: &str = include_str!("../../models/default.yaml");
 const DEFAULT_MODEL_NAME: &str = "default.yaml (built in)";
@@ -129,11 +132,17 @@ struct FrameStats {
 /// # Errors
 /// When no window can be created (no display, no OpenGL).
 pub fn run(options: Options) -> Result<(), String> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([640.0, 400.0])
+        .with_title("archsim")
+        .with_app_id("archsim");
+    // Drawn by scripts/icon.py; a PNG that does not decode leaves the desktop's default icon.
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(APP_ICON) {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([640.0, 400.0])
-            .with_title("archsim"),
+        viewport,
         ..eframe::NativeOptions::default()
     };
     let outcome: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));

@@ -460,3 +460,13 @@ fn a_database_shows_its_primary_and_its_lagging_replica() {
     h.get_by_label("replica");
     h.get_by_label_contains("a database: 1 primary(ies), async replication");
 }
+
+#[test]
+fn the_window_icon_decodes() {
+    let icon = eframe::icon_data::from_png_bytes(archsim::app::APP_ICON).expect("a PNG");
+    assert_eq!((icon.width, icon.height), (128, 128));
+    // Not blank: the rounded square's corners are clear, its middle is drawn.
+    let alpha = |x: u32, y: u32| icon.rgba[((y * icon.width + x) * 4 + 3) as usize];
+    assert_eq!(alpha(0, 0), 0);
+    assert_eq!(alpha(64, 64), 255);
+}
