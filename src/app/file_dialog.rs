@@ -65,7 +65,7 @@ impl FileDialog {
     /// Draws the dialog; `Some` when the user has chosen.
     pub fn show(&mut self, ctx: &egui::Context, recent: &[PathBuf]) -> Option<Choice> {
         if let Some(target) = self.replace.clone() {
-            return self.confirm_replace(ctx, target);
+            return self.confirm_replace(ctx, &target);
         }
         let mut choice = None;
         let title = match self.mode {
@@ -180,7 +180,7 @@ impl FileDialog {
     }
 
     /// Saving over another file asks first: it may be someone's model, and it has no undo.
-    fn confirm_replace(&mut self, ctx: &egui::Context, target: PathBuf) -> Option<Choice> {
+    fn confirm_replace(&mut self, ctx: &egui::Context, target: &Path) -> Option<Choice> {
         let mut choice = None;
         egui::Modal::new(egui::Id::unique("replace-a-file")).show(ctx, |ui| {
             ui.heading("Replace the file?");
@@ -190,7 +190,7 @@ impl FileDialog {
             ));
             ui.horizontal(|ui| {
                 if ui.button("Replace").clicked() {
-                    choice = Some(Choice::Path(target.clone()));
+                    choice = Some(Choice::Path(target.to_path_buf()));
                 }
                 if ui.button("Choose another name").clicked() {
                     self.replace = None;
