@@ -522,7 +522,14 @@ impl Diagram {
             let name = self.nodes[node].name.clone();
             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
             let shift = ui.input(|i| i.modifiers.shift);
-            if response.drag_started() && shift {
+            // The half of the handle inside the node can lose egui's hit test to the node
+            // itself (seen in a real window, not in the test harness): a drag that starts on
+            // the handle connects, whichever of the two egui gave it to.
+            let port = Rect::from_center_size(r.right_center(), Vec2::splat(PORT_SIZE));
+            let from_port = ui
+                .input(|i| i.pointer.press_origin())
+                .is_some_and(|p| port.contains(p));
+            if response.drag_started() && (shift || from_port) {
                 self.connecting = Some(node);
             }
             if response.dragged() && self.connecting.is_none() {

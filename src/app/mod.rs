@@ -607,9 +607,12 @@ impl ArchsimApp {
             return;
         };
         let diagram = &held;
+        // With nothing selected there is no property editor below: the overview may use
+        // the room it would take.
+        let share = if self.selected.is_some() { 0.4 } else { 0.7 };
         egui::ScrollArea::vertical()
             .id_salt("inspector")
-            .max_height(ui.available_height() * 0.4)
+            .max_height(ui.available_height() * share)
             .show(ui, |ui| match self.selected.clone() {
                 Some(Target::Node(n)) if n < diagram.nodes.len() => {
                     inspect_node(ui, diagram, n, &snap);

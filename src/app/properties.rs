@@ -263,12 +263,15 @@ fn row(
     }
     let mut edit = None;
     ui.vertical(|ui| {
+        // A grid cell is as wide as it was last frame; without a floor a field would
+        // shrink to its first value and cut off every longer one.
+        ui.set_min_width(FIELD_WIDTH);
         let typed = fields
             .typed
             .entry(path.clone())
             .or_insert_with(|| written.clone());
         let field = ui
-            .add(egui::TextEdit::singleline(typed).desired_width(150.0))
+            .add(egui::TextEdit::singleline(typed).desired_width(FIELD_WIDTH))
             .labelled_by(label.id);
         let typed_now = typed.trim().to_string();
         if field.lost_focus() && typed_now != written && !typed_now.is_empty() {
@@ -295,6 +298,8 @@ fn row(
     }
     edit
 }
+
+const FIELD_WIDTH: f32 = 170.0;
 
 const ERROR: Color32 = Color32::from_rgb(240, 130, 130);
 
