@@ -397,11 +397,21 @@ impl ArchsimApp {
         };
         match dialog.show(ctx, &self.recent) {
             None => self.file_dialog = Some(dialog),
-            Some(Choice::Cancel) => {}
+            Some(Choice::Cancel) => self.after_save = None,
             Some(Choice::Path(p)) => match dialog.mode {
                 Mode::Open => self.request_open(ctx, Source::File(p)),
                 Mode::SaveAs => {
-                    self.save_to(&p);
+                    let waiting = self.after_save.take();
+                    if self.save_to(&p)
+                        && let Some(pending) = waiting
+                    {
+                        if self.has_unsaved_changes() {
+                            // Live changes of the run are still to be decided on.
+                            self.pending = Some(pending);
+                        } else {
+                            self.carry_out(ctx, pending);
+                        }
+                    }
                 }
             },
             Some(Choice::BuiltIn) => self.request_open(ctx, Source::Embedded),

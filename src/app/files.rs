@@ -89,11 +89,39 @@ impl ArchsimApp {
             }
         }
         if self.recovered.as_deref() != Some(text.as_str()) {
+            self.keep_offered_recovery(&path);
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
             if write_atomic(&path, &text).is_ok() {
                 self.recovered = Some(text);
+            }
+        }
+    }
+
+    /// Edits made while an earlier session's recovery is still offered would write over
+    /// it: that file moves aside first (`NAME.earlier.yaml`), and the offer follows it.
+    fn keep_offered_recovery(&mut self, path: &Path) {
+        let Some((offered, kept)) = self.recovery_offer.clone() else {
+            return;
+        };
+        if offered != path || !path.exists() {
+            return;
+        }
+        let earlier = path.with_extension("earlier.yaml");
+        if std::fs::rename(path, &earlier).is_ok() {
+            self.recovery_offer = Some((earlier, kept));
+        }
+    }
+
+    /// Does what waited on the unsaved-changes question, once it is answered.
+    pub(super) fn carry_out(&mut self, ctx: &egui::Context, pending: Pending) {
+        self.write_recovery(true);
+        match pending {
+            Pending::Open(source) => self.open(ctx, source),
+            Pending::Close => {
+                self.closing = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
         }
     }
@@ -127,7 +155,9 @@ impl ArchsimApp {
                         if self.save() {
                             decided = Some(!self.has_unsaved_changes());
                         } else {
-                            // The Save as dialog takes over; the user asks again after.
+                            // The Save as dialog takes over, and goes on with what waited
+                            // once it has saved.
+                            self.after_save = Some(pending.clone());
                             decided = Some(false);
                         }
                     }
@@ -149,14 +179,7 @@ impl ArchsimApp {
         match decided {
             Some(true) => {
                 self.pending = None;
-                self.write_recovery(true);
-                match pending {
-                    Pending::Open(source) => self.open(ctx, source),
-                    Pending::Close => {
-                        self.closing = true;
-                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                    }
-                }
+                self.carry_out(ctx, pending);
             }
             Some(false) => self.pending = None,
             None => {}

@@ -216,6 +216,8 @@ pub struct ArchsimApp {
     written: Option<String>,
     /// What to do once the user has dealt with unsaved changes.
     pending: Option<Pending>,
+    /// What waits for the Save as dialog that the unsaved-changes question opened.
+    after_save: Option<Pending>,
     /// The user chose to discard unsaved changes and close.
     closing: bool,
     /// What was last written to the recovery file, to write only on change.
@@ -325,6 +327,7 @@ impl ArchsimApp {
             status: None,
             written: None,
             pending: None,
+            after_save: None,
             closing: false,
             recovered: None,
             recovery_offer: None,

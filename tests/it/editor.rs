@@ -408,3 +408,71 @@ fn archsim_new_refuses_a_file_that_exists() {
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), SMALL);
 }
+
+#[test]
+fn save_as_from_the_unsaved_question_goes_on_with_what_waited() {
+    let mut h = app_with_state(Source::Sketch(None), fresh_state_dir());
+    frames_until(&mut h, "the sketch runs", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    h.get_by_label("Cache").click();
+    frames_until(&mut h, "the cache runs", |a| has_component(a, "cache"));
+    let drawn = h.state().model_text().unwrap().to_string();
+    // New, with a drawn sketch unsaved: asked first; Save as… then a name.
+    h.get_by_label("New").click();
+    h.run_steps(2);
+    // The question's own button, after the top bar's (which the modal covers).
+    h.get_all_by_label("Save as…").last().unwrap().click();
+    // A frame to answer, one for the dialog to size itself unseen, one to show it.
+    h.run_steps(3);
+    let path = temp_model("save-then-new", "").with_file_name("drawn.yaml");
+    let _ = std::fs::remove_file(&path);
+    retype(&mut h, "Save as:", &path.display().to_string());
+    h.run_steps(2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), drawn);
+    // ... and the new sketch it waited for is open.
+    assert_eq!(h.state().model_text(), Some(NEW_SKETCH));
+    assert!(h.query_by_label("Unsaved changes").is_none());
+}
+
+#[test]
+fn edits_made_while_a_recovery_is_offered_do_not_overwrite_it() {
+    let path = temp_model("recovery-ignored", SMALL);
+    let state = fresh_state_dir();
+    let mut h = app_with_state(Source::File(path.clone()), state.clone());
+    frames_until(&mut h, "the model runs", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    h.get_by_label("api").click();
+    h.run_steps(3);
+    retype(&mut h, "workers", "7");
+    std::mem::forget(h);
+
+    // The next session ignores the offer and edits something else.
+    let mut h = app_with_state(Source::File(path.clone()), state.clone());
+    frames_until(&mut h, "the model runs again", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    assert!(h.query_by_label("Restore the edits").is_some());
+    h.get_by_label("api").click();
+    h.run_steps(3);
+    retype(&mut h, "workers", "9");
+    h.run_steps(2);
+    // Both sessions' edits are on disk: a crash now would lose neither.
+    let on_disk: Vec<String> = std::fs::read_dir(state.join("recovery"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+        .collect();
+    assert!(
+        on_disk.iter().any(|t| t.contains("workers: 7")),
+        "{on_disk:?}"
+    );
+    assert!(
+        on_disk.iter().any(|t| t.contains("workers: 9")),
+        "{on_disk:?}"
+    );
+    // The first session's edit is still there to restore, and restoring it works.
+    h.get_by_label("Restore the edits").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().model_text(),
+        Some(SMALL.replace("workers: 2", "workers: 7").as_str())
+    );
+}
