@@ -20,6 +20,7 @@ use super::yaml::{self, Node, NodeKind};
 
 mod components;
 mod emit;
+mod reflow;
 
 pub use emit::{set_block, with_layout};
 
@@ -220,7 +221,8 @@ impl Document {
         text.push_str(&self.text[range.end..]);
         match Document::parse(&text) {
             Ok(d) => {
-                *self = d;
+                let before = std::mem::replace(self, d);
+                self.reflow(&before.text, path);
                 Ok(())
             }
             Err(EditError::Syntax(message)) => Err(EditError::Invalid {
