@@ -5,6 +5,7 @@
 //! Everything it prints is computed by the library; nothing here simulates or measures.
 
 mod experiments;
+mod fuzz;
 mod open;
 
 use open::open;
@@ -116,6 +117,12 @@ enum Command {
         #[command(subcommand)]
         command: experiments::JobCommand,
     },
+    /// Mutate the bundled models and read and run each mutant in its own process; exit
+    /// code 1 when one panics, aborts, hangs or breaks a rule (kept under --keep).
+    Fuzz(fuzz::FuzzArgs),
+    /// One case of `archsim fuzz` (run by it).
+    #[command(hide = true)]
+    FuzzCase { file: PathBuf },
     /// Combine the results of a study's jobs into its matrix or sweep.
     Merge(experiments::MergeArgs),
 }
@@ -149,6 +156,8 @@ pub fn main() -> ExitCode {
             frame_stats,
         }) => open(model, screenshot, at, paused, frame_stats),
         Some(Command::New { file }) => open::new_sketch(file),
+        Some(Command::Fuzz(args)) => fuzz::fuzz(&args),
+        Some(Command::FuzzCase { file }) => fuzz::fuzz_case(&file),
         Some(Command::Schema) => {
             #[expect(
                 clippy::expect_used,

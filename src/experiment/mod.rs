@@ -8,6 +8,7 @@
 pub mod chart;
 pub mod compare;
 pub mod figures;
+pub mod fuzz;
 pub mod jobs;
 pub mod matrix;
 pub mod review;

@@ -19,6 +19,7 @@ mod determinism;
 mod editor;
 mod experiments;
 mod faults;
+mod fuzz;
 mod jobs;
 mod queues;
 mod regressions;
