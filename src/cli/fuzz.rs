@@ -146,10 +146,13 @@ pub(super) fn fuzz(args: &FuzzArgs) -> ExitCode {
             if std::fs::write(&path, format!("{header}{}", mutant.text)).is_ok() {
                 kept.push(path);
             }
-            bar.println(format!(
-                "case {i} ({base_name}: {}): {kind}: {why}",
-                mutant.how
-            ));
+            let line = format!("case {i} ({base_name}: {}): {kind}: {why}", mutant.how);
+            if bar.is_hidden() {
+                // Not a terminal: the bar draws nothing, and would swallow its lines too.
+                super::print_stderr(&format!("{line}\n"));
+            } else {
+                bar.println(line);
+            }
         }
         let _ = std::fs::remove_file(&file);
         bar.set_position(tally.cases);
