@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use crate::experiment::fuzz::{Mutator, Outcome, check_case};
+use crate::experiment::fuzz::{Mutant, Mutator, Outcome, check_case};
 
 /// The exit code of `archsim fuzz-case` for a case that broke a rule (not a crash).
 const BROKEN_EXIT: u8 = 3;
@@ -97,8 +97,20 @@ pub(super) fn fuzz(args: &FuzzArgs) -> ExitCode {
         if budget.is_some_and(|b| started.elapsed() >= b) {
             break;
         }
-        let (base_name, base_text) = &bases[usize::try_from(i).unwrap_or(0) % bases.len()];
-        let mutant = mutator.mutate(base_text);
+        // Every third case starts from a random valid model instead of a bundled one, and
+        // half of those run unmutated: a valid model must run as cleanly as any.
+        let (base_name, mutant) = if i % 3 == 2 {
+            let text = mutator.random_model();
+            if i % 2 == 0 {
+                ("a random model".to_string(), mutator.mutate(&text))
+            } else {
+                let how = "unmutated".to_string();
+                ("a random model".to_string(), Mutant { text, how })
+            }
+        } else {
+            let (name, text) = &bases[usize::try_from(i).unwrap_or(0) % bases.len()];
+            (name.clone(), mutator.mutate(text))
+        };
         let file = work.join(format!("case-{i}.yaml"));
         if let Err(e) = std::fs::write(&file, &mutant.text) {
             super::print_stderr(&format!("error: {}: {e}\n", file.display()));

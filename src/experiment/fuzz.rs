@@ -23,6 +23,9 @@ use crate::sim::{RunOptions, SimError, SimTime, Simulation};
 /// autoscaling to act, short enough for thousands of cases an hour.
 pub const CASE_SIM_TIME: SimTime = SimTime::from_secs(60);
 
+/// The events a case's run may be estimated to need: a few seconds of computing.
+pub const CASE_EVENTS: f64 = 2e7;
+
 /// How a case ended, when it ended in the process that ran it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -53,10 +56,21 @@ pub fn check_case(name: &str, text: &str) -> Outcome {
             return Outcome::Refused;
         }
     };
+    // A valid model may ask for days of computing (the reader warns); a case runs only as
+    // much of it as CASE_EVENTS allow, which still reaches every mechanism it has.
+    let events = model::effort::estimated_events(&model);
+    let share = if events > CASE_EVENTS {
+        CASE_EVENTS / events
+    } else {
+        1.0
+    };
+    let duration = SimTime::from_secs_f64(model.duration.as_secs_f64() * share)
+        .min(CASE_SIM_TIME)
+        .max(SimTime::from_millis(1));
     let model = Arc::new(model);
     let options = RunOptions {
         seed: None,
-        duration: Some(model.duration.min(CASE_SIM_TIME)),
+        duration: Some(duration),
         warmup: Some(SimTime::ZERO),
     };
     let first = Simulation::new(Arc::clone(&model), options).run();
@@ -154,6 +168,147 @@ impl Mutator {
 
     fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
         from[self.below(from.len())]
+    }
+
+    /// A random valid architecture at values near the edges of what is sensible: a chain
+    /// of services behind an optional balancer, with caches, a database, an external API,
+    /// a queue, deadlines, retries, breakers and faults that flap. The reader takes it; the
+    /// run must still end cleanly, as the run of any valid model must.
+    pub fn random_model(&mut self) -> String {
+        use std::fmt::Write as _;
+        let services = 1 + self.below(5);
+        let rate = self.pick(&["1/s", "50/s", "400/s", "3000/s", "20000/s"]);
+        let duration = self.pick(&["5s", "30s", "2m", "10m"]);
+        let mut t = format!("duration: {duration}\nseed: {}\n", self.below(1000));
+        let front = if self.below(2) == 0 { "lb" } else { "s0" };
+        let timeout = self.pick(&["", ", timeout: 5ms", ", timeout: 1s", ", timeout: 30s"]);
+        let _ = writeln!(
+            t,
+            "workloads:\n  - {{ name: users, target: {front}, rate: {rate}, request: get{timeout} }}"
+        );
+        t.push_str("components:\n");
+        if front == "lb" {
+            let policy = self.pick(&["round_robin", "least_connections", "random"]);
+            let health = self.pick(&[
+                "",
+                ", health_check: { interval: 1ms, unhealthy: 1, healthy: 1 }",
+                ", health_check: { interval: 1s, unhealthy: 2, healthy: 2 }",
+            ]);
+            let _ = writeln!(
+                t,
+                "  lb: {{ kind: load_balancer, policy: {policy}, backends: s0{health} }}"
+            );
+        }
+        let extras = ["db", "cache", "api", "jobs"];
+        let mut used: Vec<&str> = extras
+            .iter()
+            .copied()
+            .filter(|_| self.below(2) == 0)
+            .collect();
+        if used.contains(&"cache") && !used.contains(&"db") {
+            // A cache reads through to a store; any other component would make a cycle.
+            used.insert(0, "db");
+        }
+        for i in 0..services {
+            let workers = self.pick(&["1", "4", "64", "1000"]);
+            let replicas = self.pick(&["1", "2", "7"]);
+            let queue = self.pick(&["", ", queue: 0", ", queue: 1", ", queue: 500"]);
+            let work = self.pick(&[
+                "exp 1ms",
+                "exp 20ms",
+                "lognormal 5ms p99 200ms",
+                "100us",
+                "exp 2s",
+            ]);
+            let mut calls = Vec::new();
+            if i + 1 < services {
+                calls.push(format!("s{}", i + 1));
+            }
+            if i + 1 == services {
+                calls.extend(
+                    used.iter()
+                        .filter(|e| **e != "jobs")
+                        .map(|e| (*e).to_string()),
+                );
+            }
+            let calls: Vec<String> = calls
+                .into_iter()
+                .map(|to| {
+                    let protect = self.pick(&[
+                        "",
+                        ", timeout: 10ms",
+                        ", timeout: 500ms, retry: { attempts: 5, backoff: exponential 1ms }",
+                        ", timeout: 100ms, retry: { attempts: 3 }, breaker: { failures: 1, open_for: 1ms }",
+                    ]);
+                    format!("{{ to: {to}{protect} }}")
+                })
+                .collect();
+            let mut calls = calls;
+            if i == 0 && used.contains(&"jobs") {
+                calls.push("{ to: jobs, request: job }".to_string());
+            }
+            let calls = if calls.is_empty() {
+                String::new()
+            } else {
+                format!(", calls: [ {} ]", calls.join(", "))
+            };
+            let _ = writeln!(
+                t,
+                "  s{i}: {{ kind: service, workers: {workers}, replicas: {replicas}{queue}, handlers: {{ \"*\": {{ work: {work}{calls} }} }} }}"
+            );
+        }
+        if used.contains(&"db") {
+            t.push_str(
+                "  db: { kind: database, workers: 8, handlers: { \"*\": { work: exp 2ms } } }\n",
+            );
+        }
+        if used.contains(&"cache") {
+            let hit = self.pick(&["0%", "50%", "100%", "99.9%"]);
+            let _ = writeln!(
+                t,
+                "  cache: {{ kind: cache, latency: exp 300us, hit_ratio: {hit}, on_miss: {{ to: db }} }}"
+            );
+        }
+        if used.contains(&"api") {
+            let errors = self.pick(&["0%", "1%", "100%"]);
+            let _ = writeln!(
+                t,
+                "  api: {{ kind: external, latency: lognormal 80ms p99 400ms, errors: {errors} }}"
+            );
+        }
+        if used.contains(&"jobs") {
+            t.push_str("  jobs: { kind: queue, latency: 1ms, consumers: worker }\n");
+            t.push_str(
+                "  worker: { kind: service, workers: 2, handlers: { job: { work: exp 50ms } } }\n",
+            );
+        }
+        let faults = self.below(4);
+        if faults > 0 {
+            t.push_str("faults:\n");
+            for _ in 0..faults {
+                let target = format!("s{}", self.below(services));
+                let fault = self.pick(&[
+                    "crash: {t}",
+                    "crash: {t}, replica: 0",
+                    "slow: {t}, factor: 1000",
+                    "error: {t}, fraction: 100%",
+                    "crash: {t}, flap: { down: 1ms, up: 1ms }",
+                    "pause: {t}",
+                ]);
+                let at = self.pick(&["0s", "1s", "2s"]);
+                let mut span = self.pick(&["", ", for: 1ms", ", for: 2s"]);
+                if fault.starts_with("pause") && span.is_empty() {
+                    // A pause without an end is a crash; the reader asks for `for`.
+                    span = ", for: 2s";
+                }
+                let _ = writeln!(
+                    t,
+                    "  - {{ at: {at}{span}, {} }}",
+                    fault.replace("{t}", &target)
+                );
+            }
+        }
+        t
     }
 
     /// One to three mutations of `text`.
@@ -350,6 +505,17 @@ mod tests {
         let b: Vec<Mutant> = (0..50).map(|_| m.mutate(text)).collect();
         assert_eq!(a, b);
         assert!(a.iter().filter(|m| m.text != text).count() > 40);
+    }
+
+    #[test]
+    fn random_models_are_valid() {
+        let mut m = Mutator::new(3);
+        for _ in 0..200 {
+            let text = m.random_model();
+            if let Err(d) = model::parse("random.yaml", &text) {
+                panic!("{text}\n{d:?}");
+            }
+        }
     }
 
     #[test]

@@ -21,10 +21,48 @@ const EVENTS_PER_SECOND: f64 = 5e6;
 /// and its answer.
 const EVENTS_PER_ARRIVAL: f64 = 4.0;
 
+/// The fewest events the run of `model` needs over its `duration`, as the estimate of
+/// [`effort_warnings`] counts them.
+#[must_use]
+pub fn estimated_events(model: &Model) -> f64 {
+    parts(model).iter().map(|p| p.0).sum()
+}
+
 /// A warning or an error when the run would need more events than can be simulated,
 /// placed at what contributes most to them.
 #[must_use]
 pub fn effort_warnings(model: &Model) -> Vec<Diagnostic> {
+    let parts = parts(model);
+    let total: f64 = parts.iter().map(|p| p.0).sum();
+    if total <= WARN_EVENTS {
+        return Vec::new();
+    }
+    let Some((_, span, what)) = parts.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else {
+        return Vec::new();
+    };
+    let severity = if total > MAX_EVENTS {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    vec![Diagnostic {
+        severity,
+        span: *span,
+        message: format!(
+            "this run would simulate at least {total:.1e} events over its {} — about {} of \
+             computing — mostly from {what}",
+            model.duration,
+            wall_time(total / EVENTS_PER_SECOND)
+        ),
+        hint: Some(format!(
+            "shorten `duration`, lower the rate or lengthen the period; runs above {MAX_EVENTS:.0e} \
+             events are refused, above {WARN_EVENTS:.0e} warned about"
+        )),
+    }]
+}
+
+/// What the run's events come from: each with its count, where it is written and a name.
+fn parts(model: &Model) -> Vec<(f64, Span, String)> {
     let duration_s = model.duration.as_secs_f64();
     let mut parts: Vec<(f64, Span, String)> = Vec::new();
     for w in &model.workloads {
@@ -60,32 +98,7 @@ pub fn effort_warnings(model: &Model) -> Vec<Diagnostic> {
             ));
         }
     }
-    let total: f64 = parts.iter().map(|p| p.0).sum();
-    if total <= WARN_EVENTS {
-        return Vec::new();
-    }
-    let Some((_, span, what)) = parts.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else {
-        return Vec::new();
-    };
-    let severity = if total > MAX_EVENTS {
-        Severity::Error
-    } else {
-        Severity::Warning
-    };
-    vec![Diagnostic {
-        severity,
-        span: *span,
-        message: format!(
-            "this run would simulate at least {total:.1e} events over its {} — about {} of \
-             computing — mostly from {what}",
-            model.duration,
-            wall_time(total / EVENTS_PER_SECOND)
-        ),
-        hint: Some(format!(
-            "shorten `duration`, lower the rate or lengthen the period; runs above {MAX_EVENTS:.0e} \
-             events are refused, above {WARN_EVENTS:.0e} warned about"
-        )),
-    }]
+    parts
 }
 
 /// Seconds of computing in the unit that reads best.

@@ -518,7 +518,7 @@ pub static SERVICE: &[Key] = &[
     key(
         "replicas",
         Ty::Int { min: 1 },
-        "Identical instances, each with its own workers and queue. Default 1.",
+        "Identical instances, each with its own workers and queue, at most 10000. Default 1.",
     ),
     key(
         "workers",

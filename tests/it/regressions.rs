@@ -847,3 +847,48 @@ fn more_workloads_than_a_run_can_number_are_refused() {
         ["65536 workloads, more than the 65535 a model may have"]
     );
 }
+
+/// Found by `archsim fuzz --seed 2` (case 6932): a service with a billion replicas was read
+/// without a word, and building the run asked for a 3 GB allocation and aborted. Replicas
+/// are bounded when the model is read, with the error at the value.
+#[test]
+fn a_billion_replicas_are_refused_where_they_are_written() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.yaml");
+    let original = std::fs::read_to_string(path).unwrap();
+    let text = original.replacen("replicas: 2", "replicas: 1000000000", 1);
+    assert_ne!(text, original, "the bundled model changed");
+    let line = 1 + text[..text.find("replicas: 1000000000").unwrap()]
+        .matches('\n')
+        .count();
+    let err = archsim::model::parse("default.yaml", &text).expect_err("refused");
+    let first = &err.items[0];
+    assert_eq!(
+        (
+            first.span.line as usize,
+            first.span.col,
+            first.message.as_str()
+        ),
+        (
+            line,
+            15,
+            "replicas: `1000000000` is above the limit of 10000"
+        )
+    );
+}
+
+/// Found by `archsim fuzz --seed 2` (case 8866): a valid model asking for about 2e12 events
+/// (the reader warns: about five days) held a fuzz case past its time bound. A case now runs
+/// the share of the model that its event budget allows, and this one ends cleanly.
+#[test]
+fn a_fuzz_case_of_days_of_computing_runs_within_its_budget() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mm1.yaml");
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replacen("workers: 1", "workers: 1000000000", 1)
+        .replacen("/s,", "/us,", 1);
+    assert!(text.contains("/us,") && text.contains("workers: 1000000000"));
+    assert_eq!(
+        archsim::experiment::fuzz::check_case("mm1.yaml", &text),
+        archsim::experiment::fuzz::Outcome::Ran
+    );
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::model::dist::Dist;
 use crate::model::units::parse_fraction;
 use crate::model::yaml::{Node, NodeKind};
-use crate::model::{Autoscale, Handler, Io, Policy, Service, schema};
+use crate::model::{Autoscale, Handler, Io, MAX_REPLICAS, Policy, Service, schema};
 use crate::shared::time::SimTime;
 
 use super::Reader;
@@ -23,9 +23,18 @@ impl Reader {
     }
 
     pub(super) fn service(&mut self, what: &str, f: &Fields<'_>) -> Option<Service> {
-        let replicas = f
-            .get("replicas")
-            .map_or(Some(1), |n| self.int_u32(n, "replicas", 1));
+        let replicas = f.get("replicas").map_or(Some(1), |n| {
+            let r = self.int_u32(n, "replicas", 1)?;
+            if r > MAX_REPLICAS {
+                self.error_hint(
+                    n.span,
+                    format!("replicas: `{r}` is above the limit of {MAX_REPLICAS}"),
+                    "a fleet this large queues as fewer replicas with more workers each when                      the balancer spreads evenly: model it so",
+                );
+                return None;
+            }
+            Some(r)
+        });
         let workers = f
             .get("workers")
             .map_or(Some(1), |n| self.int_u32(n, "workers", 1));
@@ -87,8 +96,11 @@ impl Reader {
                         );
                         return None;
                     }
-                    if max > 10_000 {
-                        self.error(a.key_span("max"), "autoscale: `max` is above 10000");
+                    if max > MAX_REPLICAS {
+                        self.error(
+                            a.key_span("max"),
+                            format!("autoscale: `max` is above {MAX_REPLICAS}"),
+                        );
                         return None;
                     }
                     if target <= 0.0 {
