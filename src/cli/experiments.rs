@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use super::{duration_arg, fail, load, print_stderr, print_stdout};
+use super::{check_duration, duration_arg, fail, load, print_stderr, print_stdout};
 use crate::experiment::compare::{self, Comparison};
 use crate::experiment::jobs::{self, Job, JobResult, Merged};
 use crate::experiment::matrix::{self, Cell, Matrix, MatrixFault};
@@ -224,6 +224,7 @@ fn load_checked(path: &Path, run: RunArgs) -> anyhow::Result<Arc<Model>> {
     if w >= d {
         anyhow::bail!("the warm-up ({w}) must be shorter than the run ({d})");
     }
+    check_duration(path, &m, run.duration)?;
     Ok(m)
 }
 

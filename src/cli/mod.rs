@@ -288,6 +288,23 @@ fn load(path: &Path) -> anyhow::Result<Arc<Model>> {
     }
 }
 
+/// A `--duration` other than the model's must not slip past the estimate the reader made
+/// of the model's own: refused above its bound, warned about above the lower one.
+fn check_duration(path: &Path, m: &Model, duration: Option<SimTime>) -> anyhow::Result<()> {
+    if let Some(d) = duration
+        && d != m.duration
+    {
+        let mut longer = m.clone();
+        longer.duration = d;
+        let effort = model::effort::effort_warnings(&longer);
+        if let Some(e) = effort.iter().find(|e| e.severity == Severity::Error) {
+            anyhow::bail!("--duration {d}: {}; nothing was run", e.message);
+        }
+        print_warnings(&path.display().to_string(), &effort);
+    }
+    Ok(())
+}
+
 fn run(
     path: &Path,
     options: RunOptions,
@@ -303,19 +320,7 @@ fn run(
     {
         anyhow::bail!("the warm-up ({w}) must be shorter than the run ({d})");
     }
-    if let Some(d) = options.duration
-        && d != m.duration
-    {
-        // The model's own duration was checked when it was read; a longer one given here
-        // must not slip past the same estimate.
-        let mut longer = (*m).clone();
-        longer.duration = d;
-        let effort = model::effort::effort_warnings(&longer);
-        if let Some(e) = effort.iter().find(|e| e.severity == Severity::Error) {
-            anyhow::bail!("--duration {d}: {}; nothing was run", e.message);
-        }
-        print_warnings(&path.display().to_string(), &effort);
-    }
+    check_duration(path, &m, options.duration)?;
     #[expect(
         clippy::disallowed_methods,
         reason = "how long the run took is said beside the report, never part of it"

@@ -824,6 +824,21 @@ fn a_duration_on_the_command_line_cannot_slip_past_the_estimate() {
          5000000h00m00s — about 133 days of computing — mostly from workload `clients` at up \
          to 800/s; nothing was run"
     );
+    // The experiments, which run it many times, hold it to the same estimate per run.
+    for command in ["matrix", "check"] {
+        let out = archsim_bin(&[
+            command,
+            &bundled_file("lb_async_db.yaml"),
+            "--duration",
+            "5000000h",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("about 133 days of computing") && stderr.contains("nothing was run"),
+            "{command}: {stderr}"
+        );
+    }
 }
 
 /// Workloads are numbered in 16 bits inside a run: the 65,536th once aliased the last one
