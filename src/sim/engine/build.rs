@@ -306,6 +306,7 @@ impl Simulation {
                 paused_since: SimTime::ZERO,
                 parked: Vec::new(),
                 parked_timers: Vec::new(),
+                inside: Vec::new(),
                 fault_errors: 0.0,
                 error_counts: Vec::new(),
                 next_rr: 0,

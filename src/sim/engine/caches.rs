@@ -137,10 +137,10 @@ impl Simulation {
         let delay = scale(c.work_rng.sample(&cache.latency), c.slow);
         let mark = c.paused_time(now);
         let t = &mut self.tasks.items[task as usize];
-        t.inside = true;
         t.working = true;
         t.pause_mark = mark;
         t.step = CACHE_LOOKUP;
+        self.enter(task);
         self.at(delay, Ev::WorkDone(task));
     }
 
@@ -238,8 +238,8 @@ impl Simulation {
         } else {
             // The cache's part is done: it answered "miss".
             let (record, arrived) = (t.record, t.arrived);
-            t.inside = false;
             t.step = CACHE_ASIDE;
+            self.leave(task);
             self.recorder
                 .task_finished(ci, record.then(|| now - arrived));
             self.cache_miss_answered(task);

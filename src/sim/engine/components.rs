@@ -81,6 +81,9 @@ pub(super) struct CompRt {
     /// work still owed; an answer for it; its own timers), released in order when it resumes.
     pub(super) parked: Vec<(Ev, SimTime)>,
     pub(super) parked_timers: Vec<LaneEntry>,
+    /// The tasks it holds (queued, working, or waiting for their own calls), in no order:
+    /// what a crash of it loses. A task knows its place here (`Task::inside_at`).
+    pub(super) inside: Vec<u32>,
     /// Share of requests failed by the `error` faults without a `count` in progress,
     /// combined as independent chances.
     pub(super) fault_errors: f64,
@@ -169,7 +172,7 @@ impl Simulation {
                     self.turn_away(task, Cause::Unavailable);
                 } else if instance.busy < workers && c.pauses == 0 {
                     instance.in_system += 1;
-                    self.tasks.items[task as usize].inside = true;
+                    self.enter(task);
                     self.start_work(task);
                 } else if (instance.queue.len() as u64) < u64::from(cap) {
                     instance.in_system += 1;
@@ -177,7 +180,7 @@ impl Simulation {
                     c.touch(now);
                     c.queued += 1;
                     self.recorder.queue_length(ci, c.queued);
-                    self.tasks.items[task as usize].inside = true;
+                    self.enter(task);
                 } else {
                     self.recorder.rejected(ci);
                     self.turn_away(task, Cause::Rejected);
@@ -189,9 +192,9 @@ impl Simulation {
                 let delay = scale(c.work_rng.sample(&b.latency), c.slow);
                 let mark = c.paused_time(now);
                 let t = &mut self.tasks.items[task as usize];
-                t.inside = true;
                 t.working = true;
                 t.pause_mark = mark;
+                self.enter(task);
                 self.at(delay, Ev::WorkDone(task));
             }
             KindRt::Balancer {
@@ -229,9 +232,9 @@ impl Simulation {
                 let mark = c.paused_time(now);
                 let t = &mut self.tasks.items[task as usize];
                 t.instance = slot;
-                t.inside = true;
                 t.working = true;
                 t.pause_mark = mark;
+                self.enter(task);
                 self.now_or_later(delay, Ev::WorkDone(task));
             }
             KindRt::External { latency, .. } => {
@@ -240,9 +243,9 @@ impl Simulation {
                 c.busy += 1;
                 let mark = c.paused_time(now);
                 let t = &mut self.tasks.items[task as usize];
-                t.inside = true;
                 t.working = true;
                 t.pause_mark = mark;
+                self.enter(task);
                 self.at(delay, Ev::WorkDone(task));
             }
         }

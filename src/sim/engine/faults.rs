@@ -325,26 +325,29 @@ impl Simulation {
             c.queued -= u32::try_from(queued.len()).unwrap_or(0);
             for task in queued {
                 self.instances[i as usize].in_system -= 1;
-                self.tasks.items[task as usize].inside = false;
+                self.leave(task);
                 self.tasks.items[task as usize].failed = Some(Cause::Dropped);
                 self.answer_later(task);
             }
         }
-        // Whatever else is inside — working, or waiting for its own calls — is lost too.
-        // A scan of all tasks costs O(tasks) but happens only when something crashes.
-        let victims: Vec<u32> = (0..self.tasks.items.len())
-            .filter_map(|i| {
-                let t = &self.tasks.items[i];
-                let here = t.comp as usize == comp
-                    && (replicas.is_empty() || replicas.contains(&t.instance));
-                (t.live && t.inside && !t.zombie && here).then(|| id32(i))
+        // Whatever else is inside — working, or waiting for its own calls — is lost too, in
+        // the order the tasks were made so that the run does not depend on the list's order.
+        let mut victims: Vec<u32> = self.comps[comp]
+            .inside
+            .iter()
+            .copied()
+            .filter(|&task| {
+                let t = &self.tasks.items[task as usize];
+                debug_assert!(t.live && t.comp as usize == comp);
+                !t.zombie && (replicas.is_empty() || replicas.contains(&t.instance))
             })
             .collect();
+        victims.sort_unstable();
         for task in victims {
             // Answers go through the queues during a crash (see `answer_later`), but check
             // again all the same: nothing must be lost twice.
             let t = &self.tasks.items[task as usize];
-            if t.live && t.inside && !t.zombie {
+            if t.live && t.inside_at != NONE && !t.zombie {
                 self.lose(task);
             }
         }
@@ -390,7 +393,7 @@ impl Simulation {
         let stand_in = Task {
             failed: Some(Cause::Dropped),
             degraded: false,
-            inside: false,
+            inside_at: NONE,
             working: false,
             holds_worker: false,
             pending: 0,
@@ -431,8 +434,8 @@ impl Simulation {
             }
             KindRt::Cache(_) | KindRt::Queue(_) => {}
         }
+        self.leave(task);
         let t = &mut self.tasks.items[task as usize];
-        t.inside = false;
         t.zombie = true;
         t.parent = NONE;
         t.call = NONE;

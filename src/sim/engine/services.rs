@@ -126,7 +126,7 @@ impl Simulation {
             {
                 // Shed: serving it now would be work for a caller that has likely gone.
                 self.instances[inst].in_system -= 1;
-                self.tasks.items[next as usize].inside = false;
+                self.leave(next);
                 self.recorder.rejected(ci);
                 self.turn_away(next, Cause::Rejected);
                 continue;

@@ -41,8 +41,9 @@ pub(super) struct Task {
     pub(super) degraded: bool,
     pub(super) holds_worker: bool,
     pub(super) record: bool,
-    /// Accepted by its component and not finished: what a crash there loses.
-    pub(super) inside: bool,
+    /// While it is accepted by its component and not finished (what a crash there loses),
+    /// its place in the component's [`CompRt::inside`] list; otherwise `NONE`.
+    pub(super) inside_at: u32,
     /// A `WorkDone` event for it is pending.
     pub(super) working: bool,
     /// Its replica crashed with it inside: its caller was answered already, and the slot is
@@ -163,7 +164,7 @@ impl Simulation {
             degraded: false,
             holds_worker: false,
             record: false,
-            inside: false,
+            inside_at: NONE,
             working: false,
             zombie: false,
             pause_mark: SimTime::ZERO,
@@ -173,8 +174,42 @@ impl Simulation {
         task
     }
 
+    /// The task is accepted by its component: a crash there now loses it. Each component
+    /// keeps its own list so that a crash finds its victims without scanning every task.
+    #[inline]
+    pub(super) fn enter(&mut self, task: u32) {
+        let t = &mut self.tasks.items[task as usize];
+        debug_assert!(
+            t.inside_at == NONE,
+            "task {task} entered its component twice"
+        );
+        let inside = &mut self.comps[t.comp as usize].inside;
+        t.inside_at = id32(inside.len());
+        inside.push(task);
+    }
+
+    /// The task is no longer the component's to lose (done, shed, or lost already).
+    #[inline]
+    pub(super) fn leave(&mut self, task: u32) {
+        let t = &mut self.tasks.items[task as usize];
+        let at = std::mem::replace(&mut t.inside_at, NONE);
+        if at == NONE {
+            return;
+        }
+        let inside = &mut self.comps[t.comp as usize].inside;
+        debug_assert_eq!(inside[at as usize], task, "inside list out of step");
+        inside.swap_remove(at as usize);
+        if let Some(&moved) = inside.get(at as usize) {
+            self.tasks.items[moved as usize].inside_at = at;
+        }
+    }
+
     #[inline]
     pub(super) fn free_task(&mut self, task: u32) {
+        debug_assert!(
+            self.tasks.items[task as usize].inside_at == NONE,
+            "task {task} freed while its component holds it"
+        );
         self.tasks.items[task as usize].live = false;
         self.tasks.remove(task);
     }
@@ -187,8 +222,8 @@ impl Simulation {
 
     /// The component is done with the task: free what it holds and answer the parent.
     pub(super) fn finish_task(&mut self, task: u32) {
-        let t = &mut self.tasks.items[task as usize];
-        t.inside = false;
+        self.leave(task);
+        let t = &self.tasks.items[task as usize];
         let (ci, inst, holds, record, arrived) = (
             t.comp as usize,
             t.instance,
