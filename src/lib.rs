@@ -9,6 +9,7 @@
 pub mod app;
 pub mod cli;
 pub mod experiment;
+pub mod lesson;
 pub mod model;
 pub mod observe;
 pub mod shared;

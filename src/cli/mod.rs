@@ -6,6 +6,7 @@
 
 mod experiments;
 mod fuzz;
+mod lesson;
 mod open;
 
 use open::open;
@@ -125,6 +126,8 @@ enum Command {
     FuzzCase { file: PathBuf },
     /// Combine the results of a study's jobs into its matrix or sweep.
     Merge(experiments::MergeArgs),
+    /// Lessons: guided courses through live simulations (`lesson check` runs them headless).
+    Lesson(lesson::LessonArgs),
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -179,6 +182,7 @@ pub fn main() -> ExitCode {
         Some(Command::Jobs(args)) => experiments::jobs_cmd(&args),
         Some(Command::Job { command }) => experiments::job_cmd(&command),
         Some(Command::Merge(args)) => experiments::merge_cmd(&args),
+        Some(Command::Lesson(args)) => lesson::lesson_cmd(&args),
         Some(Command::Run {
             model,
             seed,

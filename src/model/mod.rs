@@ -879,6 +879,17 @@ pub fn parse_scenario(
     }
 }
 
+/// Reads a scenario written inside another file (a lesson step's `patch:`) against
+/// `model`; the diagnostics carry positions in that file.
+#[must_use]
+pub fn scenario_from_node(
+    name: &str,
+    node: &yaml::Node,
+    model: &Model,
+) -> (Option<Scenario>, Vec<Diagnostic>) {
+    read::read_scenario_node(name, node, model)
+}
+
 /// The largest model, scenario, job or result file archsim reads: far beyond any real one
 /// (the largest bundled model is a few kilobytes), and small enough that a wrong path such
 /// as `/dev/zero` or a log file is refused at once instead of filling memory.

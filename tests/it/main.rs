@@ -21,6 +21,7 @@ mod experiments;
 mod faults;
 mod fuzz;
 mod jobs;
+mod lessons;
 mod queues;
 mod regressions;
 mod resilience;

@@ -67,10 +67,19 @@ pub fn read(text: &str) -> Outcome {
 /// Reads a scenario kept in a file of its own (`faults`, `set`, `description`), against a
 /// model already read.
 pub fn read_scenario(name: &str, text: &str, model: &Model) -> (Option<Scenario>, Vec<Diagnostic>) {
-    let root = match yaml::parse(text) {
-        Ok(root) => root,
-        Err(d) => return (None, vec![d]),
-    };
+    match yaml::parse(text) {
+        Ok(root) => read_scenario_node(name, &root, model),
+        Err(d) => (None, vec![d]),
+    }
+}
+
+/// Reads a scenario from a node of some other file (a lesson step's `patch:`), so that its
+/// diagnostics point into that file.
+pub fn read_scenario_node(
+    name: &str,
+    node: &yaml::Node,
+    model: &Model,
+) -> (Option<Scenario>, Vec<Diagnostic>) {
     let mut reader = Reader {
         diags: Vec::new(),
         components: model.components.iter().map(|c| c.name.clone()).collect(),
@@ -78,7 +87,7 @@ pub fn read_scenario(name: &str, text: &str, model: &Model) -> (Option<Scenario>
         workload_names: model.workloads.iter().map(|w| w.name.clone()).collect(),
         call_defaults: (None, None, None),
     };
-    let scenario = reader.scenario(name, root.span, &root, &model.components, &model.workloads);
+    let scenario = reader.scenario(name, node.span, node, &model.components, &model.workloads);
     let scenario = if reader.error_count() > 0 {
         None
     } else {
