@@ -125,7 +125,13 @@ pub fn load(path: &Path) -> Result<Lesson, LoadError> {
 /// The lessons in the `lessons/` folder beside the working directory, sorted by file name.
 #[must_use]
 pub fn bundled() -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("lessons")
+    bundled_in(Path::new("lessons"))
+}
+
+/// The lesson files (`*.yaml`) in `dir`, sorted by file name.
+#[must_use]
+pub fn bundled_in(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()

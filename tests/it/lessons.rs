@@ -36,13 +36,11 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn bundled_lessons() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(root().join("lessons"))
-        .unwrap()
-        .map(|e| format!("lessons/{}", e.unwrap().file_name().to_string_lossy()))
-        .filter(|f| f.ends_with(".yaml"))
-        .collect();
-    files.sort();
-    files
+    lesson::bundled_in(&root().join("lessons"))
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|name| format!("lessons/{}", name.to_string_lossy()))
+        .collect()
 }
 
 /// What CI relies on: `archsim lesson check` over every bundled lesson, every step of every
