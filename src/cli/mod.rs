@@ -77,8 +77,12 @@ enum Command {
         /// The model file (YAML).
         model: PathBuf,
     },
-    /// Print the JSON Schema of the model format, for editors.
-    Schema,
+    /// Print the JSON Schema of the model format (or of lessons), for editors.
+    Schema {
+        /// The schema of lesson files instead of models.
+        #[arg(long)]
+        lesson: bool,
+    },
     /// Open the app on a model (the built-in example without one).
     Open {
         /// The model file (YAML); watched, and reloaded when it changes.
@@ -161,13 +165,17 @@ pub fn main() -> ExitCode {
         Some(Command::New { file }) => open::new_sketch(file),
         Some(Command::Fuzz(args)) => fuzz::fuzz(&args),
         Some(Command::FuzzCase { file }) => fuzz::fuzz_case(&file),
-        Some(Command::Schema) => {
+        Some(Command::Schema { lesson }) => {
             #[expect(
                 clippy::expect_used,
                 reason = "the schema is built from constants and always serialises"
             )]
-            let text = serde_json::to_string_pretty(&model::schema::json_schema())
-                .expect("schema serialises");
+            let schema = if lesson {
+                crate::lesson::schema::json_schema()
+            } else {
+                model::schema::json_schema()
+            };
+            let text = serde_json::to_string_pretty(&schema).expect("schema serialises");
             match print_stdout(&format!("{text}\n")) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),

@@ -13,6 +13,7 @@
 
 pub mod check;
 mod read;
+pub mod schema;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

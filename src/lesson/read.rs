@@ -12,8 +12,8 @@ use crate::model::units::parse_duration;
 use crate::model::yaml::{self, Node, NodeKind};
 use crate::model::{self, Diagnostic, Diagnostics, Model, Severity, Span};
 
-const LESSON_KEYS: [&str; 3] = ["title", "summary", "steps"];
-const STEP_KEYS: [&str; 11] = [
+pub(super) const LESSON_KEYS: [&str; 3] = ["title", "summary", "steps"];
+pub(super) const STEP_KEYS: [&str; 11] = [
     "id",
     "title",
     "text",
@@ -26,10 +26,10 @@ const STEP_KEYS: [&str; 11] = [
     "highlight",
     "next",
 ];
-const QUESTION_KEYS: [&str; 2] = ["ask", "choices"];
-const CHOICE_KEYS: [&str; 3] = ["answer", "right", "why"];
-const BRANCH_KEYS: [&str; 2] = ["choice", "step"];
-const CHECK_KEYS: [&str; 2] = ["expect", "says"];
+pub(super) const QUESTION_KEYS: [&str; 2] = ["ask", "choices"];
+pub(super) const CHOICE_KEYS: [&str; 3] = ["answer", "right", "why"];
+pub(super) const BRANCH_KEYS: [&str; 2] = ["choice", "step"];
+pub(super) const CHECK_KEYS: [&str; 2] = ["expect", "says"];
 
 /// A step before the other steps are known: its links to them still by name.
 struct Draft {

@@ -754,6 +754,9 @@ pub struct KeySpace {
 /// Most replicas a service may have (and autoscale up to): each is a queue and counters
 /// of its own, and a balancer looks over all of them on every request.
 pub const MAX_REPLICAS: u32 = 10_000;
+/// Most workers one replica may have: far beyond any real process, and low enough that
+/// replicas × workers (a service's capacity) fits the engine's counters.
+pub const MAX_WORKERS: u32 = 100_000;
 /// Most nodes (primaries and replicas) a database may have.
 pub const MAX_DATABASE_NODES: u32 = 64;
 /// Most primaries of a multi-primary database.

@@ -938,3 +938,33 @@ faults:
         r[0].totals
     );
 }
+
+/// Found by `archsim fuzz --seed 7` (case 47162): `workers: 1000000000` on a service of 7
+/// replicas was read, and building the run panicked multiplying them (a capacity past
+/// 2³²). Workers per replica are now bounded where they are written.
+#[test]
+fn a_billion_workers_are_refused_where_they_are_written() {
+    let text = "
+workloads:
+  - { name: users, target: s0, rate: 50/s, request: get }
+components:
+  s0: { kind: service, workers: 1000000000, replicas: 7, handlers: { '*': { work: 5ms } } }
+";
+    let err = archsim::model::parse("workers.yaml", text).expect_err("refused");
+    let first = &err.items[0];
+    assert_eq!(
+        (first.span.line, first.span.col, first.message.as_str()),
+        (
+            5,
+            33,
+            "workers: `1000000000` is above the limit of 100000 per replica"
+        )
+    );
+    // The largest fleet the reader takes builds and runs.
+    let largest = text
+        .replace("workers: 1000000000", "workers: 100000")
+        .replace("replicas: 7", "replicas: 10000");
+    let r =
+        archsim::experiment::fuzz::check_case("workers.yaml", &format!("duration: 2s\n{largest}"));
+    assert_eq!(r, archsim::experiment::fuzz::Outcome::Ran);
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::model::dist::Dist;
 use crate::model::units::parse_fraction;
 use crate::model::yaml::{Node, NodeKind};
-use crate::model::{Autoscale, Handler, Io, MAX_REPLICAS, Policy, Service, schema};
+use crate::model::{Autoscale, Handler, Io, MAX_REPLICAS, MAX_WORKERS, Policy, Service, schema};
 use crate::shared::time::SimTime;
 
 use super::Reader;
@@ -29,15 +29,26 @@ impl Reader {
                 self.error_hint(
                     n.span,
                     format!("replicas: `{r}` is above the limit of {MAX_REPLICAS}"),
-                    "a fleet this large queues as fewer replicas with more workers each when                      the balancer spreads evenly: model it so",
+                    "a fleet this large queues as fewer replicas with more workers each when the \
+                     balancer spreads evenly: model it so",
                 );
                 return None;
             }
             Some(r)
         });
-        let workers = f
-            .get("workers")
-            .map_or(Some(1), |n| self.int_u32(n, "workers", 1));
+        let workers = f.get("workers").map_or(Some(1), |n| {
+            let w = self.int_u32(n, "workers", 1)?;
+            if w > MAX_WORKERS {
+                self.error_hint(
+                    n.span,
+                    format!("workers: `{w}` is above the limit of {MAX_WORKERS} per replica"),
+                    "no process runs this many at once; for work that never waits for a \
+                     worker, give the component the workers it can really run",
+                );
+                return None;
+            }
+            Some(w)
+        });
         let queue = self.waiting_room(f);
         let io = match f.get("io") {
             None => Some(Io::Blocking),
