@@ -166,15 +166,15 @@ pub fn main() -> ExitCode {
         Some(Command::Fuzz(args)) => fuzz::fuzz(&args),
         Some(Command::FuzzCase { file }) => fuzz::fuzz_case(&file),
         Some(Command::Schema { lesson }) => {
-            #[expect(
-                clippy::expect_used,
-                reason = "the schema is built from constants and always serialises"
-            )]
             let schema = if lesson {
                 crate::lesson::schema::json_schema()
             } else {
                 model::schema::json_schema()
             };
+            #[expect(
+                clippy::expect_used,
+                reason = "the schema is built from constants and always serialises"
+            )]
             let text = serde_json::to_string_pretty(&schema).expect("schema serialises");
             match print_stdout(&format!("{text}\n")) {
                 Ok(()) => ExitCode::SUCCESS,
