@@ -640,7 +640,10 @@ impl ArchsimApp {
     }
 
     pub(super) fn update_title(&mut self, ctx: &egui::Context) {
-        let title = window_title(&self.source, self.has_unsaved_edits());
+        let title = match &self.lesson {
+            Some(v) => format!("{} — lesson — archsim", v.lesson.title),
+            None => window_title(&self.source, self.has_unsaved_edits()),
+        };
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;

@@ -18,6 +18,7 @@ mod file_dialog;
 mod files;
 mod inspector;
 pub mod layout;
+mod lesson_panel;
 mod menus;
 pub mod palette;
 mod panels;
@@ -115,6 +116,8 @@ pub struct Options {
     /// Where recovery files and the recent files live; `None` for the user's state
     /// directory (`$XDG_STATE_HOME/archsim`, or `~/.local/state/archsim`).
     pub state_dir: Option<PathBuf>,
+    /// A lesson to open instead of a model (`archsim lesson FILE`).
+    pub lesson: Option<crate::lesson::Lesson>,
 }
 
 /// Frames drawn and the CPU time they took, for `--frame-stats`.
@@ -233,6 +236,8 @@ pub struct ArchsimApp {
     /// The inspector's parameter fields: component, replicas, workers, retry attempts.
     param_edit: Option<(usize, u32, u32, u32)>,
     frame_stats: Option<FrameStats>,
+    /// The lesson being followed, if any: its panel replaces the palette.
+    lesson: Option<lesson_panel::LessonView>,
 }
 
 /// A selection to restore by name, since an edit renumbers nodes and links.
@@ -339,10 +344,14 @@ impl ArchsimApp {
                 seconds,
                 ..FrameStats::default()
             }),
+            lesson: None,
         };
         app.recent = files::read_recent(app.state_dir.as_deref());
-        app.open(ctx, options.source);
-        if let Some(w) = &app.worker {
+        match options.lesson {
+            Some(lesson) => app.start_lesson(lesson),
+            None => app.open(ctx, options.source),
+        }
+        if let Some(w) = app.worker.as_ref().filter(|_| app.lesson.is_none()) {
             if let Some(plan) = &app.screenshot {
                 w.send(Command::RunTo(plan.at));
             } else if options.play {
@@ -427,6 +436,11 @@ impl ArchsimApp {
     #[must_use]
     pub fn errors(&self) -> &[String] {
         &self.errors
+    }
+
+    /// Sets how fast simulated time goes (what the speed menu does).
+    pub fn set_speed(&self, speed: worker::Speed) {
+        self.send(Command::Speed(speed));
     }
 
     /// Opens another model (what the Open dialog does).
@@ -639,7 +653,12 @@ impl eframe::App for ArchsimApp {
                 .default_size(330.0)
                 .show(ui, |ui| self.inspector(ui));
         }
-        if self.snapshot.is_some() {
+        if self.lesson.is_some() {
+            egui::Panel::left("lesson")
+                .resizable(true)
+                .default_size(340.0)
+                .show(ui, |ui| self.lesson_panel(ui));
+        } else if self.snapshot.is_some() {
             egui::Panel::left("palette")
                 .resizable(false)
                 .default_size(120.0)

@@ -88,7 +88,11 @@ impl ArchsimApp {
             }
             ui.separator();
             self.file_buttons(ui);
-            ui.label(RichText::new(self.source.label()).weak());
+            let source = match &self.lesson {
+                Some(v) => format!("lesson step: {}", v.lesson.steps[v.step].model_source),
+                None => self.source.label(),
+            };
+            ui.label(RichText::new(source).weak());
             if !self.warnings.is_empty() {
                 ui.label(
                     RichText::new(format!("{} warning(s)", self.warnings.len()))

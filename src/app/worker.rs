@@ -52,6 +52,9 @@ pub enum Command {
     Seek(SimTime),
     /// Runs as fast as possible to this instant, then pauses.
     RunTo(SimTime),
+    /// Pauses when the run reaches this instant, at whatever speed it plays (a lesson's
+    /// pause point); `None` forgets it.
+    PauseAt(Option<SimTime>),
     /// Starts over on this model (same seed), forgetting interventions.
     Load(Arc<Model>),
     /// Recomputes the run from its start with this model (the same one with parameters
@@ -152,6 +155,7 @@ struct State {
     playing: bool,
     speed: Speed,
     run_to: Option<SimTime>,
+    pause_at: Option<SimTime>,
     /// Pacing anchor: the wall instant and simulated instant the current stretch started.
     anchor: Option<(Instant, SimTime)>,
     sim_rate: f64,
@@ -176,6 +180,7 @@ impl State {
             playing: false,
             speed: Speed::Times(1.0),
             run_to: None,
+            pause_at: None,
             anchor: None,
             sim_rate: 0.0,
             error: None,
@@ -293,6 +298,7 @@ impl State {
                 self.playing = false;
                 self.run_to = Some(t.min(self.sim.end()));
             }
+            Command::PauseAt(t) => self.pause_at = t,
             Command::Load(model) => {
                 let generation = self.model_generation + 1;
                 *self = State::new(model, generation);
@@ -421,6 +427,10 @@ impl State {
                 }
             }
         };
+        let target = match self.pause_at {
+            Some(p) if p > started_at => target.min(p),
+            _ => target,
+        };
         // Run in slices so one stretch never takes much longer than a frame.
         let deadline = wall_now + PUBLISH_EVERY;
         let slice = SimTime::from_millis(1);
@@ -459,6 +469,13 @@ impl State {
         if self.sim.now() >= self.sim.end() {
             self.playing = false;
             self.run_to = None;
+        }
+        if self
+            .pause_at
+            .is_some_and(|p| p > started_at && self.sim.now() >= p)
+        {
+            self.playing = false;
+            self.pause_at = None;
         }
         if self.playing && matches!(self.speed, Speed::Times(_)) && self.sim.now() >= target {
             // Ahead of the wall clock: wait for it rather than spin.

@@ -10,9 +10,16 @@ use rayon::prelude::*;
 use crate::lesson::{self, Lesson, Verdict};
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_required = false)]
 pub(super) struct LessonArgs {
     #[command(subcommand)]
-    command: LessonCommand,
+    command: Option<LessonCommand>,
+    /// The lesson file (YAML) to open in the app.
+    #[arg(required = true)]
+    file: Option<PathBuf>,
+    /// Save a screenshot of the window, with the lesson's panel, to this PNG file and exit.
+    #[arg(long, value_name = "FILE")]
+    screenshot: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand)]
@@ -27,8 +34,26 @@ enum LessonCommand {
 }
 
 pub(super) fn lesson_cmd(args: &LessonArgs) -> ExitCode {
-    match &args.command {
-        LessonCommand::Check { files } => check_files(files),
+    match (&args.command, &args.file) {
+        (Some(LessonCommand::Check { files }), _) => check_files(files),
+        (None, Some(path)) => match lesson::load(path) {
+            Ok(l) => super::open::open_lesson(l, args.screenshot.clone()),
+            Err(e) => {
+                super::print_stderr(&format!(
+                    "{e}{}: {} error{}\n",
+                    path.display(),
+                    e.error_count(),
+                    if e.error_count() == 1 { "" } else { "s" }
+                ));
+                ExitCode::from(1)
+            }
+        },
+        (None, None) => {
+            super::print_stderr(
+                "error: name a lesson file, e.g. `archsim lesson lessons/1_growing_up.yaml`\n",
+            );
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -36,6 +36,7 @@ pub(super) fn open(
         play: !paused,
         frame_stats,
         state_dir: None,
+        lesson: None,
     })
 }
 
@@ -59,6 +60,23 @@ pub(super) fn new_sketch(file: Option<PathBuf>) -> ExitCode {
         play: true,
         frame_stats: None,
         state_dir: None,
+        lesson: None,
+    })
+}
+
+/// `archsim lesson FILE`: the app on a lesson, where the learner left it.
+#[cfg(feature = "gui")]
+pub(super) fn open_lesson(lesson: crate::lesson::Lesson, screenshot: Option<PathBuf>) -> ExitCode {
+    launch(crate::app::Options {
+        source: crate::app::Source::Embedded,
+        screenshot: screenshot.map(|path| crate::app::ScreenshotPlan {
+            path,
+            at: SimTime::ZERO,
+        }),
+        play: false,
+        frame_stats: None,
+        state_dir: None,
+        lesson: Some(lesson),
     })
 }
 
@@ -81,6 +99,14 @@ pub(super) fn open(
     _at: Option<SimTime>,
     _paused: bool,
     _frame_stats: Option<f64>,
+) -> ExitCode {
+    no_window()
+}
+
+#[cfg(not(feature = "gui"))]
+pub(super) fn open_lesson(
+    _lesson: crate::lesson::Lesson,
+    _screenshot: Option<PathBuf>,
 ) -> ExitCode {
     no_window()
 }

@@ -42,6 +42,7 @@ pub(crate) fn app_with_state(source: Source, state_dir: PathBuf) -> Harness<'sta
                     play: false,
                     frame_stats: None,
                     state_dir: Some(state_dir),
+                    lesson: None,
                 },
                 Arc::new(Mutex::new(None)),
             )

@@ -207,3 +207,79 @@ steps:
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("no step was run"), "{}", text(&out));
 }
+
+/// The lesson in the app: the panel shows the step, the run plays to the pause point and
+/// the checks turn green, the question holds the run until answered, and the learner's
+/// place is kept for the next session.
+#[cfg(feature = "gui")]
+#[test]
+fn the_app_walks_a_lesson_and_remembers_where_the_learner_was() {
+    use std::sync::{Arc, Mutex};
+
+    use archsim::app::{ArchsimApp, Options, Source};
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable as _;
+
+    use crate::app::{frames_until, fresh_state_dir};
+
+    let state = fresh_state_dir();
+    let open = |state: std::path::PathBuf| {
+        let l = lesson::load(&root().join("lessons/1_growing_up.yaml")).unwrap();
+        Harness::builder()
+            .with_size([1280.0, 800.0])
+            .build_eframe(move |cc| {
+                ArchsimApp::new(
+                    &cc.egui_ctx,
+                    Options {
+                        source: Source::Embedded,
+                        screenshot: None,
+                        play: false,
+                        frame_stats: None,
+                        state_dir: Some(state),
+                        lesson: Some(l),
+                    },
+                    Arc::new(Mutex::new(None)),
+                )
+            })
+    };
+    let mut h = open(state.clone());
+    frames_until(&mut h, "the first step's model", |a| a.snapshot().is_some());
+    h.run_steps(2);
+    h.get_by_label("One server does everything");
+    h.get_by_label("… No visitor sees an error");
+    // As fast as the machine allows, to keep the test short.
+    h.state().set_speed(archsim::app::worker::Speed::Max);
+    h.run_steps(2);
+    h.get_by_label("Run to 1m50s").click();
+    frames_until(&mut h, "the pause point", |a| {
+        a.snapshot()
+            .is_some_and(|s| !s.playing && s.live.now == archsim::sim::SimTime::from_secs(110))
+    });
+    h.run_steps(2);
+    h.get_by_label("✓ The server is busy but keeps up (under 85% busy)");
+    h.get_by_label("✓ No visitor sees an error");
+
+    h.get_by_label("Next →").click();
+    h.run_steps(3);
+    assert_eq!(h.state().lesson().unwrap().step, 1);
+    h.get_by_label("What happens to the pages once the visitors grow by half?");
+    assert!(
+        !h.state().lesson().unwrap().may_run(),
+        "the question holds the run"
+    );
+    h.get_by_label("The queue grows without end and requests time out after 2 s.")
+        .click();
+    h.run_steps(2);
+    assert_eq!(h.state().lesson().unwrap().answer, Some(1));
+    h.get_by_label("✓ The queue grows without end and requests time out after 2 s.");
+    drop(h);
+
+    let mut again = open(state);
+    frames_until(&mut again, "the model", |a| a.snapshot().is_some());
+    let view = again.state().lesson().unwrap();
+    assert_eq!(
+        (view.step, view.answer),
+        (1, Some(1)),
+        "the learner's place is kept"
+    );
+}
