@@ -147,6 +147,20 @@ impl ArchsimApp {
         self.load_lesson_step(false);
     }
 
+    /// `archsim lesson FILE --screenshot`: the step played to its pause point at once, so
+    /// that the picture shows its checks judged.
+    pub(super) fn run_lesson_for_screenshot(&mut self) {
+        let Some(view) = &self.lesson else { return };
+        let pause = view.lesson.steps[view.step].pause;
+        if let Some(plan) = &mut self.screenshot {
+            plan.at = pause;
+        }
+        if view.may_run() {
+            self.load_lesson_step(true);
+            self.send(Command::Speed(super::worker::Speed::Max));
+        }
+    }
+
     /// The lesson shown, if one is open.
     #[must_use]
     pub fn lesson(&self) -> Option<&LessonView> {

@@ -348,7 +348,12 @@ impl ArchsimApp {
         };
         app.recent = files::read_recent(app.state_dir.as_deref());
         match options.lesson {
-            Some(lesson) => app.start_lesson(lesson),
+            Some(lesson) => {
+                app.start_lesson(lesson);
+                if app.screenshot.is_some() {
+                    app.run_lesson_for_screenshot();
+                }
+            }
             None => app.open(ctx, options.source),
         }
         if let Some(w) = app.worker.as_ref().filter(|_| app.lesson.is_none()) {
