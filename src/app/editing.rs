@@ -414,6 +414,7 @@ impl ArchsimApp {
                     }
                 }
             },
+            Some(Choice::Lesson(p)) => self.open_lesson_file(&p),
             Some(Choice::BuiltIn) => self.request_open(ctx, Source::Embedded),
             Some(Choice::NewSketch) => self.request_open(ctx, Source::Sketch(None)),
         }

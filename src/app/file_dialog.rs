@@ -20,6 +20,8 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Choice {
     Path(PathBuf),
+    /// A lesson file to follow.
+    Lesson(PathBuf),
     BuiltIn,
     NewSketch,
     Cancel,
@@ -132,6 +134,15 @@ impl FileDialog {
                         for p in recent {
                             if ui.link(p.display().to_string()).clicked() {
                                 choice = Some(Choice::Path(p.clone()));
+                            }
+                        }
+                    }
+                    let lessons = crate::lesson::bundled();
+                    if !lessons.is_empty() {
+                        ui.label(RichText::new("Lessons:").strong());
+                        for p in lessons {
+                            if ui.link(p.display().to_string()).clicked() {
+                                choice = Some(Choice::Lesson(p));
                             }
                         }
                     }

@@ -161,6 +161,23 @@ impl ArchsimApp {
         }
     }
 
+    /// A lesson picked in the Open dialog. Edits not saved are never dropped for it: the
+    /// learner is asked to save or undo them first.
+    pub(super) fn open_lesson_file(&mut self, path: &Path) {
+        if self.has_unsaved_changes() {
+            self.status = Some(
+                "Save or undo your changes first: a lesson replaces the model on screen".into(),
+            );
+            return;
+        }
+        match lesson::load(path) {
+            Ok(l) => self.start_lesson(l),
+            Err(e) => {
+                self.errors = e.to_string().lines().map(str::to_string).collect();
+            }
+        }
+    }
+
     /// The lesson shown, if one is open.
     #[must_use]
     pub fn lesson(&self) -> Option<&LessonView> {

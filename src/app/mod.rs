@@ -413,6 +413,7 @@ impl ArchsimApp {
             saved,
         ));
         self.source = source;
+        self.lesson = None;
         self.disk_conflict = None;
         self.confirm_delete = None;
         self.fields = properties::Fields::default();

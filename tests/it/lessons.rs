@@ -283,3 +283,33 @@ fn the_app_walks_a_lesson_and_remembers_where_the_learner_was() {
         "the learner's place is kept"
     );
 }
+
+/// The Open dialog lists the bundled lessons, and picking one starts it; opening a model
+/// afterwards leaves the lesson.
+#[cfg(feature = "gui")]
+#[test]
+fn the_open_dialog_lists_and_starts_the_bundled_lessons() {
+    use egui_kittest::kittest::Queryable as _;
+
+    use crate::app::{app, frames_until};
+
+    let mut h = app(archsim::app::Source::Embedded);
+    frames_until(&mut h, "the built-in model", |a| a.snapshot().is_some());
+    h.get_by_label("Open…").click();
+    h.run_steps(3);
+    h.get_by_label("lessons/1_growing_up.yaml").click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state().lesson().map(|l| l.lesson.title.as_str()),
+        Some("A web app growing up")
+    );
+    h.get_by_label("One server does everything");
+    h.get_by_label("Open…").click();
+    h.run_steps(3);
+    h.get_by_label("Built-in example").click();
+    h.run_steps(3);
+    assert!(
+        h.state().lesson().is_none(),
+        "a model opened ends the lesson"
+    );
+}
