@@ -676,6 +676,11 @@ impl eframe::App for ArchsimApp {
                 return;
             };
             let view = ui.max_rect();
+            diagram.highlight = self
+                .lesson
+                .as_ref()
+                .map(|v| v.lesson.steps[v.step].highlight.clone())
+                .unwrap_or_default();
             let response = diagram.show(ui, &snap.live, self.selected.as_ref(), time, snap.playing);
             if let Some(t) = response.clicked {
                 self.selected = match t {

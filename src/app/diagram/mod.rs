@@ -132,6 +132,8 @@ pub struct Diagram {
     pub link_measured: Vec<Measured>,
     pub node_measured: Vec<Measured>,
     pub dots: Vec<Dot>,
+    /// Components drawn with a halo to draw the eye (a lesson step's `highlight`).
+    pub highlight: Vec<String>,
     /// The clock of the latest snapshot seen, to notice a seek back.
     last_now: Option<SimTime>,
     /// The newest message already turned into a dot (its send instant), per link.
@@ -222,6 +224,7 @@ impl Diagram {
             link_measured: vec![Measured::default(); n_links],
             node_measured: vec![Measured::default(); n_nodes],
             dots: Vec::new(),
+            highlight: Vec::new(),
             last_now: None,
             last_message: vec![live.now; n_links],
             last_dot_at: vec![[f64::NEG_INFINITY; 2]; n_links],

@@ -28,6 +28,14 @@ impl Diagram {
         let n = &self.nodes[node];
         let z = self.zoom;
         let health = self.health(node, live);
+        if self.highlight.iter().any(|h| *h == n.name) {
+            painter.rect_stroke(
+                r.expand(6.0 * z),
+                CornerRadius::same((12.0 * z) as u8),
+                Stroke::new(3.0 * z.max(0.6), Color32::from_rgb(120, 190, 255)),
+                StrokeKind::Outside,
+            );
+        }
         let visuals_bg = Color32::from_rgb(38, 42, 50);
         painter.rect(
             r,
