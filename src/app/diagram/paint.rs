@@ -28,7 +28,7 @@ impl Diagram {
         let n = &self.nodes[node];
         let z = self.zoom;
         let health = self.health(node, live);
-        if self.highlight.iter().any(|h| *h == n.name) {
+        if self.highlight.contains(&n.name) {
             painter.rect_stroke(
                 r.expand(6.0 * z),
                 CornerRadius::same((12.0 * z) as u8),
