@@ -31,22 +31,21 @@ pub(crate) fn fresh_state_dir() -> PathBuf {
 }
 
 pub(crate) fn app_with_state(source: Source, state_dir: PathBuf) -> Harness<'static, ArchsimApp> {
+    app_with_options(Options {
+        source,
+        screenshot: None,
+        play: false,
+        frame_stats: None,
+        state_dir: Some(state_dir),
+        lesson: None,
+    })
+}
+
+/// The app in a window of the size the screenshots use.
+pub(crate) fn app_with_options(options: Options) -> Harness<'static, ArchsimApp> {
     Harness::builder()
         .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| {
-            ArchsimApp::new(
-                &cc.egui_ctx,
-                Options {
-                    source,
-                    screenshot: None,
-                    play: false,
-                    frame_stats: None,
-                    state_dir: Some(state_dir),
-                    lesson: None,
-                },
-                Arc::new(Mutex::new(None)),
-            )
-        })
+        .build_eframe(move |cc| ArchsimApp::new(&cc.egui_ctx, options, Arc::new(Mutex::new(None))))
 }
 
 /// Runs frames until `done` holds; the simulation thread needs wall time, so this sleeps

@@ -214,33 +214,22 @@ steps:
 #[cfg(feature = "gui")]
 #[test]
 fn the_app_walks_a_lesson_and_remembers_where_the_learner_was() {
-    use std::sync::{Arc, Mutex};
-
-    use archsim::app::{ArchsimApp, Options, Source};
-    use egui_kittest::Harness;
+    use archsim::app::{Options, Source};
     use egui_kittest::kittest::Queryable as _;
 
-    use crate::app::{frames_until, fresh_state_dir};
+    use crate::app::{app_with_options, frames_until, fresh_state_dir};
 
     let state = fresh_state_dir();
     let open = |state: std::path::PathBuf| {
         let l = lesson::load(&root().join("lessons/1_growing_up.yaml")).unwrap();
-        Harness::builder()
-            .with_size([1280.0, 800.0])
-            .build_eframe(move |cc| {
-                ArchsimApp::new(
-                    &cc.egui_ctx,
-                    Options {
-                        source: Source::Embedded,
-                        screenshot: None,
-                        play: false,
-                        frame_stats: None,
-                        state_dir: Some(state),
-                        lesson: Some(l),
-                    },
-                    Arc::new(Mutex::new(None)),
-                )
-            })
+        app_with_options(Options {
+            source: Source::Embedded,
+            screenshot: None,
+            play: false,
+            frame_stats: None,
+            state_dir: Some(state),
+            lesson: Some(l),
+        })
     };
     let mut h = open(state.clone());
     frames_until(&mut h, "the first step's model", |a| a.snapshot().is_some());
