@@ -338,10 +338,29 @@ fn run(
         reason = "how long the run took is said beside the report, never part of it"
     )]
     let started = std::time::Instant::now();
+    let mut interrupted = None;
     let (json_text, summary) = match replications {
         None | Some(1) => {
-            let report = experiment::run_once(&m, options)?;
-            (report.to_json(), report.to_text())
+            let (report, stopped_at) = run_with_progress(&m, options)?;
+            interrupted = stopped_at;
+            match stopped_at {
+                None => (report.to_json(), report.to_text()),
+                Some(at) => {
+                    // Marked in the JSON too, so that a script never takes it for a whole run.
+                    let mut value = serde_json::to_value(&report)?;
+                    value["incomplete"] =
+                        serde_json::json!({ "interrupted_at_s": at.as_secs_f64() });
+                    (
+                        serde_json::to_string_pretty(&value)?,
+                        format!(
+                            "INCOMPLETE: interrupted (Ctrl-C) at {at} of {}; the figures cover \
+                             the run up to then\n{}",
+                            report_end(&m, options),
+                            report.to_text()
+                        ),
+                    )
+                }
+            }
         }
         Some(n) => {
             let reports = experiment::run_replications(&m, options, n)?;
@@ -364,7 +383,55 @@ fn run(
             started.elapsed().as_secs_f64()
         ))?;
     }
+    if interrupted.is_some() {
+        // The shell's convention for a command ended by SIGINT.
+        std::process::exit(130);
+    }
     Ok(())
+}
+
+fn report_end(m: &Model, options: RunOptions) -> SimTime {
+    options.duration.unwrap_or(m.duration)
+}
+
+/// One run with a progress bar on standard error (simulated time and events a second;
+/// hidden when standard error is not a terminal). Ctrl-C ends it at the current instant:
+/// the report so far is returned with the instant it stopped.
+fn run_with_progress(
+    m: &Arc<Model>,
+    options: RunOptions,
+) -> anyhow::Result<(crate::observe::Report, Option<SimTime>)> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    // A second handler cannot be set in one process; the first is all a run needs.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    let mut sim = crate::sim::Simulation::new(Arc::clone(m), options);
+    let end = sim.end();
+    let bar = indicatif::ProgressBar::new(end.as_nanos());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "events a second on the progress bar, never part of the report"
+    )]
+    let started = std::time::Instant::now();
+    // Slices of a thousandth of the run: the bar moves smoothly and Ctrl-C is seen at once.
+    let slice = SimTime::from_nanos((end.as_nanos() / 1000).max(1));
+    while sim.now() < end && sim.stopped().is_none() && !INTERRUPTED.load(Ordering::SeqCst) {
+        sim.run_until(sim.now() + slice);
+        let rate = sim.events_processed() as f64 / started.elapsed().as_secs_f64().max(1e-6);
+        bar.set_position(sim.now().as_nanos());
+        bar.set_message(format!(
+            "{} of {end}, {:.1}M events/s",
+            sim.now(),
+            rate / 1e6
+        ));
+    }
+    bar.finish_and_clear();
+    let stopped_at = (INTERRUPTED.load(Ordering::SeqCst) && sim.now() < end).then(|| sim.now());
+    Ok((sim.finish()?, stopped_at))
 }
 
 /// The summary table of replications: each figure as mean ± half-width of its 95% interval.

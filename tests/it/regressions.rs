@@ -969,3 +969,49 @@ components:
         archsim::experiment::fuzz::check_case("workers.yaml", &format!("duration: 2s\n{largest}"));
     assert_eq!(r, archsim::experiment::fuzz::Outcome::Ran);
 }
+
+/// Ctrl-C during a long `archsim run` ends it with the report so far, marked incomplete
+/// in the text and in the JSON, with exit code 130; every request it counts is accounted for.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_prints_the_report_so_far_marked_incomplete() {
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/platform_30.yaml");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_archsim"))
+        .args([
+            "run",
+            model.to_str().unwrap(),
+            "--duration",
+            "100h",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = within(BOUND, "the interrupted run", move || {
+        child.wait_with_output().unwrap()
+    });
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = report["incomplete"]["interrupted_at_s"].as_f64().unwrap();
+    assert!(at > 0.0 && at < 100.0 * 3600.0, "stopped at {at} s");
+    assert_eq!(report["duration_s"].as_f64(), Some(at));
+    let t = &report["totals"];
+    let n = |k: &str| t[k].as_u64().unwrap();
+    assert!(n("generated") > 0);
+    assert_eq!(
+        n("generated"),
+        n("ok") + n("ok_degraded") + n("failed") + n("in_flight")
+    );
+}
