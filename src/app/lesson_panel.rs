@@ -32,9 +32,9 @@ pub struct LessonView {
     trail: Vec<usize>,
     /// The step's model is loaded and its run under way.
     started: bool,
-    /// Verdicts for the report they were judged on (by pointer), so a frame without a new
+    /// Verdicts and the report they were judged on, so that a frame without a new
     /// snapshot does not judge again.
-    verdicts: Option<(*const Report, Vec<Verdict>)>,
+    verdicts: Option<(Arc<Report>, Vec<Verdict>)>,
 }
 
 /// What is kept of a lesson between sessions.
@@ -127,14 +127,13 @@ impl LessonView {
 
     fn verdicts(&mut self, snap: &Snapshot) -> Vec<Verdict> {
         let s = &self.lesson.steps[self.step];
-        let ptr = Arc::as_ptr(&snap.report);
-        if let Some((p, v)) = &self.verdicts
-            && *p == ptr
+        if let Some((judged, v)) = &self.verdicts
+            && Arc::ptr_eq(judged, &snap.report)
         {
             return v.clone();
         }
         let v = lesson::judge_all(&s.checks, &snap.report, snap.live.now, s.pause);
-        self.verdicts = Some((ptr, v.clone()));
+        self.verdicts = Some((Arc::clone(&snap.report), v.clone()));
         v
     }
 }

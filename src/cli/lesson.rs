@@ -40,10 +40,9 @@ pub(super) fn lesson_cmd(args: &LessonArgs) -> ExitCode {
             Ok(l) => super::open::open_lesson(l, args.screenshot.clone()),
             Err(e) => {
                 super::print_stderr(&format!(
-                    "{e}{}: {} error{}\n",
+                    "{e}{}: {}\n",
                     path.display(),
-                    e.error_count(),
-                    if e.error_count() == 1 { "" } else { "s" }
+                    super::errors(e.error_count())
                 ));
                 ExitCode::from(1)
             }
@@ -68,10 +67,9 @@ fn check_files(files: &[PathBuf]) -> ExitCode {
             }
             Err(e) => {
                 super::print_stderr(&format!(
-                    "{e}{}: {} error{}; no step was run\n",
+                    "{e}{}: {}; no step was run\n",
                     path.display(),
-                    e.error_count(),
-                    if e.error_count() == 1 { "" } else { "s" }
+                    super::errors(e.error_count())
                 ));
                 failed = true;
             }

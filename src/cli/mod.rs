@@ -273,15 +273,19 @@ fn validate(path: &Path) -> ExitCode {
         }
         Err(diags) => {
             print_stderr(&format!(
-                "{}{}: {} error{}\n",
+                "{}{}: {}\n",
                 diags.render(),
                 path.display(),
-                diags.error_count(),
-                if diags.error_count() == 1 { "" } else { "s" }
+                errors(diags.error_count())
             ));
             ExitCode::from(1)
         }
     }
+}
+
+/// "1 error", "3 errors": the last line under a file's diagnostics.
+fn errors(n: usize) -> String {
+    format!("{n} error{}", if n == 1 { "" } else { "s" })
 }
 
 fn load(path: &Path) -> anyhow::Result<Arc<Model>> {
@@ -291,11 +295,10 @@ fn load(path: &Path) -> anyhow::Result<Arc<Model>> {
             Ok(Arc::new(m))
         }
         Err(diags) => anyhow::bail!(
-            "{}{}: {} error{}; nothing was run",
+            "{}{}: {}; nothing was run",
             diags.render(),
             path.display(),
-            diags.error_count(),
-            if diags.error_count() == 1 { "" } else { "s" }
+            errors(diags.error_count())
         ),
     }
 }
@@ -341,7 +344,7 @@ fn run(
     let mut interrupted = None;
     let (json_text, summary) = match replications {
         None | Some(1) => {
-            let (report, stopped_at) = run_with_progress(&m, options)?;
+            let (report, end, stopped_at) = run_with_progress(&m, options)?;
             interrupted = stopped_at;
             match stopped_at {
                 None => (report.to_json(), report.to_text()),
@@ -355,7 +358,7 @@ fn run(
                         format!(
                             "INCOMPLETE: interrupted (Ctrl-C) at {at} of {}; the figures cover \
                              the run up to then\n{}",
-                            report_end(&m, options),
+                            end,
                             report.to_text()
                         ),
                     )
@@ -390,17 +393,13 @@ fn run(
     Ok(())
 }
 
-fn report_end(m: &Model, options: RunOptions) -> SimTime {
-    options.duration.unwrap_or(m.duration)
-}
-
 /// One run with a progress bar on standard error (simulated time and events a second;
 /// hidden when standard error is not a terminal). Ctrl-C ends it at the current instant:
-/// the report so far is returned with the instant it stopped.
+/// the report so far is returned with the run's end and the instant it stopped.
 fn run_with_progress(
     m: &Arc<Model>,
     options: RunOptions,
-) -> anyhow::Result<(crate::observe::Report, Option<SimTime>)> {
+) -> anyhow::Result<(crate::observe::Report, SimTime, Option<SimTime>)> {
     use std::sync::atomic::{AtomicBool, Ordering};
     static INTERRUPTED: AtomicBool = AtomicBool::new(false);
     // A second handler cannot be set in one process; the first is all a run needs.
@@ -431,7 +430,7 @@ fn run_with_progress(
     }
     bar.finish_and_clear();
     let stopped_at = (INTERRUPTED.load(Ordering::SeqCst) && sim.now() < end).then(|| sim.now());
-    Ok((sim.finish()?, stopped_at))
+    Ok((sim.finish()?, end, stopped_at))
 }
 
 /// The summary table of replications: each figure as mean ± half-width of its 95% interval.

@@ -913,7 +913,7 @@ fn a_fuzz_case_of_days_of_computing_runs_within_its_budget() {
 /// beside a backlog elsewhere. Each crash looked for its victims among every task of the
 /// run, so the run's cost grew with backlog × crashes and it never ended in practice (over
 /// 30 s of a release build for 10 simulated minutes). A component now keeps the list of the
-/// tasks it holds; this run takes a fraction of a second, and over a minute before.
+/// tasks it holds; half this run (30 simulated seconds) took 18 s before, 0.11 s after.
 #[test]
 fn a_crash_flapping_every_millisecond_beside_a_backlog_ends() {
     let text = "
@@ -926,7 +926,7 @@ components:
 faults:
   - { at: 0s, crash: flaky, flap: { down: 1ms, up: 1ms } }
 ";
-    // A hundred times what it takes in a debug build, and a fraction of what it took before.
+    // Eighty times what it takes in a debug build, and about what half of it took before.
     let r = within(
         std::time::Duration::from_secs(20),
         "the flapping crash's run",
