@@ -8,6 +8,7 @@ mod experiments;
 mod fuzz;
 mod lesson;
 mod open;
+mod trace;
 
 use open::open;
 
@@ -33,6 +34,7 @@ use crate::sim::{RunOptions, SimTime};
   archsim open models/checkout.yaml
   archsim run models/checkout.yaml --seed 3 --json
   archsim validate models/checkout.yaml
+  archsim trace models/retry_storm.yaml --failed timeout --at 4m
   archsim matrix models/single_point_of_failure.yaml --fault one-replica
   archsim compare models/single_point_of_failure.yaml --scenario db_down
   archsim check models/single_point_of_failure.yaml --junit slo.xml
@@ -132,6 +134,8 @@ enum Command {
     Merge(experiments::MergeArgs),
     /// Lessons: guided courses through live simulations (`lesson check` runs them headless).
     Lesson(lesson::LessonArgs),
+    /// Print request traces as waterfalls, with why each went as it did.
+    Trace(trace::TraceArgs),
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -191,6 +195,7 @@ pub fn main() -> ExitCode {
         Some(Command::Job { command }) => experiments::job_cmd(&command),
         Some(Command::Merge(args)) => experiments::merge_cmd(&args),
         Some(Command::Lesson(args)) => lesson::lesson_cmd(&args),
+        Some(Command::Trace(args)) => trace::trace_cmd(&args),
         Some(Command::Run {
             model,
             seed,

@@ -5,9 +5,11 @@
 //! buckets, so its memory stays flat however long the run. It never reads the engine's state
 //! and never decides anything about the simulation.
 
+pub mod explain;
 pub mod histogram;
 pub mod recent;
 pub mod report;
+pub mod trace;
 
 use std::collections::BTreeMap;
 

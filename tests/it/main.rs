@@ -29,6 +29,7 @@ mod review;
 mod support;
 mod sweep;
 mod theory;
+mod traces;
 #[cfg(feature = "gui")]
 mod window;
 mod write;

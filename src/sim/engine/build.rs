@@ -432,6 +432,7 @@ impl Simulation {
             fault_active: vec![false; model.faults.len()],
             fault_left: vec![0; model.faults.len()],
             trace: None,
+            traces: None,
             random,
             tasks: Slab::new(),
             roots: Slab::new(),

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{CacheMode, ComponentKind, Dist, Model, OnWrite, Step};
 use crate::observe::Cause;
+use crate::observe::trace::NoteKind;
 use crate::sim::cache::{Lookup, Lru, Popularity};
 use crate::sim::random::Stream;
 use crate::sim::time::SimTime;
@@ -214,6 +215,9 @@ impl Simulation {
         };
         self.recorder.cache_lookup(ci, hit);
         if hit {
+            if self.traces.is_some() {
+                self.trace_note(task, NoteKind::CacheHit);
+            }
             self.finish_task(task);
             return;
         }
@@ -228,6 +232,9 @@ impl Simulation {
                 return;
             }
             cache.inflight.insert(key, (task, Vec::new()));
+        }
+        if self.traces.is_some() {
+            self.trace_note(task, NoteKind::CacheMiss);
         }
         let t = &mut self.tasks.items[task as usize];
         t.instance = key;

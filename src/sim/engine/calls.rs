@@ -9,6 +9,7 @@
 
 use crate::model::{Backoff, Jitter, Retry};
 use crate::observe::Cause;
+use crate::observe::trace::NoteKind;
 use crate::sim::random::{Stream, ns_to_time};
 use crate::sim::time::SimTime;
 
@@ -148,6 +149,9 @@ impl Simulation {
             } else {
                 // Refused by the open breaker: fails at once, without reaching the callee.
                 self.recorder.short_circuited(caller as usize);
+                if self.traces.is_some() {
+                    self.trace_note(parent, NoteKind::ShortCircuited { to });
+                }
                 let cs = &mut self.calls.items[id as usize];
                 cs.attempts += 1;
                 cs.child = NONE;
@@ -160,6 +164,9 @@ impl Simulation {
             if *outstanding >= *limit {
                 // The bulkhead is full: fail at once rather than queue behind a slow callee.
                 self.recorder.bulkhead_rejected(caller as usize);
+                if self.traces.is_some() {
+                    self.trace_note(parent, NoteKind::BulkheadFull { to });
+                }
                 if probe && let Some(b) = breaker {
                     let br = &mut self.breakers[b as usize];
                     br.probes_out = br.probes_out.saturating_sub(1);
@@ -180,7 +187,10 @@ impl Simulation {
         cs.child = child;
         cs.probe = probe;
         cs.in_bulkhead = bulkhead.is_some();
-        let generation = cs.generation;
+        let (generation, attempt) = (cs.generation, cs.attempts);
+        if self.traces.is_some() {
+            self.trace_attempt(child, attempt, false);
+        }
         if let Some(lane) = lane {
             self.arm_timer(lane, id, generation, TimerKind::CallTimeout);
         }
@@ -205,7 +215,13 @@ impl Simulation {
         let instance = self.choose_instance(to, request_type);
         let copy = self.new_task(parent, root, root_gen, to, instance, request_type, link);
         self.tasks.items[copy as usize].call = id;
-        self.calls.items[id as usize].hedge = copy;
+        let cs = &mut self.calls.items[id as usize];
+        cs.hedge = copy;
+        let attempt = cs.attempts;
+        if self.traces.is_some() {
+            self.trace_note(parent, NoteKind::Hedged { to });
+            self.trace_attempt(copy, attempt, true);
+        }
         self.send(copy);
     }
 
@@ -250,18 +266,25 @@ impl Simulation {
                 &mut self.comps[caller].retry_rng,
             );
             cs.last_backoff = wait;
+            if self.traces.is_some() {
+                let (parent, attempt, to) = (cs.parent, cs.attempts + 1, call.to);
+                self.trace_note(parent, NoteKind::RetryScheduled { to, attempt, wait });
+            }
             // Through the queues even when the wait is zero: a chain of instant retries must
             // not recurse.
             self.at(wait, Ev::Retry(id));
             return;
         }
-        let parent = cs.parent;
+        let (parent, to) = (cs.parent, call.to);
         let fallback = call.fallback && outcome.is_some();
         self.calls.remove(id);
         if fallback {
             // The caller serves a degraded answer instead of failing.
             let caller = self.tasks.items[parent as usize].comp as usize;
             self.recorder.fell_back(caller);
+            if self.traces.is_some() {
+                self.trace_note(parent, NoteKind::FellBack { to });
+            }
             self.child_done(parent, None, true);
         } else {
             self.child_done(parent, outcome, degraded);

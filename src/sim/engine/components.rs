@@ -159,6 +159,10 @@ impl Simulation {
         let t = &mut self.tasks.items[task as usize];
         t.arrived = now;
         t.record = record;
+        if self.traces.is_some() {
+            self.trace_instant(task, |s| &mut s.arrived);
+        }
+        let t = &self.tasks.items[task as usize];
         let (ci, inst) = (t.comp as usize, t.instance);
         self.recorder.arrived(ci);
         let c = &mut self.comps[ci];
@@ -264,6 +268,10 @@ impl Simulation {
             }
             return;
         }
+        if self.traces.is_some() {
+            self.trace_instant(task, |s| &mut s.work_end);
+        }
+        let t = &self.tasks.items[task as usize];
         let (ci, slot) = (t.comp as usize, t.instance);
         let (root, root_gen, request_type) = (t.root, t.root_gen, t.request_type);
         let now = self.now;

@@ -8,6 +8,7 @@
 
 use crate::model::{ComponentKind, Fault, FaultAction};
 use crate::observe::Cause;
+use crate::observe::trace::NoteKind;
 use crate::sim::random::Stream;
 use crate::sim::time::SimTime;
 
@@ -404,6 +405,10 @@ impl Simulation {
         };
         let call = t.call;
         let stand_in = self.tasks.insert(stand_in);
+        if self.traces.is_some() {
+            self.trace_note(task, NoteKind::Crashed);
+            self.trace_stand_in(task, stand_in);
+        }
         if call != NONE {
             let cs = &mut self.calls.items[call as usize];
             if cs.child == task {

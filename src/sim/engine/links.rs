@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{Dist, FaultAction, Model};
 use crate::observe::Cause;
+use crate::observe::trace::SpanEnd;
 use crate::sim::random::{Stream, ns_to_time};
 use crate::sim::time::SimTime;
 
@@ -185,6 +186,9 @@ impl Simulation {
 
     #[inline]
     pub(super) fn count_answer(&mut self, task: u32, link: u32, crossing: &Crossing) {
+        if self.traces.is_some() {
+            self.trace_answered(task);
+        }
         let failed = self.tasks.items[task as usize].failed.is_some();
         let l = &mut self.links[link as usize];
         l.answers += 1;
@@ -230,6 +234,9 @@ impl Simulation {
     /// it keeps waiting (its timeout ends the wait) but no longer holds the freed id, which
     /// another task may soon reuse.
     pub(super) fn lost_in_network(&mut self, task: u32) {
+        if self.traces.is_some() {
+            self.trace_end(task, SpanEnd::Lost);
+        }
         let t = &self.tasks.items[task as usize];
         if t.root == MESSAGE && t.parent == NONE {
             // A delivery or its acknowledgement vanished: the consumer's place is free

@@ -27,6 +27,7 @@ mod pauses;
 mod services;
 mod tasks;
 mod timers;
+mod traces;
 mod workloads;
 
 pub use limits::Held;
@@ -196,6 +197,8 @@ pub struct Simulation {
     buckets_left: u32,
     /// Sampled messages for an animated diagram; `None` (no cost) unless asked for.
     trace: Option<Box<Tracer>>,
+    /// Request traces; `None` (no cost) unless asked for.
+    traces: Option<Box<traces::Traces>>,
     dbs: Vec<DbRt>,
     db_events: Slab<DbEvent>,
 }

@@ -72,6 +72,9 @@ impl Simulation {
         c.busy += 1;
         let work = scale(c.work_rng.sample(&self.handlers[handler].work), c.slow);
         self.tasks.items[task as usize].pause_mark = c.paused_time(now);
+        if self.traces.is_some() {
+            self.trace_instant(task, |s| &mut s.work_start);
+        }
         self.at(work, Ev::WorkDone(task));
     }
 

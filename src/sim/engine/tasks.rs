@@ -6,6 +6,7 @@
 //! is freed once and reused only after, and generation counters make events and timers of
 //! a slot's previous owner recognisable.
 
+use crate::observe::trace::SpanEnd;
 use crate::observe::{Answer, Cause};
 use crate::sim::time::SimTime;
 
@@ -123,6 +124,10 @@ impl Simulation {
         );
         r.live = false;
         r.generation = r.generation.wrapping_add(1);
+        if self.traces.is_some() {
+            self.trace_root_ended(root, outcome);
+        }
+        let r = &self.roots.items[root as usize];
         let (request_type, counted, start, w) = (r.request_type, r.counted, r.start, r.workload);
         self.roots.remove(root);
         self.recorder
@@ -171,6 +176,9 @@ impl Simulation {
             live: true,
         });
         self.check_limit(Limit::Calls);
+        if self.traces.is_some() {
+            self.trace_task(task);
+        }
         task
     }
 
@@ -276,6 +284,12 @@ impl Simulation {
         let (parent, failed, root, root_gen, call, comp, degraded) = (
             c.parent, c.failed, c.root, c.root_gen, c.call, c.comp, c.degraded,
         );
+        if self.traces.is_some() {
+            self.trace_instant(child, |s| &mut s.replied);
+            if !awaited {
+                self.trace_end(child, SpanEnd::Abandoned);
+            }
+        }
         self.free_task(child);
         if call != NONE {
             let cs = &mut self.calls.items[call as usize];
@@ -314,6 +328,9 @@ impl Simulation {
                 };
                 self.end_root(root, failed.map_or(Ok(answer), Err));
             } else {
+                if self.traces.is_some() {
+                    self.trace_end(child, SpanEnd::Abandoned);
+                }
                 self.recorder.abandoned(comp as usize);
             }
             return;

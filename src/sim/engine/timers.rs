@@ -156,7 +156,12 @@ impl Simulation {
     pub(super) fn timer_due(&mut self, due: LaneEntry) {
         match due.kind {
             // The caller stops waiting for this attempt; the callee's work goes on, wasted.
-            TimerKind::CallTimeout => self.attempt_ended(due.id, Some(Cause::Timeout), true, false),
+            TimerKind::CallTimeout => {
+                if self.traces.is_some() {
+                    self.trace_call_timed_out(due.id);
+                }
+                self.attempt_ended(due.id, Some(Cause::Timeout), true, false);
+            }
             // The work already under way goes on: only the client has given up.
             TimerKind::Deadline => self.end_root(due.id, Err(Cause::Timeout)),
             TimerKind::Hedge => self.send_hedge(due.id),

@@ -101,6 +101,9 @@ impl Simulation {
             start: self.now,
         });
         self.check_limit(Limit::Requests);
+        if self.traces.is_some() {
+            self.trace_root_started(root, w, request_type);
+        }
         let generation = self.roots.items[root as usize].generation;
         self.recorder
             .request_started(request_type as usize, counted);

@@ -1,0 +1,310 @@
+//! `archsim trace MODEL`: runs a model with request traces on and prints the chosen traces
+//! as text waterfalls (or JSON), each with the chain of reasons for its outcome.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::model::{Cause, Model};
+use crate::observe::explain::{clock, explain, took};
+use crate::observe::trace::{NoteKind, Segment, Trace, TraceOptions, outcome_label};
+use crate::sim::{RunOptions, SimTime, Simulation};
+
+#[derive(clap::Args)]
+pub(super) struct TraceArgs {
+    /// The model file (YAML).
+    model: PathBuf,
+    /// Only failed requests; with a cause (timeout, rejected, unavailable, dropped, error),
+    /// only those.
+    #[arg(long, value_name = "CAUSE", num_args = 0..=1, default_missing_value = "any")]
+    failed: Option<String>,
+    /// Only requests of this type (user flow).
+    #[arg(long = "type", value_name = "TYPE")]
+    request_type: Option<String>,
+    /// The kept request that started nearest this instant, e.g. 4m10s.
+    #[arg(long, value_parser = super::duration_arg)]
+    at: Option<SimTime>,
+    /// The slowest kept requests first.
+    #[arg(long, conflicts_with = "at")]
+    slowest: bool,
+    /// How many traces to print.
+    #[arg(long, default_value_t = 1)]
+    count: usize,
+    /// Seed of the random streams [default: the model's `seed`].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated length, e.g. 10m [default: the model's `duration`].
+    #[arg(long, value_parser = super::duration_arg)]
+    duration: Option<SimTime>,
+    /// Print JSON (spans with their instants, notes and the explanation).
+    #[arg(long)]
+    json: bool,
+    /// Width of the waterfall's bars in characters.
+    #[arg(long, default_value_t = 40)]
+    width: usize,
+}
+
+pub(super) fn trace_cmd(args: &TraceArgs) -> ExitCode {
+    match trace(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => super::fail(&e),
+    }
+}
+
+fn trace(args: &TraceArgs) -> anyhow::Result<()> {
+    let m = super::load(&args.model)?;
+    super::check_duration(&args.model, &m, args.duration)?;
+    let cause = match args.failed.as_deref() {
+        None | Some("any") => None,
+        Some(text) => Some(Cause::parse(text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--failed {text}: not a cause; use one of {}",
+                Cause::ALL.map(Cause::as_str).join(", ")
+            )
+        })?),
+    };
+    let request_type =
+        match &args.request_type {
+            None => None,
+            Some(name) => Some(m.request_types.iter().position(|t| t == name).ok_or_else(
+                || {
+                    anyhow::anyhow!(
+                        "--type {name}: the model has no such request type; it has {}",
+                        m.request_types.join(", ")
+                    )
+                },
+            )?),
+        };
+    let mut sim = Simulation::new(
+        Arc::clone(&m),
+        RunOptions {
+            seed: args.seed,
+            duration: args.duration,
+            warmup: None,
+        },
+    );
+    sim.record_traces(TraceOptions::default());
+    sim.run_until(sim.end());
+    let traces = sim.traces();
+    let faults = sim.faults().to_vec();
+    let report = sim.finish()?;
+    let mut chosen: Vec<Arc<Trace>> = traces
+        .into_iter()
+        .filter(|t| match (&args.failed, cause) {
+            (None, _) => true,
+            (Some(_), None) => t.outcome.is_err(),
+            (Some(_), Some(c)) => t.outcome == Err(c),
+        })
+        .filter(|t| request_type.is_none_or(|r| t.request_type as usize == r))
+        .collect();
+    if let Some(at) = args.at {
+        chosen.sort_by_key(|t| (t.start.max(at) - t.start.min(at), t.serial));
+    } else if args.slowest {
+        chosen.sort_by_key(|t| (std::cmp::Reverse(t.latency()), t.serial));
+    }
+    chosen.truncate(args.count);
+    if chosen.is_empty() {
+        if args.failed.is_some() && report.totals.failed == 0 {
+            anyhow::bail!("no request failed in this run (seed {})", report.seed);
+        }
+        anyhow::bail!(
+            "no kept trace matches{}{}: the run kept one request in {} (spread over the run), \
+             the first {} and {} more failed requests of each cause, and the slowest of each type",
+            args.failed
+                .as_deref()
+                .map_or(String::new(), |c| format!(" --failed {c}")),
+            args.request_type
+                .as_deref()
+                .map_or(String::new(), |t| format!(" --type {t}")),
+            TraceOptions::default().every,
+            TraceOptions::default().first_failed,
+            TraceOptions::default().failed,
+        );
+    }
+    let series = Some(&report.series);
+    let text = if args.json {
+        let all: Vec<serde_json::Value> = chosen
+            .iter()
+            .map(|t| {
+                let mut v = t.to_json(&m);
+                v["explanation"] = serde_json::json!(explain(t, &m, series, &faults));
+                v
+            })
+            .collect();
+        format!("{}\n", serde_json::to_string_pretty(&all)?)
+    } else {
+        let mut out = String::new();
+        for t in &chosen {
+            out.push_str(&waterfall(
+                t,
+                &m,
+                &explain(t, &m, series, &faults),
+                args.width,
+            ));
+            out.push('\n');
+        }
+        out
+    };
+    super::print_stdout(&text)
+}
+
+/// A trace as text: a heading, the explanation, and one line per span with a bar on the
+/// request's time axis (`~` network, `.` queue wait, `#` work, `=` waiting for its calls),
+/// then the span's notes.
+#[must_use]
+pub fn waterfall(t: &Trace, m: &Model, why: &[String], width: usize) -> String {
+    let width = width.max(10);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} #{} · {} · started {} · {} after {}",
+        m.request_types[t.request_type as usize],
+        t.serial,
+        m.workloads[t.workload as usize].name,
+        clock(t.start),
+        outcome_label(t.outcome),
+        took(t.latency()),
+    );
+    for (i, line) in why.iter().enumerate() {
+        let _ = writeln!(out, "  {} {line}", if i == 0 { "why:" } else { "    " });
+    }
+    let total = t.latency().as_nanos().max(1);
+    let col = |at: SimTime| -> usize {
+        let off = at.as_nanos().saturating_sub(t.start.as_nanos());
+        usize::try_from(u128::from(off) * width as u128 / u128::from(total))
+            .unwrap_or(width)
+            .min(width)
+    };
+    let depths = t.depths();
+    let names: Vec<String> = t
+        .spans
+        .iter()
+        .zip(&depths)
+        .map(|(s, &d)| {
+            let mut name = format!(
+                "{}{}",
+                "  ".repeat(d),
+                m.components[s.component as usize].name
+            );
+            if s.attempt > 1 || s.hedge {
+                let _ = write!(
+                    name,
+                    " ({}{})",
+                    if s.hedge { "hedge of " } else { "" },
+                    ordinal(s.attempt)
+                );
+            }
+            name
+        })
+        .collect();
+    let name_width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "  {:>9} {:>9}  {:name_width$}  |{}|",
+        "offset",
+        "took",
+        "span",
+        legend(width)
+    );
+    for ((s, name), _) in t.spans.iter().zip(&names).zip(&depths) {
+        let last = s.until(t.end);
+        let bar: String = s
+            .segments(last)
+            .into_iter()
+            .fold(vec![' '; width], |mut bar, (from, to, segment)| {
+                let (a, b) = (col(from), col(to).max(col(from) + 1).min(width));
+                for c in bar.iter_mut().take(b).skip(a) {
+                    *c = glyph(segment);
+                }
+                bar
+            })
+            .into_iter()
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:>9} {:>9}  {name:name_width$}  |{bar}|  {}",
+            format!("+{}", took(s.sent - t.start)),
+            took(last - s.sent),
+            s.end.label(),
+        );
+        for n in &s.notes {
+            let what = match n.kind {
+                NoteKind::TimedOut { to, attempt } => format!(
+                    "the {} attempt of its call to {} timed out",
+                    ordinal(attempt),
+                    m.components[to as usize].name
+                ),
+                NoteKind::RetryScheduled { to, attempt, wait } => format!(
+                    "{} attempt to {} in {}",
+                    ordinal(attempt),
+                    m.components[to as usize].name,
+                    took(wait)
+                ),
+                NoteKind::ShortCircuited { to } => format!(
+                    "the breaker on its call to {} refused an attempt",
+                    m.components[to as usize].name
+                ),
+                NoteKind::BulkheadFull { to } => format!(
+                    "the bulkhead on its call to {} was full",
+                    m.components[to as usize].name
+                ),
+                NoteKind::FellBack { to } => format!(
+                    "answered from its fallback for {}",
+                    m.components[to as usize].name
+                ),
+                NoteKind::Hedged { to } => {
+                    format!("sent a hedged copy to {}", m.components[to as usize].name)
+                }
+                NoteKind::CacheHit => "cache hit".to_owned(),
+                NoteKind::CacheMiss => "cache miss".to_owned(),
+                NoteKind::Crashed => "its replica crashed with it inside".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:>9} {:>9}  {:name_width$}   · {what}",
+                format!("+{}", took(n.at - t.start)),
+                "",
+                ""
+            );
+        }
+    }
+    if t.spans_dropped > 0 {
+        let _ = writeln!(out, "  ({} more spans not kept)", t.spans_dropped);
+    }
+    out
+}
+
+fn glyph(segment: Segment) -> char {
+    match segment {
+        Segment::Network => '~',
+        Segment::Queue => '.',
+        Segment::Work => '#',
+        Segment::Calls => '=',
+    }
+}
+
+fn legend(width: usize) -> String {
+    let text = "~ net  . queue  # work  = calls";
+    if text.len() <= width {
+        format!("{text:^width$}")
+    } else {
+        " ".repeat(width)
+    }
+}
+
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
