@@ -24,6 +24,7 @@ pub mod palette;
 mod panels;
 pub mod plots;
 mod properties;
+mod requests;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
@@ -118,6 +119,8 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     /// A lesson to open instead of a model (`archsim lesson FILE`).
     pub lesson: Option<crate::lesson::Lesson>,
+    /// Open the Requests window at start (`archsim open --requests`).
+    pub requests: bool,
 }
 
 /// Frames drawn and the CPU time they took, for `--frame-stats`.
@@ -238,6 +241,8 @@ pub struct ArchsimApp {
     frame_stats: Option<FrameStats>,
     /// The lesson being followed, if any: its panel replaces the palette.
     lesson: Option<lesson_panel::LessonView>,
+    /// The Requests window: kept traces and the chosen one's waterfall.
+    requests: requests::RequestsView,
 }
 
 /// A selection to restore by name, since an edit renumbers nodes and links.
@@ -345,6 +350,7 @@ impl ArchsimApp {
                 ..FrameStats::default()
             }),
             lesson: None,
+            requests: requests::RequestsView::opened(options.requests),
         };
         app.recent = files::read_recent(app.state_dir.as_deref());
         match options.lesson {
@@ -652,7 +658,9 @@ impl eframe::App for ArchsimApp {
                             .map(|n| n.name.clone()),
                         _ => None,
                     };
-                    plots::show(ui, &s.report, selected.as_deref());
+                    if let Some(at) = plots::show(ui, &s.report, selected.as_deref()) {
+                        self.requests.show_near(SimTime::from_secs_f64(at.max(0.0)));
+                    }
                 });
             egui::Panel::right("inspector")
                 .resizable(true)
@@ -681,6 +689,7 @@ impl eframe::App for ArchsimApp {
                 .as_ref()
                 .map(|v| v.lesson.steps[v.step].highlight.clone())
                 .unwrap_or_default();
+            diagram.highlight.extend(self.requests.hovered.clone());
             let response = diagram.show(ui, &snap.live, self.selected.as_ref(), time, snap.playing);
             if let Some(t) = response.clicked {
                 self.selected = match t {
@@ -726,6 +735,7 @@ impl eframe::App for ArchsimApp {
             }
         });
         self.file_dialog_window(&ctx);
+        self.requests_window(&ctx);
         self.delete_dialog(&ctx);
         self.unsaved_dialog(&ctx);
         if self.diagram.as_ref().is_some_and(|d| !d.dots.is_empty())

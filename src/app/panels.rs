@@ -86,6 +86,15 @@ impl ArchsimApp {
             if snap.playing {
                 ui.label(format!("×{}", diagram::short(snap.sim_rate)));
             }
+            if ui
+                .button("Requests")
+                .on_hover_text(
+                    "Traces of single requests: where their time went and why they failed",
+                )
+                .clicked()
+            {
+                self.requests.open = !self.requests.open;
+            }
             ui.separator();
             self.file_buttons(ui);
             let source = match &self.lesson {

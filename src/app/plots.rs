@@ -10,7 +10,9 @@ use crate::observe::Report;
 const MAX_QUEUE_LINES: usize = 6;
 
 /// Which component's queue and utilisation the third plot shows (`None`: every service).
-pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
+/// Returns the instant (seconds) where the latency plot was clicked: the app shows the
+/// request traced nearest it.
+pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) -> Option<f64> {
     let series = &report.series;
     let t = &series.t_s;
     // Plot each bucket at its middle, so a value sits over the span it measured.
@@ -49,6 +51,7 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
     let link = ui.make_persistent_id("run-plots");
     let height = ui.available_height().max(80.0);
     let width = (ui.available_width() / 3.0 - 8.0).max(120.0);
+    let mut clicked = None;
     ui.horizontal(|ui| {
         ui.vertical(|ui| {
             ui.set_width(width);
@@ -75,8 +78,8 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
         });
         ui.vertical(|ui| {
             ui.set_width(width);
-            ui.label("Latency (ms)");
-            Plot::new("latency")
+            ui.label("Latency (ms): click for a request traced then");
+            let latency = Plot::new("latency")
                 .height(height - 22.0)
                 .legend(
                     Legend::default()
@@ -95,7 +98,11 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
                             .color(Color32::from_rgb(245, 180, 50)),
                     );
                     add_markers(plot_ui);
+                    plot_ui.pointer_coordinate().map(|p| p.x)
                 });
+            if latency.response.clicked() {
+                clicked = latency.inner;
+            }
         });
         ui.vertical(|ui| {
             ui.set_width(width);
@@ -172,4 +179,5 @@ pub fn show(ui: &mut egui::Ui, report: &Report, component: Option<&str>) {
                 });
         });
     });
+    clicked
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::model::{Fault, Model};
 use crate::observe::Report;
 use crate::observe::recent::{Recent, RecentWindow};
+use crate::observe::trace::{Trace, TraceOptions};
 use crate::sim::{LiveState, RunOptions, SimTime, Simulation};
 
 /// How fast simulated time goes.
@@ -89,6 +90,8 @@ pub struct Snapshot {
     pub sim_rate: f64,
     /// A broken invariant, if the engine hit one (a bug): the run stops.
     pub error: Option<String>,
+    /// The request traces kept so far, in the order their requests started.
+    pub traces: Arc<Vec<Arc<Trace>>>,
 }
 
 /// How often a new snapshot is published while running: about one per displayed frame.
@@ -166,6 +169,7 @@ struct State {
 fn new_simulation(model: &Arc<Model>) -> Simulation {
     let mut sim = Simulation::new(Arc::clone(model), RunOptions::default());
     sim.trace_messages(1, TRACE_CAPACITY);
+    sim.record_traces(TraceOptions::default());
     sim
 }
 
@@ -215,6 +219,7 @@ impl State {
             recent: self.recent.figures(),
             sim_rate: self.sim_rate,
             error,
+            traces: Arc::new(self.sim.traces()),
         }
     }
 

@@ -101,6 +101,9 @@ enum Command {
         /// Run SECONDS of wall time, print the frame rate and CPU time per frame, and exit.
         #[arg(long, value_name = "SECONDS")]
         frame_stats: Option<f64>,
+        /// Open the Requests window (traces of single requests, the failed ones first).
+        #[arg(long)]
+        requests: bool,
     },
     /// Open the app on a new sketch to draw (users calling one service), run as you draw.
     New {
@@ -158,14 +161,15 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        None => open(None, None, None, false, None),
+        None => open(None, None, None, false, None, false),
         Some(Command::Open {
             model,
             screenshot,
             at,
             paused,
             frame_stats,
-        }) => open(model, screenshot, at, paused, frame_stats),
+            requests,
+        }) => open(model, screenshot, at, paused, frame_stats, requests),
         Some(Command::New { file }) => open::new_sketch(file),
         Some(Command::Fuzz(args)) => fuzz::fuzz(&args),
         Some(Command::FuzzCase { file }) => fuzz::fuzz_case(&file),

@@ -12,6 +12,7 @@ pub(super) fn open(
     at: Option<SimTime>,
     paused: bool,
     frame_stats: Option<f64>,
+    requests: bool,
 ) -> ExitCode {
     let source = match model {
         Some(path) => {
@@ -37,6 +38,7 @@ pub(super) fn open(
         frame_stats,
         state_dir: None,
         lesson: None,
+        requests,
     })
 }
 
@@ -61,6 +63,7 @@ pub(super) fn new_sketch(file: Option<PathBuf>) -> ExitCode {
         frame_stats: None,
         state_dir: None,
         lesson: None,
+        requests: false,
     })
 }
 
@@ -77,6 +80,7 @@ pub(super) fn open_lesson(lesson: crate::lesson::Lesson, screenshot: Option<Path
         frame_stats: None,
         state_dir: None,
         lesson: Some(lesson),
+        requests: false,
     })
 }
 
@@ -99,6 +103,7 @@ pub(super) fn open(
     _at: Option<SimTime>,
     _paused: bool,
     _frame_stats: Option<f64>,
+    _requests: bool,
 ) -> ExitCode {
     no_window()
 }

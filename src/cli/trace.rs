@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::model::{Cause, Model};
 use crate::observe::explain::{clock, explain, took};
-use crate::observe::trace::{NoteKind, Segment, Trace, TraceOptions, outcome_label};
+use crate::observe::trace::{Segment, Trace, TraceOptions, outcome_label};
 use crate::sim::{RunOptions, SimTime, Simulation};
 
 #[derive(clap::Args)]
@@ -234,37 +234,7 @@ pub fn waterfall(t: &Trace, m: &Model, why: &[String], width: usize) -> String {
             s.end.label(),
         );
         for n in &s.notes {
-            let what = match n.kind {
-                NoteKind::TimedOut { to, attempt } => format!(
-                    "the {} attempt of its call to {} timed out",
-                    ordinal(attempt),
-                    m.components[to as usize].name
-                ),
-                NoteKind::RetryScheduled { to, attempt, wait } => format!(
-                    "{} attempt to {} in {}",
-                    ordinal(attempt),
-                    m.components[to as usize].name,
-                    took(wait)
-                ),
-                NoteKind::ShortCircuited { to } => format!(
-                    "the breaker on its call to {} refused an attempt",
-                    m.components[to as usize].name
-                ),
-                NoteKind::BulkheadFull { to } => format!(
-                    "the bulkhead on its call to {} was full",
-                    m.components[to as usize].name
-                ),
-                NoteKind::FellBack { to } => format!(
-                    "answered from its fallback for {}",
-                    m.components[to as usize].name
-                ),
-                NoteKind::Hedged { to } => {
-                    format!("sent a hedged copy to {}", m.components[to as usize].name)
-                }
-                NoteKind::CacheHit => "cache hit".to_owned(),
-                NoteKind::CacheMiss => "cache miss".to_owned(),
-                NoteKind::Crashed => "its replica crashed with it inside".to_owned(),
-            };
+            let what = n.kind.describe(m);
             let _ = writeln!(
                 out,
                 "  {:>9} {:>9}  {:name_width$}   · {what}",

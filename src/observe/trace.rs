@@ -343,6 +343,33 @@ pub enum NoteKind {
 }
 
 impl NoteKind {
+    /// A sentence for a waterfall, with the callee's name.
+    #[must_use]
+    pub fn describe(self, model: &Model) -> String {
+        let name = |c: u32| model.components[c as usize].name.as_str();
+        match self {
+            NoteKind::TimedOut { to, attempt } => {
+                format!("attempt {attempt} of its call to {} timed out", name(to))
+            }
+            NoteKind::RetryScheduled { to, attempt, wait } => format!(
+                "attempt {attempt} to {} in {}",
+                name(to),
+                super::explain::took(wait)
+            ),
+            NoteKind::ShortCircuited { to } => {
+                format!("the breaker on its call to {} refused an attempt", name(to))
+            }
+            NoteKind::BulkheadFull { to } => {
+                format!("the bulkhead on its call to {} was full", name(to))
+            }
+            NoteKind::FellBack { to } => format!("answered from its fallback for {}", name(to)),
+            NoteKind::Hedged { to } => format!("sent a hedged copy to {}", name(to)),
+            NoteKind::CacheHit => "cache hit".to_owned(),
+            NoteKind::CacheMiss => "cache miss".to_owned(),
+            NoteKind::Crashed => "its replica crashed with it inside".to_owned(),
+        }
+    }
+
     #[must_use]
     pub fn label(self) -> &'static str {
         match self {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use archsim::app::worker::{Action, Command, Worker};
 use archsim::app::{ArchsimApp, Options, Source};
 use archsim::model::{Fault, FaultAction, Span};
+use archsim::observe::explain::{clock, took};
 use archsim::sim::{RunOptions, SimTime, Simulation};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -38,6 +39,7 @@ pub(crate) fn app_with_state(source: Source, state_dir: PathBuf) -> Harness<'sta
         frame_stats: None,
         state_dir: Some(state_dir),
         lesson: None,
+        requests: false,
     })
 }
 
@@ -469,4 +471,63 @@ fn the_window_icon_decodes() {
     let alpha = |x: u32, y: u32| icon.rgba[((y * icon.width + x) * 4 + 3) as usize];
     assert_eq!(alpha(0, 0), 0);
     assert_eq!(alpha(64, 64), 255);
+}
+
+#[test]
+fn the_requests_window_lists_failed_requests_and_explains_the_one_chosen() {
+    let path = temp_model(
+        "requests.yaml",
+        "
+name: retries that all time out
+duration: 20s
+seed: 1
+workloads:
+  - { name: users, target: api, rate: 10/s, request: get, timeout: 5s }
+components:
+  api:
+    kind: service
+    workers: 100
+    timeout: 100ms
+    retry: { attempts: 3, backoff: constant 10ms }
+    handlers: { get: { work: 1ms, calls: [ { to: db } ] } }
+  db:
+    kind: service
+    workers: 100
+    handlers: { get: { work: 150ms } }
+",
+    );
+    let mut h = app(Source::File(path));
+    frames_until(&mut h, "the model runs", |a| a.snapshot().is_some());
+    h.state().set_speed(archsim::app::worker::Speed::Max);
+    h.get_by_label("Play").click();
+    frames_until(&mut h, "failed requests are traced", |a| {
+        a.snapshot()
+            .is_some_and(|s| s.traces.iter().filter(|t| t.outcome.is_err()).count() >= 5)
+    });
+    h.get_by_label("Requests").click();
+    h.run_steps(3);
+    h.get_by_label_contains("because its call to db timed out");
+    h.get_by_label_contains("get failed (timeout after");
+    // Picking an older request in the list shows that one.
+    if let Some(pause) = h.query_by_label("Pause") {
+        pause.click();
+    }
+    frames_until(&mut h, "the run stops", |a| {
+        a.snapshot().is_some_and(|s| !s.playing)
+    });
+    let older = {
+        let snap = h.state().snapshot().unwrap();
+        let failed: Vec<_> = snap.traces.iter().filter(|t| t.outcome.is_err()).collect();
+        Arc::clone(failed[failed.len() - 3])
+    };
+    let row = format!(
+        "{}  {:<8} {:<10} {}",
+        clock(older.start),
+        "get",
+        "timeout",
+        took(older.latency())
+    );
+    h.get_by_label(&row).click();
+    h.run_steps(3);
+    h.get_by_label_contains(&format!("get #{} ", older.serial));
 }

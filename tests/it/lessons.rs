@@ -229,6 +229,7 @@ fn the_app_walks_a_lesson_and_remembers_where_the_learner_was() {
             frame_stats: None,
             state_dir: Some(state),
             lesson: Some(l),
+            requests: false,
         })
     };
     let mut h = open(state.clone());
