@@ -7,6 +7,7 @@
 
 pub mod chart;
 pub mod compare;
+pub mod diagram;
 pub mod figures;
 pub mod fuzz;
 pub mod jobs;
