@@ -4,6 +4,7 @@
 //! 1 a model with errors or a failed run, 2 a command line that could not be understood.
 //! Everything it prints is computed by the library; nothing here simulates or measures.
 
+mod diagram;
 mod experiments;
 mod fuzz;
 mod lesson;
@@ -35,6 +36,7 @@ use crate::sim::{RunOptions, SimTime};
   archsim run models/checkout.yaml --seed 3 --json
   archsim validate models/checkout.yaml
   archsim trace models/retry_storm.yaml --failed timeout --at 4m
+  archsim diagram models/single_point_of_failure.yaml -o spof.svg --at 2m
   archsim matrix models/single_point_of_failure.yaml --fault one-replica
   archsim compare models/single_point_of_failure.yaml --scenario db_down
   archsim check models/single_point_of_failure.yaml --junit slo.xml
@@ -139,6 +141,9 @@ enum Command {
     Lesson(lesson::LessonArgs),
     /// Print request traces as waterfalls, with why each went as it did.
     Trace(trace::TraceArgs),
+    /// Draw the architecture at one instant of a run (health, busy share, queues) as SVG
+    /// or PNG.
+    Diagram(diagram::DiagramArgs),
 }
 
 fn duration_arg(text: &str) -> Result<SimTime, String> {
@@ -200,6 +205,7 @@ pub fn main() -> ExitCode {
         Some(Command::Merge(args)) => experiments::merge_cmd(&args),
         Some(Command::Lesson(args)) => lesson::lesson_cmd(&args),
         Some(Command::Trace(args)) => trace::trace_cmd(&args),
+        Some(Command::Diagram(args)) => diagram::diagram_cmd(&args),
         Some(Command::Run {
             model,
             seed,

@@ -330,3 +330,32 @@ fn archsim_trace_prints_a_failed_request_s_waterfall_and_why() {
         "{err}"
     );
 }
+
+#[test]
+fn archsim_diagram_draws_the_live_state_as_svg_and_png() {
+    let dir = std::env::temp_dir().join(format!("archsim-diagram-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["storm.svg", "storm.png"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_archsim"))
+            .args(["diagram", "models/retry_storm.yaml", "--at", "65s", "-o"])
+            .arg(dir.join(file))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let svg = std::fs::read_to_string(dir.join("storm.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.contains("at 1:05.000"), "{svg}");
+    assert!(svg.contains("slowed · 100% busy · q "), "{svg}");
+    let png = std::fs::read(dir.join("storm.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -259,6 +259,8 @@ impl Simulation {
         if let Some(t) = self.traces.as_deref_mut() {
             let r = t.span_of.get(task as usize).copied().unwrap_or(UNTRACED);
             t.set_ref(stand_in, r);
+            // The zombie left behind must not write onto the span its stand-in now owns.
+            t.set_ref(task, UNTRACED);
         }
     }
 
@@ -327,7 +329,7 @@ impl Simulation {
             }
             if let Some(s) = self.traces.as_deref_mut().and_then(|t| t.span_mut(task)) {
                 s.given_up = Some(now);
-                if matches!(s.end, SpanEnd::InFlight | SpanEnd::Lost) {
+                if s.replied.is_none() {
                     s.end = SpanEnd::TimedOut;
                 }
             }
