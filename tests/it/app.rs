@@ -475,27 +475,7 @@ fn the_window_icon_decodes() {
 
 #[test]
 fn the_requests_window_lists_failed_requests_and_explains_the_one_chosen() {
-    let path = temp_model(
-        "requests.yaml",
-        "
-name: retries that all time out
-duration: 20s
-seed: 1
-workloads:
-  - { name: users, target: api, rate: 10/s, request: get, timeout: 5s }
-components:
-  api:
-    kind: service
-    workers: 100
-    timeout: 100ms
-    retry: { attempts: 3, backoff: constant 10ms }
-    handlers: { get: { work: 1ms, calls: [ { to: db } ] } }
-  db:
-    kind: service
-    workers: 100
-    handlers: { get: { work: 150ms } }
-",
-    );
+    let path = temp_model("requests.yaml", crate::traces::RETRIES);
     let mut h = app(Source::File(path));
     frames_until(&mut h, "the model runs", |a| a.snapshot().is_some());
     h.state().set_speed(archsim::app::worker::Speed::Max);

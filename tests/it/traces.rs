@@ -88,7 +88,8 @@ fn a_trace_s_spans_add_up_to_the_request_s_latency() {
     );
 }
 
-const RETRIES: &str = "
+/// Every attempt times out: three per request, each after 100 ms (also the app's test).
+pub(crate) const RETRIES: &str = "
 name: retries that all time out
 duration: 20s
 seed: 1
