@@ -2,8 +2,6 @@
 //! slowest, or all), and the chosen one's waterfall with the chain of reasons for its
 //! outcome. Hovering a span haloes its component in the diagram.
 
-use std::fmt::Write as _;
-
 use eframe::egui::{self, Align2, Color32, FontId, RichText, Sense, Stroke};
 
 use crate::observe::explain::{clock, explain, took};
@@ -256,7 +254,7 @@ fn details(ui: &mut egui::Ui, snap: &Snapshot, t: &Trace) -> Option<String> {
         .id_salt("waterfall")
         .auto_shrink([false, true])
         .show(ui, |ui| {
-            let depths = t.depths();
+            let names = t.span_labels(m);
             let width = ui.available_width().max(NAME_WIDTH + END_WIDTH + 100.0);
             let bars = width - NAME_WIDTH - END_WIDTH;
             let total = t.latency().as_secs_f64().max(1e-9);
@@ -271,23 +269,10 @@ fn details(ui: &mut egui::Ui, snap: &Snapshot, t: &Trace) -> Option<String> {
                 if response.hovered() {
                     painter.rect_filled(row, 0.0, ui.visuals().faint_bg_color);
                 }
-                let mut name = format!(
-                    "{}{}",
-                    "  ".repeat(depths[i]),
-                    m.components[s.component as usize].name
-                );
-                if s.attempt > 1 || s.hedge {
-                    let _ = write!(
-                        name,
-                        " ({}{})",
-                        if s.hedge { "hedge, " } else { "" },
-                        s.attempt
-                    );
-                }
                 painter.text(
                     row.left_center() + egui::vec2(4.0, 0.0),
                     Align2::LEFT_CENTER,
-                    name,
+                    &names[i],
                     FontId::proportional(13.0),
                     ui.visuals().text_color(),
                 );

@@ -176,28 +176,7 @@ pub fn waterfall(t: &Trace, m: &Model, why: &[String], width: usize) -> String {
             .unwrap_or(width)
             .min(width)
     };
-    let depths = t.depths();
-    let names: Vec<String> = t
-        .spans
-        .iter()
-        .zip(&depths)
-        .map(|(s, &d)| {
-            let mut name = format!(
-                "{}{}",
-                "  ".repeat(d),
-                m.components[s.component as usize].name
-            );
-            if s.attempt > 1 || s.hedge {
-                let _ = write!(
-                    name,
-                    " ({}{})",
-                    if s.hedge { "hedge of " } else { "" },
-                    ordinal(s.attempt)
-                );
-            }
-            name
-        })
-        .collect();
+    let names = t.span_labels(m);
     let name_width = names
         .iter()
         .map(|n| n.chars().count())
@@ -212,7 +191,7 @@ pub fn waterfall(t: &Trace, m: &Model, why: &[String], width: usize) -> String {
         "span",
         legend(width)
     );
-    for ((s, name), _) in t.spans.iter().zip(&names).zip(&depths) {
+    for (s, name) in t.spans.iter().zip(&names) {
         let last = s.until(t.end);
         let bar: String = s
             .segments(last)
@@ -266,15 +245,4 @@ fn legend(width: usize) -> String {
     } else {
         " ".repeat(width)
     }
-}
-
-fn ordinal(n: u32) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (1, 11) | (2, 12) | (3, 13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }

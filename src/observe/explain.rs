@@ -93,17 +93,43 @@ impl Context<'_> {
         let end = s.until(self.trace.end);
         let faults = self.faults_on(s.component, s.sent, end);
         match s.end {
-            SpanEnd::Failed(Cause::Rejected) if s.work_start.is_none() => {
+            SpanEnd::Failed(Cause::Rejected)
+                if s.work_start.is_none() && !self.has_failed_child(index, Cause::Rejected) =>
+            {
+                let arrived = s.arrived.unwrap_or(s.sent);
+                let waited = s.answered.map_or(SimTime::ZERO, |a| a - arrived);
+                let why = if !s.has_workers {
+                    "it was full".to_owned()
+                } else if waited > SimTime::ZERO {
+                    // Only a queue timeout answers a queued task without serving it.
+                    format!(
+                        "it shed it after {} in its queue (its queue timeout)",
+                        took(waited)
+                    )
+                } else {
+                    "its queue was full".to_owned()
+                };
                 return (
                     format!(
-                        "because {comp} turned it away at {}: its queue was full{}{faults}",
-                        clock(s.arrived.unwrap_or(s.sent)),
-                        self.figures(s.component, s.sent)
+                        "because {comp} turned it away at {}: {why}{}{faults}",
+                        clock(s.answered.unwrap_or(arrived)),
+                        self.figures(s.component, arrived)
                     ),
                     None,
                 );
             }
-            SpanEnd::Failed(Cause::Unavailable) if s.work_end.is_none() => {
+            SpanEnd::Failed(Cause::Unavailable) if s.arrived.is_none() => {
+                return (
+                    format!(
+                        "because the connection to {comp} was refused at {}{faults}",
+                        clock(s.sent)
+                    ),
+                    None,
+                );
+            }
+            SpanEnd::Failed(Cause::Unavailable)
+                if s.work_end.is_none() && !self.has_failed_child(index, Cause::Unavailable) =>
+            {
                 return (
                     format!(
                         "because {comp} was not there to serve it at {}{faults}",
@@ -134,16 +160,18 @@ impl Context<'_> {
             }
             _ => {}
         }
-        // A call that timed out: the attempt that was waited for, and why it was slow.
-        if let Some(n) = s
-            .notes
-            .iter()
-            .rev()
-            .find(|n| matches!(n.kind, NoteKind::TimedOut { .. }))
-            && let NoteKind::TimedOut { to, attempt } = n.kind
-        {
-            let retries = s
+        // A call that timed out: the attempt that was waited for, and why it was slow. A
+        // span that failed otherwise failed for another reason than its timeouts.
+        let failed_otherwise = matches!(s.end, SpanEnd::Failed(c) if c != Cause::Timeout);
+        if !failed_otherwise
+            && let Some(at) = s
                 .notes
+                .iter()
+                .rposition(|n| matches!(n.kind, NoteKind::TimedOut { .. }))
+            && let NoteKind::TimedOut { to, attempt } = s.notes[at].kind
+        {
+            let n = &s.notes[at];
+            let retries = s.notes[..at]
                 .iter()
                 .filter(|n| matches!(n.kind, NoteKind::RetryScheduled { to: t, .. } if t == to))
                 .count();
@@ -168,12 +196,18 @@ impl Context<'_> {
                 child,
             );
         }
-        if let Some(n) = s.notes.iter().find(|n| {
-            matches!(
-                n.kind,
-                NoteKind::ShortCircuited { .. } | NoteKind::BulkheadFull { .. }
-            )
-        }) && matches!(s.end, SpanEnd::Failed(_))
+        // A call refused by its own protection, when that refusal is the failure the span
+        // passed up (and no callee failed the same way after it).
+        if let SpanEnd::Failed(cause) = s.end
+            && let Some(n) = s.notes.iter().rev().find(|n| match n.kind {
+                NoteKind::ShortCircuited { .. } => cause == Cause::Unavailable,
+                NoteKind::BulkheadFull { .. } => cause == Cause::Rejected,
+                _ => false,
+            })
+            && !self.trace.children(index).any(|c| {
+                let cs = &self.trace.spans[c];
+                cs.end == SpanEnd::Failed(cause) && cs.until(self.trace.end) > n.at
+            })
         {
             let (to, what) = match n.kind {
                 NoteKind::ShortCircuited { to } => (to, "its circuit breaker was open"),
@@ -253,6 +287,20 @@ impl Context<'_> {
                     self.name(cs.component)
                 ),
                 Some(c),
+            )
+        } else if biggest == calls {
+            // Waiting with no call of its own to wait for: what the kind waits on.
+            let what = match self.model.components[s.component as usize].kind.label() {
+                "database" => " (for its replicas' acknowledgements)",
+                "cache" => " (for a read of the same key already on its way)",
+                _ => "",
+            };
+            (
+                format!(
+                    "because {comp} waited {} before answering{what}{faults}",
+                    took(calls)
+                ),
+                None,
             )
         } else {
             (

@@ -59,6 +59,26 @@ impl Trace {
         depth
     }
 
+    /// Each span's label in a waterfall: its component, indented by depth, and which
+    /// attempt (or hedge) of its call it was when not the first.
+    #[must_use]
+    pub fn span_labels(&self, model: &Model) -> Vec<String> {
+        self.spans
+            .iter()
+            .zip(self.depths())
+            .map(|(s, depth)| {
+                let name = &model.components[s.component as usize].name;
+                let indent = "  ".repeat(depth);
+                if s.attempt > 1 || s.hedge {
+                    let hedge = if s.hedge { "hedge of " } else { "" };
+                    format!("{indent}{name} ({hedge}{} attempt)", ordinal(s.attempt))
+                } else {
+                    format!("{indent}{name}")
+                }
+            })
+            .collect()
+    }
+
     /// The trace with the model's names, for `--json` and export.
     #[must_use]
     pub fn to_json(&self, model: &Model) -> Value {
@@ -121,6 +141,17 @@ impl Trace {
             "spans": spans,
         })
     }
+}
+
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 #[must_use]

@@ -315,7 +315,7 @@ fn archsim_trace_prints_a_failed_request_s_waterfall_and_why() {
     assert!(text.contains("because its call to db timed out"), "{text}");
     assert!(text.contains("in db's queue"), "{text}");
     assert!(
-        text.contains("db (4th)") && text.contains("timed out"),
+        text.contains("db (4th attempt)") && text.contains("timed out"),
         "{text}"
     );
 
@@ -359,4 +359,119 @@ fn archsim_diagram_draws_the_live_state_as_svg_and_png() {
     let png = std::fs::read(dir.join("storm.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+const REFUSED_SHED_ASIDE: &str = "
+name: a refused link, a shedding queue and a cache-aside read
+duration: 20s
+seed: 2
+workloads:
+  - { name: users, target: app, rate: 200/s, request: read, timeout: 5s }
+  - { name: reports, target: batch, rate: 60/s, request: report, timeout: 5s }
+components:
+  app:
+    kind: service
+    workers: 50
+    handlers: { read: { work: 1ms, calls: [ { to: cache }, { to: profile } ] } }
+  cache:
+    kind: cache
+    latency: 1ms
+    keys: 1000
+    capacity: 100
+    on_miss: { to: db }
+  db:
+    kind: service
+    workers: 10
+    handlers: { read: { work: 5ms } }
+  profile:
+    kind: service
+    workers: 10
+    handlers: { read: { work: 1ms } }
+  batch:
+    kind: service
+    workers: 1
+    queue_timeout: 50ms
+    handlers: { report: { work: exp 20ms } }
+faults:
+  - { at: 5s, for: 5s, link: [app, profile], reset: true }
+";
+
+#[test]
+fn each_failure_is_explained_by_what_its_trace_shows() {
+    let m = model(REFUSED_SHED_ASIDE);
+    let mut sim = Simulation::new(Arc::clone(&m), seeded(2));
+    sim.record_traces(TraceOptions::default());
+    sim.run_until(sim.end());
+    let traces = sim.traces();
+    let faults = sim.faults().to_vec();
+    let report = sim.finish().unwrap_or_else(|e| panic!("{e}"));
+    let why = |t: &Trace| explain(t, &m, Some(&report.series), &faults).join("\n");
+    let comp = |name: &str| {
+        m.components
+            .iter()
+            .position(|c| c.name == name)
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or_else(|| panic!("no component {name}"))
+    };
+
+    // A refused connection: the callee's span ends unavailable without ever arriving.
+    let refused = traces
+        .iter()
+        .find(|t| t.outcome == Err(Cause::Unavailable))
+        .unwrap_or_else(|| panic!("no unavailable trace was kept"));
+    let profile = refused
+        .spans
+        .iter()
+        .find(|s| s.component == comp("profile"))
+        .unwrap_or_else(|| panic!("no profile span"));
+    assert_eq!(profile.end, SpanEnd::Failed(Cause::Unavailable));
+    assert_eq!(profile.arrived, None);
+    assert!(
+        why(refused).contains("the connection to profile was refused at 0:0"),
+        "{}",
+        why(refused)
+    );
+
+    // A request shed by a queue timeout waited longer than the limit, and is said to have.
+    let shed = traces
+        .iter()
+        .find(|t| t.outcome == Err(Cause::Rejected))
+        .unwrap_or_else(|| panic!("no rejected trace was kept"));
+    let batch = &shed.spans[0];
+    let waited = batch.answered.zip(batch.arrived).map(|(a, b)| a - b);
+    assert!(
+        waited.is_some_and(|w| w > SimTime::from_millis(50)),
+        "{waited:?}"
+    );
+    assert!(
+        why(shed).contains("batch turned it away") && why(shed).contains("shed it after"),
+        "{}",
+        why(shed)
+    );
+
+    // Cache-aside: the caller reads the store after the miss came back, so the store's span
+    // sits beside the cache's, not inside it.
+    let missed: Vec<&Arc<Trace>> = traces
+        .iter()
+        .filter(|t| t.spans.iter().any(|s| s.component == comp("db")))
+        .collect();
+    assert!(
+        missed.len() > 10,
+        "only {} traces with a miss",
+        missed.len()
+    );
+    for t in missed {
+        let cache = t.spans.iter().position(|s| s.component == comp("cache"));
+        let db = t.spans.iter().position(|s| s.component == comp("db"));
+        let (Some(cache), Some(db)) = (cache, db) else {
+            panic!("trace #{} lacks the cache or db span", t.serial);
+        };
+        assert_eq!(t.spans[db].parent, Some(0), "trace #{}", t.serial);
+        assert!(
+            t.spans[cache].until(t.end) <= t.spans[db].sent,
+            "trace #{}: the miss had not reached app when db was asked",
+            t.serial
+        );
+        assert_spans_account_for_their_time(t);
+    }
 }

@@ -165,6 +165,10 @@ impl Simulation {
                 "a cache-aside caller without a link to the store; reproduce with --seed {}",
                 self.seed
             );
+            if self.traces.is_some() {
+                // The miss has reached the caller: the cache's part ends here.
+                self.trace_instant(task, |s| &mut s.replied);
+            }
             self.cache_fetch(task, to_store);
             return;
         }
@@ -288,6 +292,10 @@ impl Simulation {
         let to = cache.backing;
         let instance = self.choose_instance(to, sent);
         let child = self.new_task(task, root, root_gen, to, instance, sent, link);
+        if step == CACHE_ASIDE && self.traces.is_some() {
+            // The caller reads the store itself: its read sits beside the cache's miss.
+            self.trace_beside_parent(child, task);
+        }
         self.send(child);
     }
 

@@ -141,6 +141,9 @@ impl Simulation {
             Crossing::Lost => self.lost_in_network(task),
             Crossing::Refused => {
                 self.tasks.items[task as usize].failed = Some(Cause::Unavailable);
+                if self.traces.is_some() {
+                    self.trace_end(task, SpanEnd::Failed(Cause::Unavailable));
+                }
                 self.now_or_later(SimTime::ZERO, Ev::Reply(task));
             }
         }

@@ -212,7 +212,15 @@ impl Simulation {
         } else {
             match t.span_of.get(parent as usize) {
                 Some(r) if r.root == root && r.generation == root_gen => Some(r.span),
-                _ => return,
+                _ => {
+                    // Its caller's span was dropped at the cap: so is this one.
+                    if let Some(Some(open)) = t.open.get_mut(root as usize)
+                        && open.generation == root_gen
+                    {
+                        open.trace.spans_dropped += 1;
+                    }
+                    return;
+                }
             }
         };
         let Some(Some(open)) = t.open.get_mut(root as usize) else {
@@ -264,6 +272,20 @@ impl Simulation {
         }
     }
 
+    /// Moves a task's span from under its parent's span to beside it, under the
+    /// grandparent's.
+    pub(super) fn trace_beside_parent(&mut self, task: u32, parent: u32) {
+        let Some(t) = self.traces.as_deref_mut() else {
+            return;
+        };
+        let grandparent = t.span_mut(parent).and_then(|s| s.parent);
+        if let Some(grandparent) = grandparent
+            && let Some(s) = t.span_mut(task)
+        {
+            s.parent = Some(grandparent);
+        }
+    }
+
     pub(super) fn trace_attempt(&mut self, task: u32, attempt: u32, hedge: bool) {
         if let Some(s) = self.traces.as_deref_mut().and_then(|t| t.span_mut(task)) {
             s.attempt = attempt;
@@ -291,6 +313,10 @@ impl Simulation {
             (None, false) => SpanEnd::Ok,
         };
         if let Some(s) = self.traces.as_deref_mut().and_then(|t| t.span_mut(task)) {
+            if s.replied.is_some() {
+                // A cache-aside miss already reached its caller; the rest is the caller's.
+                return;
+            }
             s.answered = Some(now);
             // What its caller saw was the timeout; the late answer is only a fact about the
             // callee.
