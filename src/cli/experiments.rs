@@ -511,7 +511,7 @@ pub fn report_cmd(args: &ReportArgs) -> ExitCode {
             Some(name) => Arc::new(m.with_scenario(&scenario_arg(&m, name)?)),
             None => Arc::clone(&m),
         };
-        let report = crate::experiment::run_once(&shown, options)?;
+        let traced = crate::experiment::run_traced(&shown, options)?;
         let mx = matrix::matrix(&m, args.fault, options, args.replications, true)?;
         let check = if m.slos.is_empty() {
             None
@@ -523,9 +523,11 @@ pub fn report_cmd(args: &ReportArgs) -> ExitCode {
             model: &m,
             file: &file,
             scenario: args.scenario.as_deref(),
-            report: &report,
+            report: &traced.report,
             matrix: Some(&mx),
             check: check.as_ref(),
+            traces: &traced.traces,
+            faults: &traced.faults,
         };
         write_file(&args.out, &review.to_html())?;
         print_stderr(&format!(

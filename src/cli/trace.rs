@@ -1,14 +1,14 @@
 //! `archsim trace MODEL`: runs a model with request traces on and prints the chosen traces
 //! as text waterfalls (or JSON), each with the chain of reasons for its outcome.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::model::{Cause, Model};
-use crate::observe::explain::{clock, explain, took};
-use crate::observe::trace::{Segment, Trace, TraceOptions, outcome_label};
+use crate::model::Cause;
+use crate::observe::explain::explain;
+use crate::observe::trace::{Trace, TraceOptions};
+use crate::observe::waterfall::waterfall;
 use crate::sim::{RunOptions, SimTime, Simulation};
 
 #[derive(clap::Args)]
@@ -147,102 +147,4 @@ fn trace(args: &TraceArgs) -> anyhow::Result<()> {
         out
     };
     super::print_stdout(&text)
-}
-
-/// A trace as text: a heading, the explanation, and one line per span with a bar on the
-/// request's time axis (`~` network, `.` queue wait, `#` work, `=` waiting for its calls),
-/// then the span's notes.
-#[must_use]
-pub fn waterfall(t: &Trace, m: &Model, why: &[String], width: usize) -> String {
-    let width = width.max(10);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} #{} · {} · started {} · {} after {}",
-        m.request_types[t.request_type as usize],
-        t.serial,
-        m.workloads[t.workload as usize].name,
-        clock(t.start),
-        outcome_label(t.outcome),
-        took(t.latency()),
-    );
-    for (i, line) in why.iter().enumerate() {
-        let _ = writeln!(out, "  {} {line}", if i == 0 { "why:" } else { "    " });
-    }
-    let total = t.latency().as_nanos().max(1);
-    let col = |at: SimTime| -> usize {
-        let off = at.as_nanos().saturating_sub(t.start.as_nanos());
-        usize::try_from(u128::from(off) * width as u128 / u128::from(total))
-            .unwrap_or(width)
-            .min(width)
-    };
-    let names = t.span_labels(m);
-    let name_width = names
-        .iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let _ = writeln!(
-        out,
-        "  {:>9} {:>9}  {:name_width$}  |{}|",
-        "offset",
-        "took",
-        "span",
-        legend(width)
-    );
-    for (s, name) in t.spans.iter().zip(&names) {
-        let last = s.until(t.end);
-        let bar: String = s
-            .segments(last)
-            .into_iter()
-            .fold(vec![' '; width], |mut bar, (from, to, segment)| {
-                let (a, b) = (col(from), col(to).max(col(from) + 1).min(width));
-                for c in bar.iter_mut().take(b).skip(a) {
-                    *c = glyph(segment);
-                }
-                bar
-            })
-            .into_iter()
-            .collect();
-        let _ = writeln!(
-            out,
-            "  {:>9} {:>9}  {name:name_width$}  |{bar}|  {}",
-            format!("+{}", took(s.sent - t.start)),
-            took(last - s.sent),
-            s.end.label(),
-        );
-        for n in &s.notes {
-            let what = n.kind.describe(m);
-            let _ = writeln!(
-                out,
-                "  {:>9} {:>9}  {:name_width$}   · {what}",
-                format!("+{}", took(n.at - t.start)),
-                "",
-                ""
-            );
-        }
-    }
-    if t.spans_dropped > 0 {
-        let _ = writeln!(out, "  ({} more spans not kept)", t.spans_dropped);
-    }
-    out
-}
-
-fn glyph(segment: Segment) -> char {
-    match segment {
-        Segment::Network => '~',
-        Segment::Queue => '.',
-        Segment::Work => '#',
-        Segment::Calls => '=',
-    }
-}
-
-fn legend(width: usize) -> String {
-    let text = "~ net  . queue  # work  = calls";
-    if text.len() <= width {
-        format!("{text:^width$}")
-    } else {
-        " ".repeat(width)
-    }
 }

@@ -23,8 +23,9 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use self::figures::RunFigures;
-use crate::model::Model;
+use crate::model::{Fault, Model};
 use crate::observe::Report;
+use crate::observe::trace::{Trace, TraceOptions};
 use crate::sim::{RunOptions, SimError, Simulation};
 
 /// Runs the model once. The report holds only simulated figures, so equal runs give equal
@@ -34,6 +35,31 @@ use crate::sim::{RunOptions, SimError, Simulation};
 /// When the engine breaks an invariant (a bug).
 pub fn run_once(model: &Arc<Model>, options: RunOptions) -> Result<Report, SimError> {
     Simulation::new(Arc::clone(model), options).run()
+}
+
+/// A run traced: its report, the requests it kept traces of, and the faults it applied
+/// (those of the model and any injected), for the review's slowest and failed requests.
+pub struct Traced {
+    pub report: Report,
+    pub traces: Vec<Arc<Trace>>,
+    pub faults: Vec<Fault>,
+}
+
+/// Runs the model once with request traces on; the report is the one `run_once` gives.
+///
+/// # Errors
+/// When the engine breaks an invariant (a bug).
+pub fn run_traced(model: &Arc<Model>, options: RunOptions) -> Result<Traced, SimError> {
+    let mut sim = Simulation::new(Arc::clone(model), options);
+    sim.record_traces(TraceOptions::default());
+    sim.run_until(sim.end());
+    let traces = sim.traces();
+    let faults = sim.faults().to_vec();
+    Ok(Traced {
+        report: sim.finish()?,
+        traces,
+        faults,
+    })
 }
 
 /// The seeds of `n` replications: the base seed and the ones after it.

@@ -12,8 +12,13 @@ use std::fmt::Write as _;
 use super::chart::{Chart, Marker, Series, Unit, escape};
 use super::matrix::Matrix;
 use super::slo::CheckOutcome;
-use crate::model::Model;
+use std::sync::Arc;
+
+use crate::model::{Fault, Model};
 use crate::observe::Report;
+use crate::observe::explain::explain;
+use crate::observe::trace::Trace;
+use crate::observe::waterfall::waterfall;
 
 /// What a review shows besides the run itself.
 pub struct Review<'a> {
@@ -27,6 +32,10 @@ pub struct Review<'a> {
     pub matrix: Option<&'a Matrix>,
     /// `None` when the model declares no SLOs.
     pub check: Option<&'a CheckOutcome>,
+    /// The requests the run kept traces of, and the faults it applied: the slowest and a
+    /// failed request of each flow are shown with their waterfalls.
+    pub traces: &'a [Arc<Trace>],
+    pub faults: &'a [Fault],
 }
 
 const STYLE: &str = "
@@ -44,6 +53,8 @@ tr.broken td { background: #fbe3e3; color: #8a1020; }
 tr.holds td.verdict { color: #1b5e20; }
 .figure { overflow-x: auto; margin: 8px 0 18px; }
 .plots { display: grid; grid-template-columns: 1fr 1fr; gap: 6px 18px; }
+pre { font-size: 12px; background: #f8f8f8; padding: 8px; overflow-x: auto; }
+h3 { font-size: 15px; margin: 18px 0 4px; }
 code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
 ";
 
@@ -91,12 +102,14 @@ impl Review<'_> {
         );
         out.push_str(
             "<nav><a href=\"#architecture\">Architecture</a><a href=\"#figures\">Key figures</a>\
-             <a href=\"#plots\">Over time</a><a href=\"#events\">Events</a>\
+             <a href=\"#plots\">Over time</a><a href=\"#requests\">Requests</a>\
+             <a href=\"#events\">Events</a>\
              <a href=\"#matrix\">Resiliency matrix</a><a href=\"#slos\">SLOs</a></nav>\n",
         );
         self.architecture(&mut out);
         self.figures(&mut out);
         self.plots(&mut out);
+        self.requests(&mut out);
         self.events(&mut out);
         self.matrix(&mut out);
         self.slos(&mut out);
@@ -188,6 +201,62 @@ impl Review<'_> {
             );
         }
         out.push_str("</table>\n</section>\n");
+    }
+
+    /// Per user flow, its slowest kept request and its first kept failure of the cause that
+    /// failed it most, each with its explanation and waterfall.
+    fn requests(&self, out: &mut String) {
+        out.push_str(
+            "<section id=\"requests\">\n<h2>Requests</h2>\n<p class=\"meta\">One request \
+             of each flow as it went: its slowest, and its first failure of the cause that \
+             failed it most. Bars: <code>~</code> network, <code>.</code> queue wait, \
+             <code>#</code> work, <code>=</code> waiting for its calls. More with \
+             <code>archsim trace</code>.</p>\n",
+        );
+        let mut any = false;
+        for (i, flow) in self.model.request_types.iter().enumerate() {
+            let of_flow = || {
+                self.traces
+                    .iter()
+                    .filter(move |t| t.request_type as usize == i)
+            };
+            let slowest = of_flow().max_by_key(|t| (t.latency(), std::cmp::Reverse(t.serial)));
+            let worst_cause = self.report.requests.get(flow).and_then(|q| {
+                q.failed_by_cause
+                    .iter()
+                    .filter(|(_, n)| **n > 0)
+                    .max_by_key(|(c, n)| (**n, std::cmp::Reverse(c.as_str())))
+                    .map(|(c, _)| c.clone())
+            });
+            let failed = worst_cause.and_then(|cause| {
+                of_flow()
+                    .filter(|t| t.outcome.is_err_and(|c| c.as_str() == cause))
+                    .min_by_key(|t| t.serial)
+            });
+            for (what, trace) in [("slowest", slowest), ("first failed", failed)] {
+                let Some(t) = trace else {
+                    continue;
+                };
+                if what == "slowest"
+                    && t.outcome.is_err()
+                    && failed.is_some_and(|f| f.serial == t.serial)
+                {
+                    continue;
+                }
+                any = true;
+                let why = explain(t, self.model, Some(&self.report.series), self.faults);
+                let _ = writeln!(
+                    out,
+                    "<h3>{} · {what}</h3>\n<pre>{}</pre>",
+                    escape(flow),
+                    escape(&waterfall(t, self.model, &why, 60))
+                );
+            }
+        }
+        if !any {
+            out.push_str("<p class=\"meta\">No request was traced.</p>\n");
+        }
+        out.push_str("</section>\n");
     }
 
     fn markers(&self) -> Vec<Marker> {

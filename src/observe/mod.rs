@@ -10,6 +10,7 @@ pub mod histogram;
 pub mod recent;
 pub mod report;
 pub mod trace;
+pub mod waterfall;
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use archsim::experiment::matrix::{MatrixFault, matrix};
 use archsim::experiment::review::Review;
-use archsim::experiment::{run_once, slo};
+use archsim::experiment::{run_traced, slo};
 use archsim::sim::{RunOptions, SimTime};
 
 use crate::support::model;
@@ -87,16 +87,19 @@ fn the_review_is_well_formed_self_contained_and_complete() {
         warmup: Some(SimTime::from_secs(10)),
     };
     let shown = m.with_scenario(m.scenario("db_down").expect("declared"));
-    let report = run_once(&std::sync::Arc::new(shown), options).expect("runs");
+    let traced = run_traced(&std::sync::Arc::new(shown), options).expect("runs");
+    let report = &traced.report;
     let mx = matrix(&m, MatrixFault::Crash, options, 1, true).expect("runs");
     let check = slo::check(&m, options, 1).expect("runs");
     let html = Review {
         model: &m,
         file: "models/single_point_of_failure.yaml",
         scenario: Some("db_down"),
-        report: &report,
+        report,
         matrix: Some(&mx),
         check: Some(&check),
+        traces: &traced.traces,
+        faults: &traced.faults,
     }
     .to_html();
 
@@ -119,6 +122,7 @@ fn the_review_is_well_formed_self_contained_and_complete() {
         "architecture",
         "figures",
         "plots",
+        "requests",
         "events",
         "matrix",
         "slos",
@@ -143,6 +147,20 @@ fn the_review_is_well_formed_self_contained_and_complete() {
             .breaches()
             .iter()
             .any(|v| v.under == "db_down" && v.request == "buy")
+    );
+    // Under db_down, buy fails: the page shows its first failure with the reason, and its
+    // slowest request.
+    assert!(
+        html.contains("<h3>buy · first failed</h3>"),
+        "no failed buy shown"
+    );
+    assert!(
+        html.contains("<h3>buy · slowest</h3>"),
+        "no slowest buy shown"
+    );
+    assert!(
+        html.contains("because"),
+        "a request shown without its explanation"
     );
 }
 
