@@ -391,6 +391,32 @@ impl ArchsimApp {
         self.file_dialog = Some(FileDialog::new(mode, current));
     }
 
+    /// Suggests `<model>-<m>m<s>s.png` beside the model (or in the working directory).
+    pub(super) fn show_export_dialog(&mut self) {
+        let current = match &self.source {
+            Source::Sketch(Some(p)) => Some(p.clone()),
+            other => other.path().map(Path::to_path_buf),
+        };
+        let now = self
+            .snapshot
+            .as_ref()
+            .map_or(0, |s| s.live.now.as_nanos() / 1_000_000_000);
+        let stem = current
+            .as_deref()
+            .and_then(Path::file_stem)
+            .map_or("diagram".into(), |s| s.to_string_lossy().into_owned());
+        let name = format!("{stem}-{}m{:02}s.png", now / 60, now % 60);
+        let folder = current
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(
+                || std::env::current_dir().unwrap_or_default(),
+                Path::to_path_buf,
+            );
+        self.file_dialog = Some(FileDialog::export(&folder.join(name)));
+    }
+
     pub(super) fn file_dialog_window(&mut self, ctx: &egui::Context) {
         let Some(mut dialog) = self.file_dialog.take() else {
             return;
@@ -400,6 +426,7 @@ impl ArchsimApp {
             Some(Choice::Cancel) => self.after_save = None,
             Some(Choice::Path(p)) => match dialog.mode {
                 Mode::Open => self.request_open(ctx, Source::File(p)),
+                Mode::Export => self.export_diagram(&p),
                 Mode::SaveAs => {
                     let waiting = self.after_save.take();
                     if self.save_to(&p)
@@ -446,6 +473,13 @@ impl ArchsimApp {
             .clicked()
         {
             self.show_file_dialog(Mode::SaveAs);
+        }
+        if ui
+            .add_enabled(self.snapshot.is_some(), egui::Button::new("Export…"))
+            .on_hover_text("The diagram as it is now, as an SVG or PNG picture")
+            .clicked()
+        {
+            self.show_export_dialog();
         }
         let undo = self
             .editor

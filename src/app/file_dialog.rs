@@ -14,6 +14,8 @@ use eframe::egui::{self, RichText};
 pub enum Mode {
     Open,
     SaveAs,
+    /// A picture of the diagram (`.svg` or `.png`).
+    Export,
 }
 
 /// What the user did in the dialog this frame.
@@ -53,7 +55,7 @@ impl FileDialog {
         let typed = match (mode, current) {
             (_, Some(p)) => p.display().to_string(),
             (Mode::SaveAs, None) => folder.join("sketch.yaml").display().to_string(),
-            (Mode::Open, None) => String::new(),
+            (Mode::Open | Mode::Export, None) => String::new(),
         };
         FileDialog {
             mode,
@@ -62,6 +64,15 @@ impl FileDialog {
             current: current.map(Path::to_path_buf),
             replace: None,
         }
+    }
+
+    /// Exports a picture: opens in `suggested`'s folder with its name typed in. Writing over
+    /// any existing file asks first.
+    #[must_use]
+    pub fn export(suggested: &Path) -> Self {
+        let mut dialog = Self::new(Mode::Export, Some(suggested));
+        dialog.current = None;
+        dialog
     }
 
     /// Draws the dialog; `Some` when the user has chosen.
@@ -73,6 +84,7 @@ impl FileDialog {
         let title = match self.mode {
             Mode::Open => "Open a model",
             Mode::SaveAs => "Save the model as",
+            Mode::Export => "Export the diagram as SVG or PNG",
         };
         egui::Window::new(title)
             .collapsible(false)
@@ -115,6 +127,7 @@ impl FileDialog {
                     let label = ui.label(match self.mode {
                         Mode::Open => "Path:",
                         Mode::SaveAs => "Save as:",
+                        Mode::Export => "Export to:",
                     });
                     let field = ui
                         .add(
@@ -160,6 +173,7 @@ impl FileDialog {
                     let label = match self.mode {
                         Mode::Open => "Open",
                         Mode::SaveAs => "Save",
+                        Mode::Export => "Export",
                     };
                     if ui.button(label).clicked() {
                         choice = self.typed_path().map(Choice::Path);
@@ -179,7 +193,7 @@ impl FileDialog {
             });
         match choice {
             Some(Choice::Path(p))
-                if self.mode == Mode::SaveAs
+                if matches!(self.mode, Mode::SaveAs | Mode::Export)
                     && p.exists()
                     && self.current.as_deref() != Some(p.as_path()) =>
             {

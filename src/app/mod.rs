@@ -14,6 +14,7 @@ mod changes;
 pub mod diagram;
 mod editing;
 pub mod editor;
+pub mod export;
 mod file_dialog;
 mod files;
 mod inspector;

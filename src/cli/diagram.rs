@@ -69,48 +69,9 @@ enum Format {
     Png,
 }
 
-/// Renders the SVG with the app's own font (no system font is read), so the picture is the
-/// same on every machine, at twice its size for sharp text.
 #[cfg(feature = "gui")]
 fn write_png(svg: &str, path: &Path) -> anyhow::Result<()> {
-    use resvg::{tiny_skia, usvg};
-    let mut options = usvg::Options::default();
-    let fonts = eframe::egui::FontDefinitions::default();
-    for data in fonts.font_data.values() {
-        options
-            .fontdb_mut()
-            .load_font_data((*data.font).as_ref().to_vec());
-    }
-    // The app's proportional face (egui's default fonts also hold a monospace one).
-    let families: Vec<String> = options
-        .fontdb
-        .faces()
-        .filter_map(|f| f.families.first().map(|(name, _)| name.clone()))
-        .collect();
-    let family = families
-        .iter()
-        .find(|name| name.contains("Ubuntu"))
-        .or_else(|| families.first())
-        .cloned()
-        .unwrap_or_default();
-    options.fontdb_mut().set_sans_serif_family(&family);
-    options.font_family = family;
-    let tree = usvg::Tree::from_str(svg, &options)
-        .map_err(|e| anyhow::anyhow!("the diagram's SVG did not parse (a bug): {e}"))?;
-    let size = tree.size().to_int_size().scale_by(2.0).ok_or_else(|| {
-        anyhow::anyhow!("the diagram is too large to render as PNG; write an .svg instead")
-    })?;
-    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or_else(|| {
-        anyhow::anyhow!("the diagram is too large to render as PNG; write an .svg instead")
-    })?;
-    resvg::render(
-        &tree,
-        tiny_skia::Transform::from_scale(2.0, 2.0),
-        &mut pixmap.as_mut(),
-    );
-    pixmap
-        .save_png(path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    crate::app::export::svg_to_png(svg, path)
 }
 
 #[cfg(not(feature = "gui"))]

@@ -476,3 +476,62 @@ fn edits_made_while_a_recovery_is_offered_do_not_overwrite_it() {
         Some(SMALL.replace("workers: 2", "workers: 7").as_str())
     );
 }
+
+#[test]
+fn export_writes_the_live_diagram_as_svg_and_png_and_asks_before_replacing() {
+    let path = temp_model("export", SMALL);
+    let dir = path.parent().expect("a folder").to_path_buf();
+    let mut h = app(Source::File(path.clone()));
+    frames_until(&mut h, "the run is shown", |a| a.snapshot().is_some());
+    let svg = dir.join("export-picture.svg");
+    h.get_by_label("Export…").click();
+    h.run_steps(3);
+    retype(&mut h, "Export to:", &svg.display().to_string());
+    let text = std::fs::read_to_string(&svg).expect("Export wrote the SVG");
+    assert!(
+        text.starts_with("<svg") && text.contains("</svg>"),
+        "{text}"
+    );
+    assert!(
+        h.state().status().is_some_and(
+            |s| s.contains("Exported the diagram at") && s.contains("export-picture.svg")
+        ),
+        "{:?}",
+        h.state().status()
+    );
+
+    let png = dir.join("export-picture.png");
+    h.get_by_label("Export…").click();
+    h.run_steps(3);
+    retype(&mut h, "Export to:", &png.display().to_string());
+    let bytes = std::fs::read(&png).expect("Export wrote the PNG");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+
+    // Over an existing picture: nothing is written until "Replace".
+    std::fs::write(&svg, "mine").unwrap();
+    h.get_by_label("Export…").click();
+    h.run_steps(3);
+    retype(&mut h, "Export to:", &svg.display().to_string());
+    assert!(
+        h.query_by_label("Replace").is_some(),
+        "asks before replacing"
+    );
+    assert_eq!(std::fs::read_to_string(&svg).unwrap(), "mine");
+    h.get_by_label("Replace").click();
+    h.run_steps(2);
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+
+    // A name that is neither: said, nothing written.
+    let gif = dir.join("export-picture.gif");
+    h.get_by_label("Export…").click();
+    h.run_steps(3);
+    retype(&mut h, "Export to:", &gif.display().to_string());
+    assert!(!gif.exists());
+    assert!(
+        h.state()
+            .status()
+            .is_some_and(|s| s.contains("name a .svg or .png")),
+        "{:?}",
+        h.state().status()
+    );
+}
