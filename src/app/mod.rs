@@ -25,6 +25,7 @@ pub mod palette;
 mod panels;
 pub mod plots;
 mod properties;
+pub mod record;
 mod requests;
 pub mod worker;
 
@@ -122,6 +123,8 @@ pub struct Options {
     pub lesson: Option<crate::lesson::Lesson>,
     /// Open the Requests window at start (`archsim open --requests`).
     pub requests: bool,
+    /// Record the window as a GIF, then exit (`archsim open --record`).
+    pub record: Option<record::RecordPlan>,
 }
 
 /// Frames drawn and the CPU time they took, for `--frame-stats`.
@@ -210,6 +213,7 @@ pub struct ArchsimApp {
     /// The window title last set, to set it only on change.
     title: String,
     screenshot: Option<ScreenshotPlan>,
+    recording: Option<record::Recording>,
     /// Frames drawn since the screenshot instant was reached.
     settled_frames: u32,
     screenshot_taken: Arc<AtomicBool>,
@@ -330,6 +334,7 @@ impl ArchsimApp {
             disk_conflict: None,
             title: String::new(),
             screenshot: options.screenshot.clone(),
+            recording: options.record.clone().map(record::Recording::new),
             settled_frames: 0,
             screenshot_taken: Arc::new(AtomicBool::new(false)),
             screenshot_requested: false,
@@ -366,7 +371,7 @@ impl ArchsimApp {
         if let Some(w) = app.worker.as_ref().filter(|_| app.lesson.is_none()) {
             if let Some(plan) = &app.screenshot {
                 w.send(Command::RunTo(plan.at));
-            } else if options.play {
+            } else if options.play && app.recording.is_none() {
                 w.send(Command::Play);
             }
         }
@@ -745,6 +750,7 @@ impl eframe::App for ArchsimApp {
             ctx.request_repaint();
         }
         self.screenshot_step(&ctx);
+        self.record_step(&ctx);
     }
 }
 

@@ -106,6 +106,18 @@ enum Command {
         /// Open the Requests window (traces of single requests, the failed ones first).
         #[arg(long)]
         requests: bool,
+        /// Record the window as an animated GIF from `--from` to `--to`, then exit.
+        #[arg(long, value_name = "FILE.gif", conflicts_with = "screenshot")]
+        record: Option<PathBuf>,
+        /// The simulated instant the recording starts [default: 0s].
+        #[arg(long, value_parser = duration_arg, requires = "record")]
+        from: Option<SimTime>,
+        /// The simulated instant the recording ends [default: 30 s after `--from`].
+        #[arg(long, value_parser = duration_arg, requires = "record")]
+        to: Option<SimTime>,
+        /// Frames per simulated second (and per second of the GIF) [default: 10].
+        #[arg(long, requires = "record", value_parser = clap::value_parser!(u32).range(1..=50))]
+        fps: Option<u32>,
     },
     /// Open the app on a new sketch to draw (users calling one service), run as you draw.
     New {
@@ -166,7 +178,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        None => open(None, None, None, false, None, false),
+        None => open(None, open::OpenFlags::default()),
         Some(Command::Open {
             model,
             screenshot,
@@ -174,7 +186,24 @@ pub fn main() -> ExitCode {
             paused,
             frame_stats,
             requests,
-        }) => open(model, screenshot, at, paused, frame_stats, requests),
+            record,
+            from,
+            to,
+            fps,
+        }) => open(
+            model,
+            open::OpenFlags {
+                screenshot,
+                at,
+                paused,
+                frame_stats,
+                requests,
+                record,
+                from,
+                to,
+                fps,
+            },
+        ),
         Some(Command::New { file }) => open::new_sketch(file),
         Some(Command::Fuzz(args)) => fuzz::fuzz(&args),
         Some(Command::FuzzCase { file }) => fuzz::fuzz_case(&file),

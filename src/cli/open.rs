@@ -5,15 +5,66 @@ use std::process::ExitCode;
 
 use crate::sim::SimTime;
 
+/// The flags of `archsim open`.
+#[derive(Default)]
+#[cfg_attr(
+    not(feature = "gui"),
+    expect(dead_code, reason = "read only by the app, which this build lacks")
+)]
+pub(super) struct OpenFlags {
+    pub screenshot: Option<PathBuf>,
+    pub at: Option<SimTime>,
+    pub paused: bool,
+    pub frame_stats: Option<f64>,
+    pub requests: bool,
+    pub record: Option<PathBuf>,
+    pub from: Option<SimTime>,
+    pub to: Option<SimTime>,
+    pub fps: Option<u32>,
+}
+
 #[cfg(feature = "gui")]
-pub(super) fn open(
-    model: Option<PathBuf>,
-    screenshot: Option<PathBuf>,
-    at: Option<SimTime>,
-    paused: bool,
-    frame_stats: Option<f64>,
-    requests: bool,
-) -> ExitCode {
+pub(super) fn open(model: Option<PathBuf>, flags: OpenFlags) -> ExitCode {
+    let OpenFlags {
+        screenshot,
+        at,
+        paused,
+        frame_stats,
+        requests,
+        record,
+        from,
+        to,
+        fps,
+    } = flags;
+    let record = match record {
+        None => None,
+        Some(path) => {
+            if !path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gif"))
+            {
+                super::print_stderr(&format!(
+                    "error: --record {}: name a .gif file\n",
+                    path.display()
+                ));
+                return ExitCode::from(1);
+            }
+            let from = from.unwrap_or(SimTime::ZERO);
+            let to = to.unwrap_or(from + SimTime::from_secs(30));
+            if to <= from {
+                super::print_stderr(&format!(
+                    "error: --to {to} is not after --from {from}; nothing was recorded\n"
+                ));
+                return ExitCode::from(1);
+            }
+            Some(crate::app::record::RecordPlan {
+                path,
+                from,
+                to,
+                fps: fps.unwrap_or(10),
+            })
+        }
+    };
     let source = match model {
         Some(path) => {
             if !path.exists() {
@@ -39,6 +90,7 @@ pub(super) fn open(
         state_dir: None,
         lesson: None,
         requests,
+        record,
     })
 }
 
@@ -64,6 +116,7 @@ pub(super) fn new_sketch(file: Option<PathBuf>) -> ExitCode {
         state_dir: None,
         lesson: None,
         requests: false,
+        record: None,
     })
 }
 
@@ -81,6 +134,7 @@ pub(super) fn open_lesson(lesson: crate::lesson::Lesson, screenshot: Option<Path
         state_dir: None,
         lesson: Some(lesson),
         requests: false,
+        record: None,
     })
 }
 
@@ -97,14 +151,7 @@ fn launch(options: crate::app::Options) -> ExitCode {
 
 /// A build without the `gui` feature has no window to open: say so and how to get one.
 #[cfg(not(feature = "gui"))]
-pub(super) fn open(
-    _model: Option<PathBuf>,
-    _screenshot: Option<PathBuf>,
-    _at: Option<SimTime>,
-    _paused: bool,
-    _frame_stats: Option<f64>,
-    _requests: bool,
-) -> ExitCode {
+pub(super) fn open(_model: Option<PathBuf>, _flags: OpenFlags) -> ExitCode {
     no_window()
 }
 

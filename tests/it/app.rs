@@ -40,6 +40,7 @@ pub(crate) fn app_with_state(source: Source, state_dir: PathBuf) -> Harness<'sta
         state_dir: Some(state_dir),
         lesson: None,
         requests: false,
+        record: None,
     })
 }
 

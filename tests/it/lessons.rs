@@ -230,6 +230,7 @@ fn the_app_walks_a_lesson_and_remembers_where_the_learner_was() {
             state_dir: Some(state),
             lesson: Some(l),
             requests: false,
+            record: None,
         })
     };
     let mut h = open(state.clone());
