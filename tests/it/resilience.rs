@@ -1157,3 +1157,50 @@ faults:
     // 10,000 requests: the sample mean's standard error is about 0.15ms.
     assert!((mean - want).abs() < 0.0008, "{mean} vs {want}");
 }
+
+/// Erlang B: the share of arrivals that find all `c` servers busy under `a` Erlangs, with no
+/// waiting room. Insensitive to the service-time distribution.
+fn erlang_b(c: u32, a: f64) -> f64 {
+    (1..=c).fold(1.0, |b, k| a * b / (f64::from(k) + a * b))
+}
+
+#[test]
+fn a_bulkhead_per_type_keeps_a_long_job_from_starving_a_short_one() {
+    let shared = bundled_text("shared_pool.yaml");
+    let split = shared.replacen(
+        "report: { work: 0.1ms, calls: [ { to: app } ] }",
+        "report: { work: 0.1ms, calls: [ { to: app, concurrency: 4 } ] }",
+        1,
+    );
+    assert_ne!(split, shared, "the bundled model changed");
+    let hour = |text: &str| {
+        let m = model(&text.replacen("duration: 10m", "duration: 1h", 1));
+        run(&m, 1)
+    };
+    let (shared, split) = (hour(&shared), hour(&split));
+    let pay = |r: &Report| r.requests["pay"].clone();
+    // The shared pool: payments wait behind reports, some past their 2 s deadline.
+    assert!(
+        pay(&shared).failed > 100,
+        "{} payments failed",
+        pay(&shared).failed
+    );
+    assert!(pay(&shared).latency_s.p99.is_some_and(|p| p > 0.5));
+    // With the bulkhead two workers are always free for payments (1 Erlang of 5 ms work):
+    // none fail, and the p99 is that of a short queue.
+    assert_eq!(pay(&split).failed, 0);
+    assert!(pay(&split).latency_s.p99.is_some_and(|p| p < 0.05));
+    // Reports pay for it: those finding 4 outstanding are refused, as Erlang B says. 3
+    // Erlangs on 4 slots (an outstanding report is its 2 s of work plus a wait for a worker
+    // that is at most a payment's few ms). Over an hour about 5,400 reports: the binomial
+    // standard error of the share is 0.0055; 4 of them (0.022) bounds it.
+    let report = &split.requests["report"];
+    let refused = report.failed_by_cause.get("rejected").copied().unwrap_or(0);
+    let share = refused as f64 / report.count as f64;
+    let expected = erlang_b(4, 3.0);
+    assert!(
+        (share - expected).abs() < 0.022,
+        "{share:.4} of reports refused; Erlang B says {expected:.4}"
+    );
+    assert_eq!(shared.requests["report"].failed, 0);
+}
