@@ -335,11 +335,36 @@ fn seeds_text(seeds: &[u64]) -> String {
     }
 }
 
+/// The matrix with a progress bar of its runs on standard error (drawn only on a terminal).
+fn matrix_with_bar(
+    m: &Arc<Model>,
+    fault: MatrixFault,
+    options: RunOptions,
+    replications: u32,
+) -> anyhow::Result<Matrix> {
+    let bar = runs_bar(matrix::run_count(m, replications));
+    let mx = matrix::matrix_with_progress(m, fault, options, replications, true, &|| bar.inc(1));
+    bar.finish_and_clear();
+    Ok(mx?)
+}
+
+/// A bar counting runs, with the time left; hidden when standard error is redirected.
+fn runs_bar(total: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} runs, {elapsed} elapsed, about {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// `archsim matrix`.
 pub fn matrix_cmd(args: &MatrixArgs) -> ExitCode {
     exit((|| {
         let m = load_checked(&args.model, args.run)?;
-        let mx = matrix::matrix(&m, args.fault, args.run.options(), args.replications, true)?;
+        let mx = matrix_with_bar(&m, args.fault, args.run.options(), args.replications)?;
         write_matrix(&mx, args.json, args.csv, args.svg.as_deref())?;
         Ok(ExitCode::SUCCESS)
     })())
@@ -512,7 +537,7 @@ pub fn report_cmd(args: &ReportArgs) -> ExitCode {
             None => Arc::clone(&m),
         };
         let traced = crate::experiment::run_traced(&shown, options)?;
-        let mx = matrix::matrix(&m, args.fault, options, args.replications, true)?;
+        let mx = matrix_with_bar(&m, args.fault, options, args.replications)?;
         let check = if m.slos.is_empty() {
             None
         } else {
@@ -546,14 +571,7 @@ pub fn sweep_cmd(args: &SweepArgs) -> ExitCode {
         let plan = Plan::new(&m, args.spec.set.clone(), &args.spec.metric)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let total = plan.points.len() * args.spec.replications as usize;
-        // Drawn only on a terminal; hidden when standard error is redirected.
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} runs, {elapsed} elapsed, about {eta} left",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
+        let bar = runs_bar(total);
         let result = sweep::sweep(
             &m,
             &plan,

@@ -183,6 +183,27 @@ pub fn matrix(
     replications: u32,
     parallel: bool,
 ) -> Result<Matrix, SimError> {
+    matrix_with_progress(model, fault, options, replications, parallel, &|| {})
+}
+
+/// How many runs [`matrix`] makes: the baseline and one per component, each replicated.
+#[must_use]
+pub fn run_count(model: &Model, replications: u32) -> usize {
+    (model.components.len() + 1) * replications.max(1) as usize
+}
+
+/// [`matrix`], calling `done` after each run (from whichever thread ran it).
+///
+/// # Errors
+/// When the engine breaks an invariant (a bug).
+pub fn matrix_with_progress(
+    model: &Arc<Model>,
+    fault: MatrixFault,
+    options: RunOptions,
+    replications: u32,
+    parallel: bool,
+    done: &(dyn Fn() + Sync),
+) -> Result<Matrix, SimError> {
     let seeds = seeds(model, options, replications);
     let mut variants: Vec<Arc<Model>> = vec![Arc::clone(model)];
     for i in 0..model.components.len() {
@@ -202,7 +223,8 @@ pub fn matrix(
             )
         })
         .collect();
-    let figures = run_jobs_figures(&jobs, parallel, &|| {})?;
+    debug_assert_eq!(jobs.len(), run_count(model, replications));
+    let figures = run_jobs_figures(&jobs, parallel, done)?;
     Ok(assemble(model, fault, seeds, &figures))
 }
 
