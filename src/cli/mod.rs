@@ -91,33 +91,8 @@ enum Command {
     Open {
         /// The model file (YAML); watched, and reloaded when it changes.
         model: Option<PathBuf>,
-        /// Run to `--at`, save a screenshot of the window to this PNG file, and exit.
-        #[arg(long, value_name = "FILE")]
-        screenshot: Option<PathBuf>,
-        /// The simulated instant of the screenshot, e.g. 30s [default: 30s].
-        #[arg(long, value_parser = duration_arg, requires = "screenshot")]
-        at: Option<SimTime>,
-        /// Start paused instead of playing.
-        #[arg(long)]
-        paused: bool,
-        /// Run SECONDS of wall time, print the frame rate and CPU time per frame, and exit.
-        #[arg(long, value_name = "SECONDS")]
-        frame_stats: Option<f64>,
-        /// Open the Requests window (traces of single requests, the failed ones first).
-        #[arg(long)]
-        requests: bool,
-        /// Record the window as an animated GIF from `--from` to `--to`, then exit.
-        #[arg(long, value_name = "FILE.gif", conflicts_with = "screenshot")]
-        record: Option<PathBuf>,
-        /// The simulated instant the recording starts [default: 0s].
-        #[arg(long, value_parser = duration_arg, requires = "record")]
-        from: Option<SimTime>,
-        /// The simulated instant the recording ends [default: 30 s after `--from`].
-        #[arg(long, value_parser = duration_arg, requires = "record")]
-        to: Option<SimTime>,
-        /// Frames per simulated second (and per second of the GIF) [default: 10].
-        #[arg(long, requires = "record", value_parser = clap::value_parser!(u32).range(1..=50))]
-        fps: Option<u32>,
+        #[command(flatten)]
+        flags: open::OpenFlags,
     },
     /// Open the app on a new sketch to draw (users calling one service), run as you draw.
     New {
@@ -179,31 +154,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         None => open(None, open::OpenFlags::default()),
-        Some(Command::Open {
-            model,
-            screenshot,
-            at,
-            paused,
-            frame_stats,
-            requests,
-            record,
-            from,
-            to,
-            fps,
-        }) => open(
-            model,
-            open::OpenFlags {
-                screenshot,
-                at,
-                paused,
-                frame_stats,
-                requests,
-                record,
-                from,
-                to,
-                fps,
-            },
-        ),
+        Some(Command::Open { model, flags }) => open(model, flags),
         Some(Command::New { file }) => open::new_sketch(file),
         Some(Command::Fuzz(args)) => fuzz::fuzz(&args),
         Some(Command::FuzzCase { file }) => fuzz::fuzz_case(&file),

@@ -3,23 +3,38 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::duration_arg;
 use crate::sim::SimTime;
 
 /// The flags of `archsim open`.
-#[derive(Default)]
-#[cfg_attr(
-    not(feature = "gui"),
-    expect(dead_code, reason = "read only by the app, which this build lacks")
-)]
+#[derive(Default, clap::Args)]
 pub(super) struct OpenFlags {
+    /// Run to `--at`, save a screenshot of the window to this PNG file, and exit.
+    #[arg(long, value_name = "FILE")]
     pub screenshot: Option<PathBuf>,
+    /// The simulated instant of the screenshot, e.g. 30s [default: 30s].
+    #[arg(long, value_parser = duration_arg, requires = "screenshot")]
     pub at: Option<SimTime>,
+    /// Start paused instead of playing.
+    #[arg(long)]
     pub paused: bool,
+    /// Run SECONDS of wall time, print the frame rate and CPU time per frame, and exit.
+    #[arg(long, value_name = "SECONDS")]
     pub frame_stats: Option<f64>,
+    /// Open the Requests window (traces of single requests, the failed ones first).
+    #[arg(long)]
     pub requests: bool,
+    /// Record the window as an animated GIF from `--from` to `--to`, then exit.
+    #[arg(long, value_name = "FILE.gif", conflicts_with = "screenshot")]
     pub record: Option<PathBuf>,
+    /// The simulated instant the recording starts [default: 0s].
+    #[arg(long, value_parser = duration_arg, requires = "record")]
     pub from: Option<SimTime>,
+    /// The simulated instant the recording ends [default: 30 s after `--from`].
+    #[arg(long, value_parser = duration_arg, requires = "record")]
     pub to: Option<SimTime>,
+    /// Frames per simulated second (and per second of the GIF) [default: 10].
+    #[arg(long, requires = "record", value_parser = clap::value_parser!(u32).range(1..=50))]
     pub fps: Option<u32>,
 }
 
