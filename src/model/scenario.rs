@@ -60,6 +60,15 @@ pub enum Change {
     Errors(ComponentId, f64),
     CallTimeout(CallSel, SimTime),
     CallAttempts(CallSel, u32),
+    /// `None` removes the bulkhead.
+    CallConcurrency(CallSel, Option<u32>),
+    /// A utilisation target, which also stops scaling on queue depth.
+    AutoscaleTarget(ComponentId, f64),
+    AutoscaleQueueTarget(ComponentId, f64),
+    AutoscaleColdStart(ComponentId, SimTime),
+    AutoscaleMax(ComponentId, u32),
+    /// Raises the starting replicas to the new minimum when they were below it.
+    AutoscaleMin(ComponentId, u32),
     Rate(usize, f64),
     Users(usize, u32),
 }
@@ -75,6 +84,12 @@ pub enum Target {
     Errors(ComponentId),
     CallTimeout(CallSel),
     CallAttempts(CallSel),
+    CallConcurrency(CallSel),
+    AutoscaleTarget(ComponentId),
+    AutoscaleQueueTarget(ComponentId),
+    AutoscaleColdStart(ComponentId),
+    AutoscaleMax(ComponentId),
+    AutoscaleMin(ComponentId),
     Rate(usize),
     Users(usize),
 }
@@ -99,10 +114,13 @@ const SERVICE_PATHS: &[&str] = &[
     "queue",
     "timeout",
     "retry.attempts",
+    "concurrency",
     "calls",
     "handlers",
+    "autoscale",
 ];
-const CALL_PATHS: &[&str] = &["timeout", "retry.attempts"];
+const CALL_PATHS: &[&str] = &["timeout", "retry.attempts", "concurrency"];
+const AUTOSCALE_PATHS: &[&str] = &["target", "queue_target", "cold_start", "min", "max"];
 
 /// Resolves a dotted path against the components (sorted by name, as in a [`Model`]), the
 /// workloads and the request types.
@@ -195,6 +213,21 @@ pub fn resolve(
                 ["replicas"] => Ok(Target::Replicas(cid)),
                 ["workers"] => Ok(Target::Workers(cid)),
                 ["queue"] => Ok(Target::Queue(cid)),
+                ["autoscale", key] if s.autoscale.is_some() => match *key {
+                    "target" => Ok(Target::AutoscaleTarget(cid)),
+                    "queue_target" => Ok(Target::AutoscaleQueueTarget(cid)),
+                    "cold_start" => Ok(Target::AutoscaleColdStart(cid)),
+                    "max" => Ok(Target::AutoscaleMax(cid)),
+                    "min" => Ok(Target::AutoscaleMin(cid)),
+                    _ => Err(path_error(
+                        format!("`{path}` cannot be set"),
+                        suggestion(key, "settable keys of `autoscale`", AUTOSCALE_PATHS),
+                    )),
+                },
+                ["autoscale", ..] => Err(path_error(
+                    format!("`{path}` cannot be set: `{head}` has no `autoscale`"),
+                    format!("give `{head}` an `autoscale:` in the model, or set `{head}.replicas`"),
+                )),
                 call if is_call_path(call) => {
                     call_target(path, call, CallSel::every(cid), components, s)
                 }
@@ -242,7 +275,7 @@ pub fn resolve(
 }
 
 fn is_call_path(rest: &[&str]) -> bool {
-    matches!(rest, ["timeout"] | ["retry", "attempts"])
+    matches!(rest, ["timeout" | "concurrency"] | ["retry", "attempts"])
 }
 
 impl CallSel {
@@ -304,11 +337,14 @@ fn call_target(
         .collect();
     let owner = &components[sel.component.0 as usize].name;
     match rest {
-        ["timeout"] | ["retry", "attempts"] if selected.is_empty() => Err(path_error(
-            format!("`{path}` selects no call: `{owner}` makes none there"),
-            "set the calls of a handler that makes calls",
-        )),
+        ["timeout" | "concurrency"] | ["retry", "attempts"] if selected.is_empty() => {
+            Err(path_error(
+                format!("`{path}` selects no call: `{owner}` makes none there"),
+                "set the calls of a handler that makes calls",
+            ))
+        }
         ["timeout"] => Ok(Target::CallTimeout(sel)),
+        ["concurrency"] => Ok(Target::CallConcurrency(sel)),
         ["retry", "attempts"] => {
             if selected.iter().all(|c| !c.idempotent) {
                 return Err(path_error(
@@ -384,6 +420,26 @@ pub fn apply(change: &Change, components: &mut [Component], workloads: &mut [Wor
                 }
             }
         }),
+        Change::CallConcurrency(sel, limit) => with_calls(components, *sel, |c| {
+            c.concurrency = *limit;
+        }),
+        Change::AutoscaleTarget(id, target) => with_autoscale(components, *id, |a| {
+            a.target = *target;
+            a.queue_target = None;
+        }),
+        Change::AutoscaleQueueTarget(id, target) => {
+            with_autoscale(components, *id, |a| a.queue_target = Some(*target));
+        }
+        Change::AutoscaleColdStart(id, delay) => {
+            with_autoscale(components, *id, |a| a.cold_start = *delay);
+        }
+        Change::AutoscaleMax(id, max) => with_autoscale(components, *id, |a| a.max = *max),
+        Change::AutoscaleMin(id, min) => with_service(components, *id, |s| {
+            if let Some(a) = &mut s.autoscale {
+                a.min = *min;
+                s.replicas = s.replicas.max(*min);
+            }
+        }),
         Change::Rate(w, rate) => {
             workloads[*w].arrivals = Arrivals::Open {
                 steps: vec![(SimTime::ZERO, *rate)],
@@ -405,6 +461,18 @@ fn with_service(
     if let ComponentKind::Service(s) = &mut components[id.0 as usize].kind {
         f(s);
     }
+}
+
+fn with_autoscale(
+    components: &mut [Component],
+    id: ComponentId,
+    f: impl FnOnce(&mut super::Autoscale),
+) {
+    with_service(components, id, |s| {
+        if let Some(a) = &mut s.autoscale {
+            f(a);
+        }
+    });
 }
 
 fn with_calls(components: &mut [Component], sel: CallSel, mut f: impl FnMut(&mut super::Call)) {

@@ -171,6 +171,8 @@ pub static SCENARIO: &[Key] = &[
         "Parameters changed, by dotted path: `app.replicas`, `app.workers`, `app.queue`, \
          `app.timeout` and `app.retry.attempts` (every call of `app`), \
          `app.calls.db.timeout`, `app.handlers.browse.calls.db.retry.attempts`, \
+         `app.calls.reports.concurrency`, `app.autoscale.queue_target` (also `target`, \
+         `cold_start`, `min`, `max`), \
          `app.handlers.browse.work`, `payments.latency`, `payments.errors`, \
          `shoppers.rate`, `analysts.users`.",
     ),

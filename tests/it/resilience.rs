@@ -963,7 +963,15 @@ fn autoscaling_follows_a_spike_with_cold_starts() {
     assert_eq!(readies.len(), 5);
     // Without autoscaling the single replica never catches up: 4 min at 300/s over its
     // capacity, then 4 min draining at 100/s, leave about 48,000 waiting.
-    let fixed = run(&model(&text.replace("    autoscale: { min: 1, max: 6, target: 70%, window: 15s, cold_start: 20s, cooldown: 1m }\n", "")), 4);
+    // Its scenarios set the autoscaler, so they go with it.
+    let without_scenarios = &text[..text.find("scenarios:").expect("the bundled scenarios")];
+    let fixed = run(
+        &model(&without_scenarios.replace(
+            "    autoscale: { min: 1, max: 6, target: 70%, window: 15s, cold_start: 20s, cooldown: 1m }\n",
+            "",
+        )),
+        4,
+    );
     assert!(
         fixed.totals.in_flight > 40_000,
         "{}",
@@ -1203,4 +1211,23 @@ fn a_bulkhead_per_type_keeps_a_long_job_from_starving_a_short_one() {
         "{share:.4} of reports refused; Erlang B says {expected:.4}"
     );
     assert_eq!(shared.requests["report"].failed, 0);
+}
+
+#[test]
+fn a_scenario_setting_a_calls_concurrency_is_the_model_with_it_written() {
+    let text = bundled_text("shared_pool.yaml");
+    let written = text.replacen(
+        "report: { work: 0.1ms, calls: [ { to: app } ] }",
+        "report: { work: 0.1ms, calls: [ { to: app, concurrency: 4 } ] }",
+        1,
+    );
+    let m = model(&text);
+    let scenario = m.scenario("bulkhead").expect("the bundled scenario");
+    let json = |r: &Report| serde_json::to_value(r).expect("a report serialises");
+    let by_scenario = run(&std::sync::Arc::new(m.with_scenario(scenario)), 1);
+    assert!(
+        by_scenario.requests["report"].failed > 0,
+        "nothing was refused"
+    );
+    assert_eq!(json(&by_scenario), json(&run(&model(&written), 1)));
 }

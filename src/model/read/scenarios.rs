@@ -212,6 +212,73 @@ impl Reader {
                 }
                 Change::CallAttempts(sel, a)
             }
+            Target::CallConcurrency(sel) => {
+                if v.as_scalar() == Some("unbounded") {
+                    Change::CallConcurrency(sel, None)
+                } else {
+                    let what = format!("{path} (calls at once, or `unbounded`)");
+                    Change::CallConcurrency(sel, Some(self.int_u32(v, &what, 1)?))
+                }
+            }
+            Target::AutoscaleTarget(id) => {
+                let t = self.parsed(v, path, parse_fraction)?;
+                if t <= 0.0 {
+                    self.error(v.span, format!("{path}: must be above 0%"));
+                    return None;
+                }
+                Change::AutoscaleTarget(id, t)
+            }
+            Target::AutoscaleQueueTarget(id) => Change::AutoscaleQueueTarget(
+                id,
+                self.parsed(v, path, |t| {
+                    t.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| *v > 0.0 && v.is_finite())
+                        .ok_or_else(|| format!("`{t}` is not a number above 0"))
+                })?,
+            ),
+            Target::AutoscaleColdStart(id) => {
+                Change::AutoscaleColdStart(id, self.duration(v, path)?)
+            }
+            Target::AutoscaleMax(id) => {
+                let max = self.int_u32(v, path, 1)?;
+                if let ComponentKind::Service(s) = &components[id.0 as usize].kind
+                    && let Some(a) = &s.autoscale
+                {
+                    let least = a.min.max(s.replicas);
+                    if max < least || max > crate::model::MAX_REPLICAS {
+                        self.error_hint(
+                            v.span,
+                            format!(
+                                "{path}: {max} is outside {least}..{}",
+                                crate::model::MAX_REPLICAS
+                            ),
+                            "`max` is at least autoscale's `min` and the starting `replicas`",
+                        );
+                        return None;
+                    }
+                }
+                Change::AutoscaleMax(id, max)
+            }
+            Target::AutoscaleMin(id) => {
+                let min = self.int_u32(v, path, 1)?;
+                if let ComponentKind::Service(s) = &components[id.0 as usize].kind
+                    && let Some(a) = &s.autoscale
+                    && min > a.max
+                {
+                    self.error_hint(
+                        v.span,
+                        format!("{path}: {min} is above autoscale's `max` ({})", a.max),
+                        format!(
+                            "raise `max` first: `{}.autoscale.max`",
+                            components[id.0 as usize].name
+                        ),
+                    );
+                    return None;
+                }
+                Change::AutoscaleMin(id, min)
+            }
             Target::Rate(w) => {
                 let r = self.parsed(v, path, parse_rate)?;
                 if r <= 0.0 {
