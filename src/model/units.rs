@@ -105,6 +105,18 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(rate)
 }
 
+/// Parses a plain, finite number above 0 (a queue-depth target).
+///
+/// # Errors
+/// A message saying what is wrong with the text.
+pub fn parse_positive_number(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .ok_or_else(|| format!("`{text}` is not a number above 0"))
+}
+
 /// Parses a fraction written as `99.9%` or as a plain number between 0 and 1.
 ///
 /// # Errors

@@ -1172,15 +1172,21 @@ fn erlang_b(c: u32, a: f64) -> f64 {
     (1..=c).fold(1.0, |b, k| a * b / (f64::from(k) + a * b))
 }
 
-#[test]
-fn a_bulkhead_per_type_keeps_a_long_job_from_starving_a_short_one() {
-    let shared = bundled_text("shared_pool.yaml");
-    let split = shared.replacen(
+/// `shared_pool.yaml` with its report call given a bulkhead of 4, written into the file.
+fn with_report_bulkhead(shared_pool: &str) -> String {
+    let split = shared_pool.replacen(
         "report: { work: 0.1ms, calls: [ { to: app } ] }",
         "report: { work: 0.1ms, calls: [ { to: app, concurrency: 4 } ] }",
         1,
     );
-    assert_ne!(split, shared, "the bundled model changed");
+    assert_ne!(split, shared_pool, "the bundled model changed");
+    split
+}
+
+#[test]
+fn a_bulkhead_per_type_keeps_a_long_job_from_starving_a_short_one() {
+    let shared = bundled_text("shared_pool.yaml");
+    let split = with_report_bulkhead(&shared);
     let hour = |text: &str| {
         let m = model(&text.replacen("duration: 10m", "duration: 1h", 1));
         run(&m, 1)
@@ -1216,11 +1222,7 @@ fn a_bulkhead_per_type_keeps_a_long_job_from_starving_a_short_one() {
 #[test]
 fn a_scenario_setting_a_calls_concurrency_is_the_model_with_it_written() {
     let text = bundled_text("shared_pool.yaml");
-    let written = text.replacen(
-        "report: { work: 0.1ms, calls: [ { to: app } ] }",
-        "report: { work: 0.1ms, calls: [ { to: app, concurrency: 4 } ] }",
-        1,
-    );
+    let written = with_report_bulkhead(&text);
     let m = model(&text);
     let scenario = m.scenario("bulkhead").expect("the bundled scenario");
     let json = |r: &Report| serde_json::to_value(r).expect("a report serialises");

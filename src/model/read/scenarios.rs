@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::model::diag::{Span, suggestion};
 use crate::model::scenario::BASELINE;
-use crate::model::units::{parse_fraction, parse_rate};
+use crate::model::units::{parse_fraction, parse_positive_number, parse_rate};
 use crate::model::yaml::{Node, NodeKind};
 use crate::model::{
     Change, Component, ComponentKind, LatencyFigure, Override, RequestTypeId, Scenario, Slo,
@@ -228,16 +228,9 @@ impl Reader {
                 }
                 Change::AutoscaleTarget(id, t)
             }
-            Target::AutoscaleQueueTarget(id) => Change::AutoscaleQueueTarget(
-                id,
-                self.parsed(v, path, |t| {
-                    t.trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| *v > 0.0 && v.is_finite())
-                        .ok_or_else(|| format!("`{t}` is not a number above 0"))
-                })?,
-            ),
+            Target::AutoscaleQueueTarget(id) => {
+                Change::AutoscaleQueueTarget(id, self.parsed(v, path, parse_positive_number)?)
+            }
             Target::AutoscaleColdStart(id) => {
                 Change::AutoscaleColdStart(id, self.duration(v, path)?)
             }

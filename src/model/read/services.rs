@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::dist::Dist;
-use crate::model::units::parse_fraction;
+use crate::model::units::{parse_fraction, parse_positive_number};
 use crate::model::yaml::{Node, NodeKind};
 use crate::model::{Autoscale, Handler, Io, MAX_REPLICAS, MAX_WORKERS, Policy, Service, schema};
 use crate::shared::time::SimTime;
@@ -77,14 +77,9 @@ impl Reader {
                         .map_or(Some(0.7), |n| self.parsed(n, "target", parse_fraction));
                     let queue_target = match a.get("queue_target") {
                         None => Some(None),
-                        Some(n) => self.parsed(n, "queue_target", |t| {
-                            t.trim()
-                                .parse::<f64>()
-                                .ok()
-                                .filter(|v| *v > 0.0 && v.is_finite())
-                                .map(Some)
-                                .ok_or_else(|| format!("`{t}` is not a number above 0"))
-                        }),
+                        Some(n) => self
+                            .parsed(n, "queue_target", parse_positive_number)
+                            .map(Some),
                     };
                     let window = a.get("window").map_or(Some(SimTime::from_secs(30)), |n| {
                         self.positive_duration(n, "window")
