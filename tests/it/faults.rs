@@ -519,3 +519,57 @@ proptest! {
         }
     }
 }
+
+/// Random crashes of an autoscaled service: every replica the autoscaler starts fails
+/// like the first one, on its own clock from when it is ready, and a replica that never
+/// serves never crashes.
+#[test]
+fn autoscaled_replicas_crash_like_the_starting_ones() {
+    let scaled = |rate: &str| {
+        model(&format!(
+            "duration: 2000s
+workloads: [ {{ name: users, target: app, rate: {rate}, request: a }} ]
+components:
+  app:
+    kind: service
+    workers: 1
+    autoscale: {{ min: 1, max: 3, target: 60%, window: 5s, cold_start: 5s }}
+    mtbf: exp 20s
+    mttr: exp 1s
+    handlers: {{ a: {{ work: exp 10ms }} }}
+"
+        ))
+    };
+    let crashes = |r: &Report, replica: u32| {
+        let name = format!("random crash of app replica {replica}");
+        r.events.iter().filter(|e| e.message == name).count()
+    };
+    // 250/s of 10 ms on three one-worker replicas is 83% busy, above the 60% target, so
+    // the fleet reaches its maximum within the first windows and stays there.
+    let busy = run(&scaled("250/s"), 7);
+    assert!(
+        busy.events
+            .iter()
+            .all(|e| !e.message.starts_with("app scales in")),
+        "the fleet stays at three"
+    );
+    // Crash-and-repair cycles of mean 21 s and variance 20² + 1² s² over ~1,990 s: a
+    // renewal count of mean T/21 ≈ 95 and variance T·401/21³ ≈ 86 (sd 9.3); 4 sd either
+    // side.
+    let want = 1990.0 / 21.0;
+    let sd = (1990.0_f64 * 401.0 / 21.0_f64.powi(3)).sqrt();
+    for replica in 0..3 {
+        #[expect(clippy::cast_precision_loss, reason = "a count of about 100")]
+        let n = crashes(&busy, replica) as f64;
+        eprintln!("replica {replica} | {n} crashes (theory {want:.1} ± {sd:.1})");
+        assert!(
+            (n - want).abs() <= 4.0 * sd,
+            "replica {replica}: {n} crashes, want {want:.0} ± {:.0}",
+            4.0 * sd
+        );
+    }
+    // 20/s keeps one replica under its target: the others never start, so never crash.
+    let quiet = run(&scaled("20/s"), 7);
+    assert!(crashes(&quiet, 0) > 50);
+    assert_eq!(crashes(&quiet, 1) + crashes(&quiet, 2), 0);
+}

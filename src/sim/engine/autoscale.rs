@@ -123,6 +123,7 @@ impl Simulation {
         );
         c.capacity = cap;
         self.refresh_serving(ci);
+        self.arm_replica_failures(ci, ready - 1);
         let text = format!(
             "{} replica {} ready",
             self.model.components[ci].name,

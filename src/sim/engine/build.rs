@@ -377,8 +377,16 @@ impl Simulation {
         let mut random = Vec::new();
         for (ci, comp) in model.components.iter().enumerate() {
             if comp.random_failures.is_some() {
+                // An autoscaled service gets a failure clock for every replica it may
+                // start: each runs from when that replica becomes ready.
                 let replicas = match &comp.kind {
-                    ComponentKind::Service(s) => (0..s.replicas).map(Some).collect(),
+                    ComponentKind::Service(s) => {
+                        let allocated = s
+                            .autoscale
+                            .as_ref()
+                            .map_or(s.replicas, |a| a.max.max(s.replicas));
+                        (0..allocated).map(Some).collect()
+                    }
                     _ => vec![None],
                 };
                 for replica in replicas {
@@ -390,6 +398,7 @@ impl Simulation {
                         comp: ci,
                         replica,
                         stream: Stream::derive(seed, &owner, "failures"),
+                        armed: false,
                     });
                 }
             }
@@ -475,10 +484,13 @@ impl Simulation {
             }
         }
         for i in 0..self.random.len() {
-            let comp = self.random[i].comp;
-            if let Some(rf) = &self.model.components[comp].random_failures {
-                let first = self.random[i].stream.sample(&rf.mtbf);
-                self.queue.push(first, Ev::RandomDown(id32(i)));
+            let target = &self.random[i];
+            let starting = match (&self.model.components[target.comp].kind, target.replica) {
+                (ComponentKind::Service(s), Some(r)) => r < s.replicas,
+                _ => true,
+            };
+            if starting {
+                self.arm_random_failure(id32(i));
             }
         }
         for (i, f) in self.faults.iter().enumerate() {

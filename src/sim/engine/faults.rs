@@ -30,6 +30,10 @@ pub(super) struct RandomTarget {
     pub(super) comp: usize,
     pub(super) replica: Option<u32>,
     pub(super) stream: Stream,
+    /// A crash or a repair of this target is pending. A replica an autoscaler stopped
+    /// sending to lets its clock lapse at the next crash, and is armed again when it is
+    /// ready once more, so that one replica never has two clocks.
+    pub(super) armed: bool,
 }
 
 impl Simulation {
@@ -214,6 +218,35 @@ impl Simulation {
         combined
     }
 
+    /// Starts a target's failure clock: its first crash comes after a draw from `mtbf`.
+    /// Does nothing if the clock already runs.
+    pub(super) fn arm_random_failure(&mut self, index: u32) {
+        let r = &mut self.random[index as usize];
+        if r.armed {
+            return;
+        }
+        let Some(rf) = &self.model.components[r.comp].random_failures else {
+            return;
+        };
+        r.armed = true;
+        let first = r.stream.sample(&rf.mtbf);
+        self.queue.push(self.now + first, Ev::RandomDown(index));
+    }
+
+    /// The failure clock of one replica of an autoscaled service, when it becomes ready.
+    pub(super) fn arm_replica_failures(&mut self, comp: usize, replica: u32) {
+        if self.model.components[comp].random_failures.is_none() {
+            return;
+        }
+        if let Some(i) = self
+            .random
+            .iter()
+            .position(|r| r.comp == comp && r.replica == Some(replica))
+        {
+            self.arm_random_failure(id32(i));
+        }
+    }
+
     /// A random crash (from `mtbf`) or its repair (after `mttr`), then the next one drawn.
     pub(super) fn random_failure(&mut self, index: u32, down: bool) {
         let r = &mut self.random[index as usize];
@@ -222,13 +255,31 @@ impl Simulation {
             Some(rf) => (rf.mtbf.clone(), rf.mttr.clone()),
             None => return,
         };
+        if down
+            && let (
+                Some(i),
+                KindRt::Service {
+                    replicas,
+                    scale: Some(_),
+                    ..
+                },
+            ) = (replica, &self.comps[comp].kind)
+            && i >= *replicas
+        {
+            // Scaled in: a replica that serves nothing does not crash, and its clock starts
+            // again if it is ever ready.
+            self.random[index as usize].armed = false;
+            return;
+        }
+        let r = &mut self.random[index as usize];
         let next = if down {
             r.stream.sample(&mttr)
         } else {
             r.stream.sample(&mtbf)
         };
         let name = &self.model.components[comp].name;
-        let several = matches!(&self.model.components[comp].kind, ComponentKind::Service(s) if s.replicas > 1);
+        let several =
+            matches!(self.comps[comp].kind, KindRt::Service { allocated, .. } if allocated > 1);
         let place = match replica {
             Some(i) if several => format!("{name} replica {i}"),
             _ => name.clone(),
