@@ -6,7 +6,7 @@
 //! stand-in, and stays as a zombie until its own pending events have passed, so no event
 //! ever refers to a reused slot.
 
-use crate::model::{ComponentKind, Fault, FaultAction};
+use crate::model::{Fault, FaultAction};
 use crate::observe::Cause;
 use crate::observe::trace::NoteKind;
 use crate::sim::random::Stream;
