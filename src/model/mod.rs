@@ -296,6 +296,16 @@ pub struct Service {
     pub database: Option<Box<Database>>,
 }
 
+impl Service {
+    /// The most replicas it can ever run: its autoscaler's maximum, or its starting count.
+    #[must_use]
+    pub fn most_replicas(&self) -> u32 {
+        self.autoscale
+            .as_ref()
+            .map_or(self.replicas, |a| a.max.max(self.replicas))
+    }
+}
+
 /// What makes a service a database: which queries write, where reads go, and how writes
 /// replicate and fail over.
 #[derive(Debug, Clone)]

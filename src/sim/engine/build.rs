@@ -53,10 +53,7 @@ impl Simulation {
             let kind = match &comp.kind {
                 ComponentKind::Service(s) => {
                     let first_instance = id32(instances.len());
-                    let allocated = s
-                        .autoscale
-                        .as_ref()
-                        .map_or(s.replicas, |a| a.max.max(s.replicas));
+                    let allocated = s.most_replicas();
                     for _ in 0..allocated {
                         instances.push(Instance {
                             up: true,
@@ -162,10 +159,7 @@ impl Simulation {
                             ComponentKind::Service(s) => {
                                 // Instances of later components are not created yet; their
                                 // numbers are fixed up below.
-                                let allocated = s
-                                    .autoscale
-                                    .as_ref()
-                                    .map_or(s.replicas, |a| a.max.max(s.replicas));
+                                let allocated = s.most_replicas();
                                 for r in 0..allocated {
                                     targets.push(LbTarget {
                                         comp: b.0,
@@ -205,12 +199,7 @@ impl Simulation {
                             .iter()
                             .flat_map(|&c| {
                                 let (replicas, workers) = match &model.component(c).kind {
-                                    ComponentKind::Service(s) => (
-                                        s.autoscale
-                                            .as_ref()
-                                            .map_or(s.replicas, |a| a.max.max(s.replicas)),
-                                        s.workers,
-                                    ),
+                                    ComponentKind::Service(s) => (s.most_replicas(), s.workers),
                                     _ => (0, 0),
                                 };
                                 let link = links.id(&comp.name, &model.component(c).name);
@@ -380,13 +369,7 @@ impl Simulation {
                 // An autoscaled service gets a failure clock for every replica it may
                 // start: each runs from when that replica becomes ready.
                 let replicas = match &comp.kind {
-                    ComponentKind::Service(s) => {
-                        let allocated = s
-                            .autoscale
-                            .as_ref()
-                            .map_or(s.replicas, |a| a.max.max(s.replicas));
-                        (0..allocated).map(Some).collect()
-                    }
+                    ComponentKind::Service(s) => (0..s.most_replicas()).map(Some).collect(),
                     _ => vec![None],
                 };
                 for replica in replicas {

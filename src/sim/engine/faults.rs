@@ -235,9 +235,6 @@ impl Simulation {
 
     /// The failure clock of one replica of an autoscaled service, when it becomes ready.
     pub(super) fn arm_replica_failures(&mut self, comp: usize, replica: u32) {
-        if self.model.components[comp].random_failures.is_none() {
-            return;
-        }
         if let Some(i) = self
             .random
             .iter()
